@@ -1,0 +1,167 @@
+# Type stubs of the shanxi package (PEP 561).
+
+import datetime
+from collections.abc import Mapping
+from typing import Literal, overload
+
+from typing_extensions import TypeAlias
+
+from pandas import DataFrame
+
+from ._shanxi import Dataset as Dataset
+from ._shanxi import Metric as Metric
+from ._shanxi import ParseError as ParseError
+from ._shanxi import Project as Project
+from ._shanxi import _FigureDict
+from ._shanxi import data as data
+from ._shanxi import load as load
+from ._shanxi import loads as loads
+
+__version__: str
+__all__ = [
+    "Dataset",
+    "Metric",
+    "ParseError",
+    "Project",
+    "SOURCE",
+    "__version__",
+    "aggregate",
+    "data",
+    "load",
+    "loads",
+    "metric",
+    "metrics",
+    "project",
+    "projects",
+    "search",
+    "share",
+    "to_dicts",
+    "to_frame",
+    "total",
+]
+SOURCE: Mapping[str, str]
+
+_ProjectKey: TypeAlias = int | str | Project
+_Date: TypeAlias = datetime.date | str
+_Func: TypeAlias = Literal["sum", "count", "mean", "min", "max"]
+_Number: TypeAlias = int | float
+
+# The module-level functions are shanxi.data's bound methods.
+def projects() -> tuple[Project, ...]: ...
+def project(key: _ProjectKey, /) -> Project: ...
+def metrics(
+    *,
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> tuple[Metric, ...]: ...
+def metric(key: str, /) -> Metric: ...
+def search(text: str, /) -> tuple[Metric, ...]: ...
+@overload
+def aggregate(
+    func: Literal["count"],
+    *,
+    by: None = None,
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> int: ...
+@overload
+def aggregate(
+    func: Literal["mean"],
+    *,
+    by: None = None,
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> float: ...
+@overload
+def aggregate(
+    func: _Func = "sum",
+    *,
+    by: None = None,
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> _Number: ...
+@overload
+def aggregate(
+    func: _Func = "sum",
+    *,
+    by: Literal["project"],
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> dict[int, _Number]: ...
+@overload
+def aggregate(
+    func: _Func = "sum",
+    *,
+    by: Literal["as_of"],
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> dict[datetime.date, _Number]: ...
+@overload
+def aggregate(
+    func: _Func = "sum",
+    *,
+    by: Literal["metric", "unit", "month"],
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> dict[str, _Number]: ...
+@overload
+def aggregate(
+    func: _Func = "sum",
+    *,
+    by: Literal["category", "region"],
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> dict[str | None, _Number]: ...
+def total(
+    unit: str,
+    *,
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> _Number: ...
+def share(key: str, /) -> float: ...
+def to_frame(kind: Literal["metrics", "projects"] = "metrics") -> DataFrame: ...
+def to_dicts() -> list[_FigureDict]: ...

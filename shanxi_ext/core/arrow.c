@@ -1,0 +1,624 @@
+/*
+ * arrow.c -- export a table through the Arrow C stream interface.
+ *
+ * The stream gives one schema, a struct ("+s") with one field per column the
+ * table has, in this order (absent optional columns are left out):
+ *
+ *   project        int32 "i"                  non-null
+ *   project_key    dictionary<int32, utf8>    nullable   (per project)
+ *   project_title  dictionary<int32, utf8>    nullable   (per project)
+ *   category       dictionary<int32, utf8>    nullable
+ *   metric         dictionary<int32, utf8>    non-null
+ *   label          dictionary<int32, utf8>    nullable
+ *   value          float64 "g"                non-null
+ *   unit           dictionary<int32, utf8>    non-null
+ *   as_of          date32 "tdD"               non-null
+ *   period_start   date32 "tdD"               nullable
+ *   part_of        dictionary<int32, utf8>    nullable
+ *   region         dictionary<int32, utf8>    nullable
+ *
+ * then one record batch holding every row (none for an empty table), then
+ * the end of the stream.
+ *
+ * Metadata, in the Arrow C data interface encoding (an int32 pair count, then
+ * for each pair an int32 key length, the key bytes, an int32 value length and
+ * the value bytes; lengths in native byte order, no terminators):
+ *   - on the schema:       "shanxi.source" = the source the table came from;
+ *   - on the value field:  "shanxi.units"  = the table's distinct units in
+ *     order of first appearance, joined with "," (a unit that itself holds
+ *     a comma makes the list ambiguous; the unit column is authoritative).
+ *
+ * Memory: numeric columns, dictionary strings and the codes of the string
+ * columns point straight into the table.  What has to be made at export
+ * time is owned by the array that uses it: validity bitmaps (only for
+ * columns that have nulls; otherwise buffers[0] is NULL) and the per-row
+ * project_key/project_title indices, looked up from each row's sx_project.
+ * A null slot of a table code array holds SX_NULL_CODE (-1), an index out of
+ * the dictionary's range: the Arrow columnar format leaves the value of a
+ * null slot unspecified, and pyarrow's validate(full=True), polars, DuckDB
+ * and pandas were checked to accept it, so those arrays are not copied.
+ *
+ * Lifetimes: the stream holds a reference to the table, and so does every
+ * exported array node (the struct, each column and each dictionary), each
+ * with its own private data and release callback, so a consumer may move a
+ * child or a dictionary out, release the parent, and keep using the child
+ * after the stream and every other owner of the table are gone.  Schemas
+ * likewise: every node owns its name and metadata copies.
+ */
+#include "shanxi/arrow.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef EOVERFLOW
+#define EOVERFLOW ERANGE
+#endif
+
+/* Buffers handed out where the table has nothing to point at (an empty
+ * dictionary's offsets, an all-empty dictionary's character data): the C
+ * data interface allows NULL for empty buffers, but not every consumer
+ * accepts it. */
+static const int32_t zero_offsets[1] = {0};
+static const char empty_data[8] = {0};
+
+/* ------------------------------------------------------------------ columns */
+
+typedef enum column_kind {
+    KIND_PROJECT,       /* t->project */
+    KIND_VALUE,         /* t->value */
+    KIND_AS_OF,         /* t->as_of */
+    KIND_PERIOD_START,  /* t->period_start, SX_NO_DATE is null */
+    KIND_STRING,        /* t->codes[strcol] into t->dicts[strcol] */
+    KIND_PROJECT_STRING /* a code of each row's sx_project, into t->dicts[strcol] */
+} column_kind;
+
+typedef struct column_def {
+    const char *name;
+    column_kind kind;
+    int strcol;         /* an sx_strcol for the string kinds, else -1 */
+    int nullable;
+} column_def;
+
+static const column_def columns[] = {
+    {"project", KIND_PROJECT, -1, 0},
+    {"project_key", KIND_PROJECT_STRING, SX_COL_PROJECT_KEY, 1},
+    {"project_title", KIND_PROJECT_STRING, SX_COL_PROJECT_TITLE, 1},
+    {"category", KIND_STRING, SX_COL_CATEGORY, 1},
+    {"metric", KIND_STRING, SX_COL_METRIC, 0},
+    {"label", KIND_STRING, SX_COL_LABEL, 1},
+    {"value", KIND_VALUE, -1, 0},
+    {"unit", KIND_STRING, SX_COL_UNIT, 0},
+    {"as_of", KIND_AS_OF, -1, 0},
+    {"period_start", KIND_PERIOD_START, -1, 1},
+    {"part_of", KIND_STRING, SX_COL_PART_OF, 1},
+    {"region", KIND_STRING, SX_COL_REGION, 1},
+};
+
+#define NCOLUMNS ((int)(sizeof columns / sizeof columns[0]))
+
+static int column_present(const sx_table *t, const column_def *c)
+{
+    switch (c->kind) {
+    case KIND_PERIOD_START:
+        return t->period_start != NULL;
+    case KIND_STRING:
+    case KIND_PROJECT_STRING:
+        return t->codes[c->strcol] != NULL;
+    default:
+        return 1;
+    }
+}
+
+static const char *column_format(const column_def *c)
+{
+    switch (c->kind) {
+    case KIND_VALUE:
+        return "g";
+    case KIND_AS_OF:
+    case KIND_PERIOD_START:
+        return "tdD";
+    default:
+        return "i";     /* project numbers, and the indices of the string kinds */
+    }
+}
+
+static int64_t count_present(const sx_table *t)
+{
+    int64_t n = 0;
+    for (int i = 0; i < NCOLUMNS; i++)
+        n += column_present(t, &columns[i]);
+    return n;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static char *copy_bytes(const char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p) {
+        if (len)
+            memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+static void put_int32(char *p, int32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* One key/value pair in the C data interface metadata encoding, malloc'd
+ * into *out.  Both lengths must fit an int32. */
+static int encode_metadata(const char *key, const char *value, size_t value_len, char **out)
+{
+    size_t key_len = strlen(key);
+    if (key_len > INT32_MAX || value_len > INT32_MAX)
+        return EOVERFLOW;
+    char *m = malloc(3 * sizeof(int32_t) + key_len + value_len);
+    if (!m)
+        return ENOMEM;
+    char *p = m;
+    put_int32(p, 1);
+    p += sizeof(int32_t);
+    put_int32(p, (int32_t)key_len);
+    p += sizeof(int32_t);
+    memcpy(p, key, key_len);
+    p += key_len;
+    put_int32(p, (int32_t)value_len);
+    p += sizeof(int32_t);
+    if (value_len)
+        memcpy(p, value, value_len);
+    *out = m;
+    return 0;
+}
+
+/* The "shanxi.units" metadata of the value field: every unit of the table,
+ * in code order, separated by commas. */
+static int units_metadata(const sx_table *t, char **out)
+{
+    const sx_dict *d = &t->dicts[SX_COL_UNIT];
+    size_t total = 0;
+    for (int32_t i = 0; i < d->count; i++) {
+        size_t len;
+        (void)sx_dict_str(d, i, &len);
+        total += len + (i > 0);
+        if (total > INT32_MAX)
+            return EOVERFLOW;
+    }
+    char *joined = malloc(total + 1);
+    if (!joined)
+        return ENOMEM;
+    char *p = joined;
+    for (int32_t i = 0; i < d->count; i++) {
+        size_t len;
+        const char *s = sx_dict_str(d, i, &len);
+        if (i > 0)
+            *p++ = ',';
+        if (len)
+            memcpy(p, s, len);
+        p += len;
+    }
+    int rc = encode_metadata("shanxi.units", joined, total, out);
+    free(joined);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ schemas */
+
+/* The private data of every exported schema node: everything it owns. */
+typedef struct schema_node {
+    char *name;
+    char *metadata;
+    struct ArrowSchema *children;       /* storage of the child structs */
+    struct ArrowSchema **child_ptrs;
+    struct ArrowSchema *dictionary;     /* storage of the dictionary struct */
+} schema_node;
+
+/* Releases the children and dictionary still in place (a consumer may have
+ * moved some out, leaving release == NULL behind), then what the node owns. */
+static void schema_release(struct ArrowSchema *s)
+{
+    schema_node *p = s->private_data;
+    for (int64_t i = 0; i < s->n_children; i++) {
+        struct ArrowSchema *child = s->children[i];
+        if (child->release)
+            child->release(child);
+    }
+    if (s->dictionary && s->dictionary->release)
+        s->dictionary->release(s->dictionary);
+    free(p->children);
+    free(p->child_ptrs);
+    free(p->dictionary);
+    free(p->name);
+    free(p->metadata);
+    free(p);
+    s->private_data = NULL;
+    s->release = NULL;
+}
+
+/* Make *s a live node with a copy of name, zeroed (released) children and,
+ * if with_dict, a zeroed dictionary for the caller to fill.  On failure *s is
+ * released (release == NULL) and nothing is leaked. */
+static int schema_init(struct ArrowSchema *s, const char *format, const char *name,
+                       int64_t flags, int64_t n_children, int with_dict)
+{
+    memset(s, 0, sizeof *s);
+    schema_node *p = calloc(1, sizeof *p);
+    if (!p)
+        return ENOMEM;
+    s->format = format;
+    s->flags = flags;
+    s->private_data = p;
+    s->release = schema_release;
+    p->name = copy_bytes(name, strlen(name));
+    s->name = p->name;
+    if (!p->name)
+        goto fail;
+    if (n_children > 0) {
+        p->children = calloc((size_t)n_children, sizeof *p->children);
+        p->child_ptrs = malloc((size_t)n_children * sizeof *p->child_ptrs);
+        if (!p->children || !p->child_ptrs)
+            goto fail;
+        for (int64_t i = 0; i < n_children; i++)
+            p->child_ptrs[i] = &p->children[i];
+        s->children = p->child_ptrs;
+        s->n_children = n_children;
+    }
+    if (with_dict) {
+        p->dictionary = calloc(1, sizeof *p->dictionary);
+        if (!p->dictionary)
+            goto fail;
+        s->dictionary = p->dictionary;
+    }
+    return 0;
+fail:
+    schema_release(s);
+    return ENOMEM;
+}
+
+static void schema_set_metadata(struct ArrowSchema *s, char *metadata)
+{
+    schema_node *p = s->private_data;
+    p->metadata = metadata;
+    s->metadata = metadata;
+}
+
+static int make_field(const sx_table *t, const column_def *c, struct ArrowSchema *f)
+{
+    int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
+    int rc = schema_init(f, column_format(c), c->name, c->nullable ? ARROW_FLAG_NULLABLE : 0, 0,
+                         is_dict);
+    if (rc)
+        return rc;
+    if (is_dict) {
+        /* The dictionary values never hold nulls. */
+        rc = schema_init(f->dictionary, "u", "", 0, 0, 0);
+        if (rc)
+            return rc;      /* the caller releases f */
+    }
+    if (c->kind == KIND_VALUE) {
+        char *m;
+        rc = units_metadata(t, &m);
+        if (rc)
+            return rc;
+        schema_set_metadata(f, m);
+    }
+    return 0;
+}
+
+static int make_schema(const sx_table *t, const char *source, struct ArrowSchema *out)
+{
+    struct ArrowSchema root;
+    int rc = schema_init(&root, "+s", "", 0, count_present(t), 0);
+    if (rc)
+        return rc;
+    char *m;
+    rc = encode_metadata("shanxi.source", source, strlen(source), &m);
+    if (rc)
+        goto fail;
+    schema_set_metadata(&root, m);
+    int64_t j = 0;
+    for (int i = 0; i < NCOLUMNS; i++) {
+        if (!column_present(t, &columns[i]))
+            continue;
+        rc = make_field(t, &columns[i], root.children[j++]);
+        if (rc)
+            goto fail;
+    }
+    *out = root;
+    return 0;
+fail:
+    root.release(&root);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ arrays */
+
+/* The private data of every exported array node. */
+typedef struct array_node {
+    sx_table *table;                /* a reference of its own */
+    const void *buffers[3];
+    void *owned[2];                 /* buffers made at export time */
+    struct ArrowArray *children;    /* storage of the child structs */
+    struct ArrowArray **child_ptrs;
+    struct ArrowArray *dictionary;  /* storage of the dictionary struct */
+} array_node;
+
+static void array_release(struct ArrowArray *a)
+{
+    array_node *p = a->private_data;
+    for (int64_t i = 0; i < a->n_children; i++) {
+        struct ArrowArray *child = a->children[i];
+        if (child->release)
+            child->release(child);
+    }
+    if (a->dictionary && a->dictionary->release)
+        a->dictionary->release(a->dictionary);
+    free(p->children);
+    free(p->child_ptrs);
+    free(p->dictionary);
+    free(p->owned[0]);
+    free(p->owned[1]);
+    sx_table_decref(p->table);
+    free(p);
+    a->private_data = NULL;
+    a->release = NULL;
+}
+
+/* As schema_init: a live node with no buffers set yet, holding a reference
+ * to t; on failure *a is released. */
+static int array_init(struct ArrowArray *a, sx_table *t, int64_t length, int64_t n_buffers,
+                      int64_t n_children, int with_dict)
+{
+    memset(a, 0, sizeof *a);
+    array_node *p = calloc(1, sizeof *p);
+    if (!p)
+        return ENOMEM;
+    sx_table_incref(t);
+    p->table = t;
+    a->length = length;
+    a->n_buffers = n_buffers;
+    a->buffers = p->buffers;
+    a->private_data = p;
+    a->release = array_release;
+    if (n_children > 0) {
+        p->children = calloc((size_t)n_children, sizeof *p->children);
+        p->child_ptrs = malloc((size_t)n_children * sizeof *p->child_ptrs);
+        if (!p->children || !p->child_ptrs)
+            goto fail;
+        for (int64_t i = 0; i < n_children; i++)
+            p->child_ptrs[i] = &p->children[i];
+        a->children = p->child_ptrs;
+        a->n_children = n_children;
+    }
+    if (with_dict) {
+        p->dictionary = calloc(1, sizeof *p->dictionary);
+        if (!p->dictionary)
+            goto fail;
+        a->dictionary = p->dictionary;
+    }
+    return 0;
+fail:
+    array_release(a);
+    return ENOMEM;
+}
+
+static array_node *node_of(struct ArrowArray *a)
+{
+    return a->private_data;
+}
+
+/* A validity bitmap (bit i set = row i valid), padded to 8 bytes. */
+static uint8_t *alloc_bitmap(int64_t n)
+{
+    size_t bytes = (((size_t)n + 63) / 64) * 8;
+    return calloc(bytes ? bytes : 8, 1);
+}
+
+static int fill_dates(struct ArrowArray *a, const int32_t *days, int64_t n)
+{
+    array_node *p = node_of(a);
+    int64_t nulls = 0;
+    for (int64_t i = 0; i < n; i++)
+        nulls += days[i] == SX_NO_DATE;
+    if (nulls > 0) {
+        uint8_t *bits = alloc_bitmap(n);
+        if (!bits)
+            return ENOMEM;
+        for (int64_t i = 0; i < n; i++)
+            if (days[i] != SX_NO_DATE)
+                bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+        p->owned[0] = bits;
+        p->buffers[0] = bits;
+    }
+    a->null_count = nulls;
+    p->buffers[1] = days;
+    return 0;
+}
+
+/* Each row's project key or title code (SX_NULL_CODE where the project has
+ * none), malloc'd. */
+static int32_t *project_codes(const sx_table *t, int strcol)
+{
+    int64_t n = t->nrows;
+    int32_t *out = malloc((size_t)n * sizeof *out);
+    if (!out)
+        return NULL;
+    int32_t last_number = 0, last_code = SX_NULL_CODE;   /* project numbers are >= 1 */
+    for (int64_t i = 0; i < n; i++) {
+        int32_t number = t->project[i];
+        if (number != last_number) {
+            int32_t k = sx_project_index(t, number);
+            last_number = number;
+            last_code = k < 0 ? SX_NULL_CODE
+                        : strcol == SX_COL_PROJECT_KEY ? t->projects[k].key
+                                                        : t->projects[k].title;
+        }
+        out[i] = last_code;
+    }
+    return out;
+}
+
+static int fill_dictionary_column(struct ArrowArray *a, sx_table *t, const column_def *c)
+{
+    array_node *p = node_of(a);
+    int64_t n = t->nrows;
+    const int32_t *codes = t->codes[c->strcol];
+    if (c->kind == KIND_PROJECT_STRING) {
+        int32_t *built = project_codes(t, c->strcol);
+        if (!built)
+            return ENOMEM;
+        p->owned[1] = built;
+        codes = built;
+    }
+
+    int64_t nulls = 0;
+    for (int64_t i = 0; i < n; i++)
+        nulls += codes[i] < 0;
+    if (nulls > 0) {
+        uint8_t *bits = alloc_bitmap(n);
+        if (!bits)
+            return ENOMEM;
+        for (int64_t i = 0; i < n; i++)
+            if (codes[i] >= 0)
+                bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+        p->owned[0] = bits;
+        p->buffers[0] = bits;
+    }
+    a->null_count = nulls;
+    p->buffers[1] = codes;
+
+    const sx_dict *d = &t->dicts[c->strcol];
+    int rc = array_init(a->dictionary, t, d->count, 3, 0, 0);
+    if (rc)
+        return rc;
+    array_node *dp = node_of(a->dictionary);
+    dp->buffers[0] = NULL;
+    dp->buffers[1] = d->offsets ? (const void *)d->offsets : (const void *)zero_offsets;
+    dp->buffers[2] = d->data ? (const void *)d->data : (const void *)empty_data;
+    return 0;
+}
+
+static int fill_column(struct ArrowArray *a, sx_table *t, const column_def *c)
+{
+    int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
+    int rc = array_init(a, t, t->nrows, 2, 0, is_dict);
+    if (rc)
+        return rc;
+    array_node *p = node_of(a);
+    switch (c->kind) {
+    case KIND_PROJECT:
+        p->buffers[1] = t->project;
+        return 0;
+    case KIND_VALUE:
+        p->buffers[1] = t->value;
+        return 0;
+    case KIND_AS_OF:
+        p->buffers[1] = t->as_of;
+        return 0;
+    case KIND_PERIOD_START:
+        return fill_dates(a, t->period_start, t->nrows);
+    default:
+        return fill_dictionary_column(a, t, c);
+    }
+}
+
+static int make_batch(sx_table *t, struct ArrowArray *out)
+{
+    struct ArrowArray root;
+    int rc = array_init(&root, t, t->nrows, 1, count_present(t), 0);
+    if (rc)
+        return rc;
+    int64_t j = 0;
+    for (int i = 0; i < NCOLUMNS; i++) {
+        if (!column_present(t, &columns[i]))
+            continue;
+        rc = fill_column(root.children[j++], t, &columns[i]);
+        if (rc) {
+            root.release(&root);
+            return rc;
+        }
+    }
+    *out = root;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ stream */
+
+typedef struct stream_state {
+    sx_table *table;        /* a reference */
+    char *source;
+    int batches_given;      /* 0 or 1 */
+    const char *error;      /* the message of the last failed call, or NULL */
+} stream_state;
+
+static const char *error_message(int rc)
+{
+    return rc == ENOMEM ? "shanxi: out of memory exporting to Arrow"
+                        : "shanxi: metadata too large for Arrow";
+}
+
+static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    stream_state *st = s->private_data;
+    int rc = make_schema(st->table, st->source, out);
+    st->error = rc ? error_message(rc) : NULL;
+    return rc;
+}
+
+static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    stream_state *st = s->private_data;
+    st->error = NULL;
+    if (st->batches_given || st->table->nrows == 0) {
+        memset(out, 0, sizeof *out);    /* release == NULL: the end */
+        return 0;
+    }
+    int rc = make_batch(st->table, out);
+    if (rc) {
+        st->error = error_message(rc);
+        return rc;
+    }
+    st->batches_given = 1;
+    return 0;
+}
+
+static const char *stream_get_last_error(struct ArrowArrayStream *s)
+{
+    stream_state *st = s->private_data;
+    return st->error;
+}
+
+static void stream_release(struct ArrowArrayStream *s)
+{
+    stream_state *st = s->private_data;
+    sx_table_decref(st->table);
+    free(st->source);
+    free(st);
+    s->private_data = NULL;
+    s->release = NULL;
+}
+
+sx_status sx_arrow_export(sx_table *t, const char *source, struct ArrowArrayStream *out)
+{
+    if (!source)
+        source = "";
+    stream_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return SX_ERR_NOMEM;
+    st->source = copy_bytes(source, strlen(source));
+    if (!st->source) {
+        free(st);
+        return SX_ERR_NOMEM;
+    }
+    sx_table_incref(t);
+    st->table = t;
+    out->get_schema = stream_get_schema;
+    out->get_next = stream_get_next;
+    out->get_last_error = stream_get_last_error;
+    out->release = stream_release;
+    out->private_data = st;
+    return SX_OK;
+}

@@ -1,0 +1,450 @@
+/*
+ * query.c -- row selection: filters (sx_select), word search (sx_search) and
+ * the edit distance used to suggest close keys.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shanxi/core.h"
+#include "rowfilter.h"
+
+void sx_filter_init(sx_filter *f)
+{
+    int c;
+    f->project = 0;
+    for (c = 0; c < SX_NSTRCOLS; c++)
+        f->code[c] = SX_ANY;
+    f->since = INT32_MIN;
+    f->until = INT32_MAX;
+}
+
+/* A row list that grows geometrically, so a selection costs one pass. */
+typedef struct rowbuf {
+    int64_t *rows;
+    int64_t len, cap;
+} rowbuf;
+
+static int rowbuf_reserve(rowbuf *b, int64_t extra, int64_t most)
+{
+    int64_t need = b->len + extra, cap;
+    int64_t *p;
+    if (need <= b->cap)
+        return 1;
+    cap = b->cap < 1024 ? 1024 : b->cap * 2;
+    if (cap < need)
+        cap = need;
+    if (cap > most)             /* never more than the table can select */
+        cap = most;
+    if ((uint64_t)cap > SIZE_MAX / sizeof *p)
+        return 0;
+    p = realloc(b->rows, (size_t)cap * sizeof *p);
+    if (p == NULL)
+        return 0;
+    b->rows = p;
+    b->cap = cap;
+    return 1;
+}
+
+/* Hand the rows over, trimming a buffer that overshot by a lot. */
+static void rowbuf_finish(rowbuf *b, int64_t **rows, int64_t *n)
+{
+    if (b->len == 0) {
+        free(b->rows);
+        b->rows = NULL;
+    } else if (b->cap - b->len > b->len / 4 + 1024) {
+        int64_t *p = realloc(b->rows, (size_t)b->len * sizeof *p);
+        if (p != NULL)          /* keeping the larger block is harmless */
+            b->rows = p;
+    }
+    *rows = b->rows;
+    *n = b->len;
+}
+
+static sx_status select_all(int64_t nrows, int64_t **rows, int64_t *n)
+{
+    int64_t i, *p;
+    if (nrows <= 0)
+        return SX_OK;
+    if ((uint64_t)nrows > SIZE_MAX / sizeof *p)
+        return SX_ERR_NOMEM;
+    p = malloc((size_t)nrows * sizeof *p);
+    if (p == NULL)
+        return SX_ERR_NOMEM;
+    for (i = 0; i < nrows; i++)
+        p[i] = i;
+    *rows = p;
+    *n = nrows;
+    return SX_OK;
+}
+
+sx_status sx_select(const sx_table *t, const sx_filter *f, int64_t **rows, int64_t *n)
+{
+    sxf_compiled q;
+    rowbuf b = {NULL, 0, 0};
+    uint32_t sel[SXF_BLOCK];
+    int64_t start;
+
+    *rows = NULL;
+    *n = 0;
+    if (t == NULL)
+        return SX_ERR_VALUE;
+    sxf_compile(&q, t, f);
+    if (q.none)
+        return SX_OK;
+    if (q.all)
+        return select_all(t->nrows, rows, n);
+    for (start = 0; start < t->nrows; start += SXF_BLOCK) {
+        size_t len = t->nrows - start < SXF_BLOCK ? (size_t)(t->nrows - start) : SXF_BLOCK;
+        size_t k, cnt = sxf_block(&q, start, len, sel);
+        if (cnt == 0)
+            continue;
+        if (!rowbuf_reserve(&b, (int64_t)cnt, t->nrows)) {
+            free(b.rows);
+            return SX_ERR_NOMEM;
+        }
+        for (k = 0; k < cnt; k++)
+            b.rows[b.len + (int64_t)k] = start + sel[k];
+        b.len += (int64_t)cnt;
+    }
+    rowbuf_finish(&b, rows, n);
+    return SX_OK;
+}
+
+/* ------------------------------------------------------------------ search */
+
+static unsigned char fold(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* One search word, folded, with its Horspool shift table over folded bytes. */
+typedef struct needle {
+    unsigned char *w;
+    size_t len;
+    size_t shift[256];
+} needle;
+
+static void needle_init(needle *nd, const char *s, size_t len, unsigned char *store)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        store[i] = fold((unsigned char)s[i]);
+    nd->w = store;
+    nd->len = len;
+    for (i = 0; i < 256; i++)
+        nd->shift[i] = len;
+    for (i = 0; i + 1 < len; i++)
+        nd->shift[store[i]] = len - 1 - i;
+}
+
+/* Does h contain the needle, ASCII case ignored?  Horspool keeps a long
+ * dictionary scan sublinear in practice; len >= 1 here. */
+static int contains(const unsigned char *h, size_t hn, const needle *nd)
+{
+    size_t wn = nd->len, pos = 0, i;
+    unsigned char last = nd->w[wn - 1];
+    if (wn > hn)
+        return 0;
+    while (pos <= hn - wn) {
+        unsigned char c = fold(h[pos + wn - 1]);
+        if (c == last) {
+            for (i = 0; i + 1 < wn && fold(h[pos + i]) == nd->w[i]; i++)
+                ;
+            if (i + 1 >= wn)
+                return 1;
+        }
+        pos += nd->shift[c];
+    }
+    return 0;
+}
+
+/* Bit k of masks[code] says whether word k of the current batch occurs in
+ * that dictionary string; one byte per code keeps the row scan's random
+ * lookups cache-friendly, so words are handled eight at a time. */
+#define WORDS_PER_PASS 8
+
+static void dict_masks(const sx_dict *d, const needle *nd, size_t nw, uint8_t *masks)
+{
+    int32_t code;
+    for (code = 0; code < d->count; code++) {
+        size_t len, k;
+        const unsigned char *s = (const unsigned char *)sx_dict_str(d, code, &len);
+        uint8_t m = 0;
+        for (k = 0; k < nw; k++)
+            if (contains(s, len, &nd[k]))
+                m |= (uint8_t)(1u << k);
+        masks[code] = m;
+    }
+}
+
+/* The index in t->projects of a project number, by bisection (projects are
+ * sorted by number); -1 when absent. */
+static int32_t project_slot(const sx_table *t, int32_t number)
+{
+    int32_t lo = 0, hi = t->nprojects;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (t->projects[mid].number < number)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->nprojects && t->projects[lo].number == number ? lo : -1;
+}
+
+/* Per-batch lookup tables: masks for metric codes, label codes (index
+ * code + 1, so an empty label is index 0) and projects (by number). */
+typedef struct search_tabs {
+    uint8_t *metric, *label, *title, *proj;
+    int32_t pbase;          /* proj[] covers numbers pbase .. pbase + pspan - 1 */
+    uint32_t pspan;         /* 0: look projects up by bisection instead */
+} search_tabs;
+
+static uint8_t row_mask(const sx_table *t, const search_tabs *st, int64_t i)
+{
+    uint8_t m = 0;
+    if (t->codes[SX_COL_METRIC] != NULL)
+        m |= st->metric[t->codes[SX_COL_METRIC][i]];
+    if (t->codes[SX_COL_LABEL] != NULL)
+        m |= st->label[t->codes[SX_COL_LABEL][i] + 1];
+    if (st->pspan > 0) {
+        uint32_t o = (uint32_t)t->project[i] - (uint32_t)st->pbase;
+        if (o < st->pspan)
+            m |= st->proj[o];
+    } else if (st->title != NULL) {
+        int32_t p = project_slot(t, t->project[i]);
+        if (p >= 0)
+            m |= st->title[p];
+    }
+    return m;
+}
+
+/* Fill st for words nd[0..nw); returns 0 on allocation failure and *any = 0
+ * when no row can match (some word occurs in no field at all). */
+static int search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, search_tabs *st,
+                            int *any)
+{
+    uint8_t seen = 0, full = (uint8_t)((1u << nw) - 1);
+    int32_t p, k;
+    const sx_dict *md = &t->dicts[SX_COL_METRIC], *ld = &t->dicts[SX_COL_LABEL],
+                  *td = &t->dicts[SX_COL_PROJECT_TITLE];
+
+    if (t->codes[SX_COL_METRIC] != NULL) {
+        dict_masks(md, nd, nw, st->metric);
+        for (k = 0; k < md->count; k++)
+            seen |= st->metric[k];
+    }
+    if (t->codes[SX_COL_LABEL] != NULL) {
+        st->label[0] = 0;
+        dict_masks(ld, nd, nw, st->label + 1);
+        for (k = 0; k < ld->count; k++)
+            seen |= st->label[k + 1];
+    }
+    if (st->title != NULL) {
+        uint8_t *tm = NULL;
+        /* test each distinct title once, then spread to projects */
+        if (td->count > 0) {
+            tm = malloc((size_t)td->count);
+            if (tm == NULL)
+                return 0;
+            dict_masks(td, nd, nw, tm);
+        }
+        for (p = 0; p < t->nprojects; p++) {
+            int32_t code = t->projects[p].title;
+            st->title[p] = code >= 0 && code < td->count ? tm[code] : 0;
+            seen |= st->title[p];
+        }
+        free(tm);
+        if (st->pspan > 0) {
+            memset(st->proj, 0, st->pspan);
+            for (p = 0; p < t->nprojects; p++)
+                st->proj[(uint32_t)t->projects[p].number - (uint32_t)st->pbase] = st->title[p];
+        }
+    }
+    *any = seen == full;
+    return 1;
+}
+
+sx_status sx_search(const sx_table *t, const char *const *words, const size_t *words_len,
+                    size_t nwords, int64_t **rows, int64_t *n)
+{
+    sx_status st = SX_OK;
+    search_tabs tabs;
+    needle *nd = NULL;
+    unsigned char *store = NULL;
+    size_t *live = NULL, nlive = 0, i, total = 0, done;
+    rowbuf b = {NULL, 0, 0};
+    int first = 1;
+
+    *rows = NULL;
+    *n = 0;
+    memset(&tabs, 0, sizeof tabs);
+    if (t == NULL || (nwords > 0 && (words == NULL || words_len == NULL)))
+        return SX_ERR_VALUE;
+    if (t->nrows <= 0)
+        return SX_OK;
+
+    /* an empty word occurs everywhere, so only the others constrain */
+    live = malloc((nwords ? nwords : 1) * sizeof *live);
+    if (live == NULL)
+        return SX_ERR_NOMEM;
+    for (i = 0; i < nwords; i++) {
+        if (words_len[i] > 0) {
+            if (words[i] == NULL) {
+                free(live);
+                return SX_ERR_VALUE;
+            }
+            live[nlive++] = i;
+            total += words_len[i];
+        }
+    }
+    if (nlive == 0) {
+        free(live);
+        return select_all(t->nrows, rows, n);
+    }
+
+    nd = malloc(WORDS_PER_PASS * sizeof *nd);
+    store = malloc(total);
+    if (nd == NULL || store == NULL)
+        goto nomem;
+    if (t->codes[SX_COL_METRIC] != NULL && t->dicts[SX_COL_METRIC].count > 0 &&
+        (tabs.metric = malloc((size_t)t->dicts[SX_COL_METRIC].count)) == NULL)
+        goto nomem;
+    if (t->codes[SX_COL_LABEL] != NULL &&
+        (tabs.label = malloc((size_t)t->dicts[SX_COL_LABEL].count + 1)) == NULL)
+        goto nomem;
+    if (t->nprojects > 0) {
+        int32_t lo = t->projects[0].number, hi = t->projects[t->nprojects - 1].number;
+        uint32_t span = (uint32_t)hi - (uint32_t)lo + 1;
+        if ((tabs.title = malloc((size_t)t->nprojects)) == NULL)
+            goto nomem;
+        /* a direct table by number when the numbers are dense enough */
+        if (span <= (uint32_t)t->nprojects * 8u + 4096u) {
+            tabs.pbase = lo;
+            tabs.pspan = span;
+            if ((tabs.proj = malloc(span)) == NULL)
+                goto nomem;
+        }
+    }
+
+    /* Fold every word once up front, then narrow the rows a batch of words
+     * at a time: the first batch scans the table, later ones the survivors. */
+    {
+        unsigned char *s = store;
+        for (i = 0; i < nlive; i++) {
+            memcpy(s, words[live[i]], words_len[live[i]]);
+            s += words_len[live[i]];
+        }
+    }
+    for (done = 0, total = 0; done < nlive; ) {
+        size_t nw = nlive - done < WORDS_PER_PASS ? nlive - done : WORDS_PER_PASS;
+        uint8_t full = (uint8_t)((1u << nw) - 1);
+        int any;
+        for (i = 0; i < nw; i++) {
+            size_t len = words_len[live[done + i]];
+            needle_init(&nd[i], (const char *)store + total, len, store + total);
+            total += len;
+        }
+        done += nw;
+        if (!search_tabs_fill(t, nd, nw, &tabs, &any))
+            goto nomem;
+        if (!any) {
+            b.len = 0;
+            break;
+        }
+        if (first) {
+            int64_t r;
+            first = 0;
+            for (r = 0; r < t->nrows; r++) {
+                if (row_mask(t, &tabs, r) != full)
+                    continue;
+                if (!rowbuf_reserve(&b, 1, t->nrows))
+                    goto nomem;
+                b.rows[b.len++] = r;
+            }
+        } else {
+            int64_t k, m = 0;
+            for (k = 0; k < b.len; k++) {
+                b.rows[m] = b.rows[k];
+                m += row_mask(t, &tabs, b.rows[k]) == full;
+            }
+            b.len = m;
+        }
+        if (b.len == 0)
+            break;
+    }
+    rowbuf_finish(&b, rows, n);
+    goto out;
+nomem:
+    st = SX_ERR_NOMEM;
+    free(b.rows);
+out:
+    free(tabs.metric);
+    free(tabs.label);
+    free(tabs.title);
+    free(tabs.proj);
+    free(store);
+    free(nd);
+    free(live);
+    return st;
+}
+
+/* ------------------------------------------------------------------ edit distance */
+
+/* Rows up to this length live on the stack; longer ones are malloc'd. */
+#define EDIT_STACK 256
+
+size_t sx_edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t limit)
+{
+    size_t stackrow[EDIT_STACK], *row = stackrow, cap, i, j, d;
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+
+    /* keep the row over the shorter string: O(min) memory */
+    if (blen > alen) {
+        const unsigned char *tp = x;
+        size_t tl = alen;
+        x = y;
+        y = tp;
+        alen = blen;
+        blen = tl;
+    }
+    /* the distance never exceeds the longer length, so capping there keeps
+     * limit + 1 from ever being computed as a result */
+    cap = limit < alen ? limit : alen;
+    if (alen - blen > cap)
+        return limit + 1;
+    if (blen == 0)
+        return alen;            /* alen <= cap <= limit here */
+    if (blen + 1 > EDIT_STACK) {
+        if (blen + 1 > SIZE_MAX / sizeof *row || (row = malloc((blen + 1) * sizeof *row)) == NULL)
+            return limit + 1;
+    }
+    for (j = 0; j <= blen; j++)
+        row[j] = j;
+    for (i = 1; i <= alen; i++) {
+        size_t diag = row[0], rowmin;
+        unsigned char c = fold(x[i - 1]);
+        row[0] = rowmin = i;
+        for (j = 1; j <= blen; j++) {
+            size_t v = diag + (c != fold(y[j - 1]));
+            if (row[j] + 1 < v)
+                v = row[j] + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            diag = row[j];
+            row[j] = v;
+            if (v < rowmin)
+                rowmin = v;
+        }
+        if (rowmin > cap) {     /* every later row is at least this */
+            if (row != stackrow)
+                free(row);
+            return limit + 1;
+        }
+    }
+    d = row[blen];
+    if (row != stackrow)
+        free(row);
+    return d <= limit ? d : limit + 1;
+}

@@ -1,0 +1,603 @@
+/* Tests of the Arrow C stream export (shanxi_ext/core/arrow.c): schema, the
+ * one batch, null handling, metadata bytes, zero-copy buffers, lifetimes of
+ * moved children, and allocation failures at every step. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "shanxi/arrow.h"
+
+/* ------------------------------------------------------------------ fault injection
+ *
+ * A second copy of arrow.c, compiled here with malloc and calloc replaced by
+ * versions that fail on request and its one public function renamed (the
+ * real one is linked in from the core as usual).  The system headers come
+ * first so the macros only touch arrow.c's own calls. */
+static long alloc_count, fail_at = -1;
+
+static void *test_malloc(size_t n)
+{
+    if (alloc_count++ == fail_at)
+        return NULL;
+    return malloc(n);
+}
+
+static void *test_calloc(size_t n, size_t size)
+{
+    if (alloc_count++ == fail_at)
+        return NULL;
+    return calloc(n, size);
+}
+
+#define malloc(n) test_malloc(n)
+#define calloc(n, size) test_calloc(n, size)
+#define sx_arrow_export faulty_arrow_export
+#include "../../shanxi_ext/core/arrow.c"
+#undef malloc
+#undef calloc
+#undef sx_arrow_export
+
+/* ------------------------------------------------------------------ helpers */
+
+static sx_table *parse(const char *csv)
+{
+    sx_table *t = NULL;
+    sx_error err;
+    memset(&err, 0, sizeof err);
+    if (sx_table_parse(csv, strlen(csv), &t, &err) != SX_OK)
+        fprintf(stderr, "parse failed at %llu:%llu: %s\n", (unsigned long long)err.line,
+                (unsigned long long)err.column, err.message);
+    return t;
+}
+
+static int32_t days(int32_t y, unsigned m, unsigned d)
+{
+    return sx_days_from_civil(y, m, d);
+}
+
+/* Index of the child named name, or -1. */
+static int64_t child_index(const struct ArrowSchema *s, const char *name)
+{
+    for (int64_t i = 0; i < s->n_children; i++)
+        if (strcmp(s->children[i]->name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int is_valid(const struct ArrowArray *a, int64_t i)
+{
+    const uint8_t *bits = a->buffers[0];
+    i += a->offset;
+    return bits == NULL || (bits[i >> 3] >> (i & 7)) & 1;
+}
+
+/* Whether row i of a dictionary<int32, utf8> array is expect (NULL: null). */
+static int dict_value_is(const struct ArrowArray *a, int64_t i, const char *expect)
+{
+    if (!is_valid(a, i))
+        return expect == NULL;
+    if (expect == NULL)
+        return 0;
+    const int32_t *idx = a->buffers[1];
+    const struct ArrowArray *d = a->dictionary;
+    int32_t k = idx[a->offset + i];
+    if (k < 0 || k >= d->length)
+        return 0;
+    const int32_t *off = d->buffers[1];
+    const char *data = d->buffers[2];
+    size_t len = (size_t)(off[d->offset + k + 1] - off[d->offset + k]);
+    return len == strlen(expect) && memcmp(data + off[d->offset + k], expect, len) == 0;
+}
+
+static int64_t count_nulls(const struct ArrowArray *a)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < a->length; i++)
+        n += !is_valid(a, i);
+    return n;
+}
+
+/* Whether m is exactly the one-pair metadata {key: value}. */
+static int metadata_is(const char *m, const char *key, const char *value)
+{
+    int32_t v;
+    size_t klen = strlen(key), vlen = strlen(value);
+    if (m == NULL)
+        return 0;
+    memcpy(&v, m, 4);
+    if (v != 1)
+        return 0;
+    memcpy(&v, m + 4, 4);
+    if (v != (int32_t)klen || memcmp(m + 8, key, klen) != 0)
+        return 0;
+    memcpy(&v, m + 8 + klen, 4);
+    return v == (int32_t)vlen && memcmp(m + 12 + klen, value, vlen) == 0;
+}
+
+/* Release a moved-out struct and check it says so. */
+#define RELEASE(x)                       \
+    do {                                 \
+        CHECK((x)->release != NULL);     \
+        if ((x)->release)                \
+            (x)->release(x);             \
+        CHECK((x)->release == NULL);     \
+    } while (0)
+
+/* ------------------------------------------------------------------ the full table */
+
+static const char full_csv[] =
+    "project,project_key,project_title,category,metric,label,value,unit,as_of,period_start,"
+    "part_of,region,note\n"
+    "1,alpha,Alpha,health,m_a,Label A,10,people,2022-11-30,,,Shanxi,x\n"
+    "1,alpha,Alpha,health,m_b,,2.5,percent,2022-11-30,2022-01-01,m_a,,\n"
+    "2,,,,m_c,Label C,-3,people,2022-12-31,,,Taiyuan,\n"
+    "3,gamma,,culture,m_d,\"Label, \"\"D\"\"\",1e3,CNY,2022-12-31,2022-01-01,,Shanxi,\n"
+    "1,,,,m_e,Label E,7,people,2022-11-30,,m_a,Shanxi,\n"
+    "3,gamma,Gamma,,m_f,Label F,0.125,CNY,2022-12-31,,,,\n";
+
+static const char *const full_names[] = {
+    "project", "project_key", "project_title", "category", "metric", "label",
+    "value", "unit", "as_of", "period_start", "part_of", "region",
+};
+static const char *const full_formats[] = {
+    "i", "i", "i", "i", "i", "i", "g", "i", "tdD", "tdD", "i", "i",
+};
+static const int full_nullable[] = {0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1};
+static const int full_is_dict[] = {0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1};
+
+static void check_full_schema(const struct ArrowSchema *s)
+{
+    CHECK(s->release != NULL);
+    CHECK(strcmp(s->format, "+s") == 0);
+    CHECK(s->name != NULL && s->name[0] == '\0');
+    CHECK(s->flags == 0);
+    CHECK(s->dictionary == NULL);
+    CHECK(metadata_is(s->metadata, "shanxi.source", "full.csv"));
+    CHECK(s->n_children == 12);
+    if (s->n_children != 12)
+        return;
+    for (int i = 0; i < 12; i++) {
+        const struct ArrowSchema *f = s->children[i];
+        CHECK(f->release != NULL);
+        CHECK(strcmp(f->name, full_names[i]) == 0);
+        CHECK(strcmp(f->format, full_formats[i]) == 0);
+        CHECK(f->flags == (full_nullable[i] ? ARROW_FLAG_NULLABLE : 0));
+        CHECK(f->n_children == 0);
+        if (full_is_dict[i]) {
+            CHECK(f->dictionary != NULL && strcmp(f->dictionary->format, "u") == 0);
+            CHECK(f->dictionary != NULL && f->dictionary->release != NULL);
+            CHECK(f->dictionary != NULL && f->dictionary->n_children == 0);
+        } else {
+            CHECK(f->dictionary == NULL);
+        }
+        if (i == 6)
+            CHECK(metadata_is(f->metadata, "shanxi.units", "people,percent,CNY"));
+        else
+            CHECK(f->metadata == NULL);
+    }
+}
+
+static void check_full_batch(const struct ArrowArray *b, const sx_table *t)
+{
+    CHECK(b->release != NULL);
+    CHECK(b->length == 6);
+    CHECK(b->null_count == 0);
+    CHECK(b->offset == 0);
+    CHECK(b->n_buffers == 1 && b->buffers[0] == NULL);
+    CHECK(b->n_children == 12);
+    CHECK(b->dictionary == NULL);
+    if (b->n_children != 12)
+        return;
+    for (int i = 0; i < 12; i++) {
+        const struct ArrowArray *c = b->children[i];
+        CHECK(c->release != NULL);
+        CHECK(c->length == 6);
+        CHECK(c->offset == 0);
+        CHECK(c->n_buffers == 2);
+        CHECK(c->n_children == 0);
+        CHECK(c->null_count == count_nulls(c));
+        CHECK((c->null_count == 0) == (c->buffers[0] == NULL));
+        CHECK((c->dictionary != NULL) == full_is_dict[i]);
+        if (c->dictionary) {
+            const struct ArrowArray *d = c->dictionary;
+            CHECK(d->n_buffers == 3 && d->buffers[0] == NULL && d->null_count == 0);
+            CHECK(d->buffers[1] != NULL && d->buffers[2] != NULL);
+            CHECK(d->n_children == 0 && d->dictionary == NULL && d->release != NULL);
+            /* valid slots index the dictionary; null slots hold SX_NULL_CODE */
+            const int32_t *idx = c->buffers[1];
+            for (int64_t r = 0; r < c->length; r++)
+                CHECK(is_valid(c, r) ? idx[r] >= 0 && idx[r] < d->length : idx[r] == SX_NULL_CODE);
+        }
+    }
+    const struct ArrowArray *const *col = (const struct ArrowArray *const *)b->children;
+
+    const int32_t want_project[] = {1, 1, 2, 3, 1, 3};
+    const double want_value[] = {10, 2.5, -3, 1000, 7, 0.125};
+    const int32_t nov30 = days(2022, 11, 30), dec31 = days(2022, 12, 31), jan1 = days(2022, 1, 1);
+    const int32_t want_as_of[] = {nov30, nov30, dec31, dec31, nov30, dec31};
+    const char *const key[] = {"alpha", "alpha", NULL, "gamma", "alpha", "gamma"};
+    const char *const title[] = {"Alpha", "Alpha", NULL, "Gamma", "Alpha", "Gamma"};
+    const char *const category[] = {"health", "health", NULL, "culture", NULL, NULL};
+    const char *const metric[] = {"m_a", "m_b", "m_c", "m_d", "m_e", "m_f"};
+    const char *const label[] = {"Label A", NULL, "Label C", "Label, \"D\"", "Label E", "Label F"};
+    const char *const unit[] = {"people", "percent", "people", "CNY", "people", "CNY"};
+    const char *const part_of[] = {NULL, "m_a", NULL, NULL, "m_a", NULL};
+    const char *const region[] = {"Shanxi", NULL, "Taiyuan", "Shanxi", "Shanxi", NULL};
+    const int period_valid[] = {0, 1, 0, 1, 0, 0};
+
+    for (int r = 0; r < 6; r++) {
+        CHECK(((const int32_t *)col[0]->buffers[1])[r] == want_project[r]);
+        CHECK(dict_value_is(col[1], r, key[r]));
+        CHECK(dict_value_is(col[2], r, title[r]));
+        CHECK(dict_value_is(col[3], r, category[r]));
+        CHECK(dict_value_is(col[4], r, metric[r]));
+        CHECK(dict_value_is(col[5], r, label[r]));
+        CHECK(((const double *)col[6]->buffers[1])[r] == want_value[r]);
+        CHECK(dict_value_is(col[7], r, unit[r]));
+        CHECK(((const int32_t *)col[8]->buffers[1])[r] == want_as_of[r]);
+        CHECK(is_valid(col[9], r) == period_valid[r]);
+        if (period_valid[r])
+            CHECK(((const int32_t *)col[9]->buffers[1])[r] == jan1);
+        CHECK(dict_value_is(col[10], r, part_of[r]));
+        CHECK(dict_value_is(col[11], r, region[r]));
+    }
+    const int64_t want_nulls[] = {0, 1, 1, 3, 0, 1, 0, 0, 0, 4, 4, 2};
+    for (int i = 0; i < 12; i++)
+        CHECK(col[i]->null_count == want_nulls[i]);
+
+    if (t) {
+        /* Zero copy where the table's own array is the Arrow buffer. */
+        CHECK(col[0]->buffers[1] == t->project);
+        CHECK(col[6]->buffers[1] == t->value);
+        CHECK(col[8]->buffers[1] == t->as_of);
+        CHECK(col[9]->buffers[1] == t->period_start);
+        CHECK(col[4]->buffers[1] == t->codes[SX_COL_METRIC]);
+        CHECK(col[7]->buffers[1] == t->codes[SX_COL_UNIT]);
+        /* Code columns with nulls too: only their bitmap is made. */
+        CHECK(col[11]->buffers[1] == t->codes[SX_COL_REGION]);
+        CHECK(col[3]->buffers[1] == t->codes[SX_COL_CATEGORY]);
+        CHECK(col[5]->buffers[1] == t->codes[SX_COL_LABEL]);
+        CHECK(col[10]->buffers[1] == t->codes[SX_COL_PART_OF]);
+        /* project_key/title come from the projects, not the row's field */
+        CHECK(col[1]->buffers[1] != t->codes[SX_COL_PROJECT_KEY]);
+        CHECK(col[4]->dictionary->buffers[1] == t->dicts[SX_COL_METRIC].offsets);
+        CHECK(col[4]->dictionary->buffers[2] == t->dicts[SX_COL_METRIC].data);
+        CHECK(col[4]->dictionary->length == t->dicts[SX_COL_METRIC].count);
+        CHECK(col[7]->dictionary->length == 3);
+    }
+}
+
+/* Schema, batch, end; the caller's reference goes right after export, the
+ * stream before the arrays, which are read last. */
+static void test_full_stream_first(void)
+{
+    sx_table *t = parse(full_csv);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct ArrowArrayStream stream;
+    CHECK(sx_arrow_export(t, "full.csv", &stream) == SX_OK);
+    struct ArrowSchema schema;
+    struct ArrowArray batch, end;
+    CHECK(stream.get_schema(&stream, &schema) == 0);
+    CHECK(stream.get_last_error(&stream) == NULL);
+    CHECK(stream.get_next(&stream, &batch) == 0);
+    CHECK(stream.get_last_error(&stream) == NULL);
+    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
+    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);   /* end stays end */
+
+    /* Keep the addresses to check zero copy, then drop every other owner. */
+    const void *project = t->project, *value = t->value;
+    sx_table_decref(t);
+    RELEASE(&stream);
+    check_full_schema(&schema);
+    check_full_batch(&batch, NULL);
+    CHECK(batch.children[0]->buffers[1] == project);
+    CHECK(batch.children[6]->buffers[1] == value);
+    RELEASE(&schema);
+    RELEASE(&batch);
+}
+
+/* Arrays released before the stream; every get_schema is a fresh schema. */
+static void test_full_arrays_first(void)
+{
+    sx_table *t = parse(full_csv);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct ArrowArrayStream stream;
+    CHECK(sx_arrow_export(t, "full.csv", &stream) == SX_OK);
+    struct ArrowSchema s1, s2;
+    struct ArrowArray batch, end;
+    CHECK(stream.get_schema(&stream, &s1) == 0);
+    CHECK(stream.get_schema(&stream, &s2) == 0);
+    CHECK(s1.private_data != s2.private_data);
+    CHECK(s1.name != s2.name && s1.metadata != s2.metadata);
+    CHECK(s1.children[0]->name != s2.children[0]->name);
+    check_full_schema(&s1);
+    RELEASE(&s1);
+    check_full_schema(&s2);
+    CHECK(stream.get_next(&stream, &batch) == 0);
+    check_full_batch(&batch, t);
+    RELEASE(&batch);
+    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
+    RELEASE(&stream);
+    /* A second stream over the same table starts from the beginning. */
+    CHECK(sx_arrow_export(t, "full.csv", &stream) == SX_OK);
+    CHECK(stream.get_next(&stream, &batch) == 0);
+    check_full_batch(&batch, t);
+    sx_table_decref(t);
+    RELEASE(&batch);
+    RELEASE(&s2);      /* a schema outlives the table's last array */
+    RELEASE(&stream);
+}
+
+/* A consumer may move children (and dictionaries) out, release the parent
+ * and keep them, each with its own release. */
+static void test_moved_children(void)
+{
+    sx_table *t = parse(full_csv);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct ArrowArrayStream stream;
+    CHECK(sx_arrow_export(t, "full.csv", &stream) == SX_OK);
+    sx_table_decref(t);
+    struct ArrowSchema schema, region_field, unit_field, unit_values;
+    struct ArrowArray batch, region, unit, unit_dict, value;
+    CHECK(stream.get_schema(&stream, &schema) == 0);
+    CHECK(stream.get_next(&stream, &batch) == 0);
+    RELEASE(&stream);
+    if (schema.n_children != 12 || batch.n_children != 12)
+        return;
+
+    /* move three children out of the batch, then release it */
+    region = *batch.children[11];
+    batch.children[11]->release = NULL;
+    unit = *batch.children[7];
+    batch.children[7]->release = NULL;
+    value = *batch.children[6];
+    batch.children[6]->release = NULL;
+    RELEASE(&batch);
+    /* and two fields out of the schema */
+    region_field = *schema.children[11];
+    schema.children[11]->release = NULL;
+    unit_field = *schema.children[7];
+    schema.children[7]->release = NULL;
+    RELEASE(&schema);
+
+    CHECK(strcmp(region_field.name, "region") == 0);
+    CHECK(strcmp(region_field.dictionary->format, "u") == 0);
+    CHECK(dict_value_is(&region, 0, "Shanxi"));
+    CHECK(dict_value_is(&region, 1, NULL));
+    CHECK(dict_value_is(&region, 2, "Taiyuan"));
+    CHECK(region.null_count == 2);
+    CHECK(((const double *)value.buffers[1])[3] == 1000.0);
+    RELEASE(&value);
+    RELEASE(&region);
+    RELEASE(&region_field);
+
+    /* move the unit dictionary (array and schema) out of its parent too */
+    unit_dict = *unit.dictionary;
+    unit.dictionary->release = NULL;
+    unit_values = *unit_field.dictionary;
+    unit_field.dictionary->release = NULL;
+    RELEASE(&unit);
+    CHECK(strcmp(unit_field.name, "unit") == 0);
+    RELEASE(&unit_field);
+    CHECK(strcmp(unit_values.format, "u") == 0);
+    CHECK(unit_dict.length == 3);
+    const int32_t *off = unit_dict.buffers[1];
+    const char *data = unit_dict.buffers[2];
+    CHECK(off[0] == 0 && off[3] - off[2] == 3 && memcmp(data + off[2], "CNY", 3) == 0);
+    RELEASE(&unit_values);
+    RELEASE(&unit_dict);
+}
+
+/* ------------------------------------------------------------------ other tables */
+
+static void test_required_only(void)
+{
+    sx_table *t = parse("as_of,value,unit,metric,project\n"
+                        "2022-11-30,1,people,a,2\n"
+                        "2022-12-31,-0.5,percent,b,1\n"
+                        "2020-02-29,3,people,c,2\n");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct ArrowArrayStream stream;
+    CHECK(sx_arrow_export(t, "", &stream) == SX_OK);
+    sx_table_decref(t);
+    struct ArrowSchema s;
+    struct ArrowArray b, end;
+    CHECK(stream.get_schema(&stream, &s) == 0);
+    CHECK(stream.get_next(&stream, &b) == 0);
+    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
+    RELEASE(&stream);
+
+    static const char *const names[] = {"project", "metric", "value", "unit", "as_of"};
+    static const char *const formats[] = {"i", "i", "g", "i", "tdD"};
+    CHECK(metadata_is(s.metadata, "shanxi.source", ""));
+    CHECK(s.n_children == 5 && b.n_children == 5 && b.length == 3);
+    if (s.n_children == 5 && b.n_children == 5) {
+        for (int i = 0; i < 5; i++) {
+            CHECK(strcmp(s.children[i]->name, names[i]) == 0);
+            CHECK(strcmp(s.children[i]->format, formats[i]) == 0);
+            CHECK(s.children[i]->flags == 0);
+            CHECK(b.children[i]->null_count == 0 && b.children[i]->buffers[0] == NULL);
+            CHECK(b.children[i]->length == 3);
+        }
+        CHECK(metadata_is(s.children[2]->metadata, "shanxi.units", "people,percent"));
+        CHECK(child_index(&s, "period_start") == -1 && child_index(&s, "region") == -1);
+        CHECK(((const int32_t *)b.children[0]->buffers[1])[2] == 2);
+        CHECK(dict_value_is(b.children[1], 1, "b"));
+        CHECK(((const double *)b.children[2]->buffers[1])[1] == -0.5);
+        CHECK(dict_value_is(b.children[3], 2, "people"));
+        CHECK(((const int32_t *)b.children[4]->buffers[1])[2] == days(2020, 2, 29));
+    }
+    RELEASE(&b);
+    RELEASE(&s);
+}
+
+/* An optional column present but empty on every row: an empty dictionary
+ * with a real offsets buffer, every row null. */
+static void test_all_null_column(void)
+{
+    sx_table *t = parse("project,metric,value,unit,as_of,region,period_start,project_key\n"
+                        "1,a,1,people,2022-11-30,,,\n"
+                        "2,b,2,people,2022-11-30,,,\n");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct ArrowArrayStream stream;
+    CHECK(sx_arrow_export(t, "x", &stream) == SX_OK);
+    struct ArrowArray b;
+    struct ArrowSchema s;
+    CHECK(stream.get_schema(&stream, &s) == 0);
+    CHECK(stream.get_next(&stream, &b) == 0);
+    RELEASE(&stream);
+    sx_table_decref(t);
+    int64_t ir = child_index(&s, "region"), ip = child_index(&s, "period_start");
+    int64_t ik = child_index(&s, "project_key");
+    CHECK(ik == 1 && ip == 6 && ir == 7);
+    if (ik == 1 && ip == 6 && ir == 7) {
+        for (int k = 0; k < 2; k++) {
+            const struct ArrowArray *c = b.children[k == 0 ? ir : ik];
+            CHECK(c->null_count == 2 && count_nulls(c) == 2);
+            CHECK(c->dictionary->length == 0);
+            CHECK(c->dictionary->buffers[1] != NULL && ((const int32_t *)c->dictionary->buffers[1])[0] == 0);
+            CHECK(c->dictionary->buffers[2] != NULL);
+        }
+        CHECK(b.children[ip]->null_count == 2 && count_nulls(b.children[ip]) == 2);
+    }
+    RELEASE(&b);
+    RELEASE(&s);
+}
+
+static void test_empty_table(void)
+{
+    sx_table *t = parse("project,metric,value,unit,as_of,label\n");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    CHECK(t->nrows == 0);
+    struct ArrowArrayStream stream;
+    CHECK(sx_arrow_export(t, "empty.csv", &stream) == SX_OK);
+    sx_table_decref(t);
+    struct ArrowSchema s;
+    struct ArrowArray end;
+    CHECK(stream.get_schema(&stream, &s) == 0);
+    CHECK(s.n_children == 6);
+    CHECK(child_index(&s, "label") == 2);   /* project, metric, label, value, ... */
+    CHECK(s.n_children == 6 && metadata_is(s.children[3]->metadata, "shanxi.units", ""));
+    CHECK(metadata_is(s.metadata, "shanxi.source", "empty.csv"));
+    memset(&end, 0xAB, sizeof end);
+    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
+    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
+    RELEASE(&s);
+    RELEASE(&stream);
+}
+
+/* A source with an embedded multi-byte character and the value field's
+ * metadata bytes, spelled out. */
+static void test_metadata_bytes(void)
+{
+    sx_table *t = parse("project,metric,value,unit,as_of\n1,a,1,\xc2\xb0""C,2022-11-30\n"
+                        "1,b,1,m,2022-11-30\n");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct ArrowArrayStream stream;
+    CHECK(sx_arrow_export(t, "d\xc3\xa9j\xc3\xa0", &stream) == SX_OK);
+    sx_table_decref(t);
+    struct ArrowSchema s;
+    CHECK(stream.get_schema(&stream, &s) == 0);
+    RELEASE(&stream);
+    int32_t n1 = 1, klen = 13, vlen = 6;
+    char want[4 + 4 + 13 + 4 + 6];
+    memcpy(want, &n1, 4);
+    memcpy(want + 4, &klen, 4);
+    memcpy(want + 8, "shanxi.source", 13);
+    memcpy(want + 21, &vlen, 4);
+    memcpy(want + 25, "d\xc3\xa9j\xc3\xa0", 6);
+    CHECK(memcmp(s.metadata, want, sizeof want) == 0);
+    CHECK(s.n_children == 5 && metadata_is(s.children[2]->metadata, "shanxi.units", "\xc2\xb0""C,m"));
+    RELEASE(&s);
+}
+
+/* ------------------------------------------------------------------ allocation failures */
+
+/* Fail the k-th allocation for every k of a full export, schema and batch:
+ * the failing call reports ENOMEM (export: SX_ERR_NOMEM with *out as it was),
+ * and LeakSanitizer/valgrind see nothing left behind. */
+static void test_allocation_failures(void)
+{
+    sx_table *t = parse(full_csv);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    int finished = 0;
+    long k;
+    for (k = 0; k < 1000 && !finished; k++) {
+        alloc_count = 0;
+        fail_at = k;
+        struct ArrowArrayStream stream, before;
+        memset(&stream, 0x5A, sizeof stream);
+        before = stream;
+        sx_status st = faulty_arrow_export(t, "full.csv", &stream);
+        if (st != SX_OK) {
+            CHECK(st == SX_ERR_NOMEM);
+            CHECK(memcmp(&stream, &before, sizeof stream) == 0);
+            continue;
+        }
+        struct ArrowSchema s;
+        struct ArrowArray b;
+        int rc = stream.get_schema(&stream, &s);
+        if (rc != 0) {
+            CHECK(rc == ENOMEM);
+            CHECK(stream.get_last_error(&stream) != NULL);
+            RELEASE(&stream);
+            continue;
+        }
+        check_full_schema(&s);
+        rc = stream.get_next(&stream, &b);
+        if (rc != 0) {
+            CHECK(rc == ENOMEM);
+            CHECK(stream.get_last_error(&stream) != NULL);
+            /* a failed get_next gives nothing; a retry may succeed */
+            fail_at = -1;
+            CHECK(stream.get_next(&stream, &b) == 0 && b.release != NULL);
+            CHECK(stream.get_last_error(&stream) == NULL);
+            if (b.release)
+                check_full_batch(&b, t);
+            RELEASE(&b);
+            RELEASE(&s);
+            RELEASE(&stream);
+            continue;
+        }
+        check_full_batch(&b, t);
+        RELEASE(&stream);
+        RELEASE(&b);
+        RELEASE(&s);
+        finished = 1;
+    }
+    fail_at = -1;
+    CHECK(finished);
+    CHECK(k > 20);   /* the schema and the batch did go through many allocations */
+    CHECK(t->refcount == 1);
+    sx_table_decref(t);
+}
+
+int main(void)
+{
+    test_full_stream_first();
+    test_full_arrays_first();
+    test_moved_children();
+    test_required_only();
+    test_all_null_column();
+    test_empty_table();
+    test_metadata_bytes();
+    test_allocation_failures();
+    return CHECK_DONE();
+}

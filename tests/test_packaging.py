@@ -1,0 +1,244 @@
+"""What the installed package carries: a light import, version, stubs, docstrings."""
+import ast
+import inspect
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+import shanxi
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE_DIR = pathlib.Path(shanxi.__file__).resolve().parent
+
+HEAVY = ["pandas", "numpy", "pyarrow", "polars", "duckdb"]
+STDLIB_KEPT_OUT = ["datetime", "json", "csv", "argparse"]
+
+
+def imported_by(code):
+    """The modules a fresh interpreter has after running code, less those it starts with."""
+    probe = "import sys, json; print(json.dumps(sorted(sys.modules)))"
+    base = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    after = subprocess.run(
+        [sys.executable, "-c",
+         code + "\nimport sys\nmods = sorted(sys.modules)\nimport json\nprint(json.dumps(mods))"],
+        capture_output=True, text=True, timeout=60, cwd=str(ROOT / "tests"))
+    assert after.returncode == 0, after.stderr
+    return set(json.loads(after.stdout)) - set(json.loads(base.stdout))
+
+
+def test_import_is_light():
+    new = imported_by("import shanxi")
+    assert "shanxi" in new and "shanxi._shanxi" in new
+    for name in HEAVY + STDLIB_KEPT_OUT:
+        assert name not in new, "import shanxi imported %s" % name
+
+
+def test_lookups_stay_light():
+    new = imported_by(
+        "import shanxi\n"
+        "shanxi.project(7).metrics\n"
+        "shanxi.total('CNY')\n"
+        "shanxi.metrics(since='2022-12-01')\n"
+        "shanxi.search('elevator')\n"
+        "shanxi.data._repr_html_()\n"
+    )
+    for name in HEAVY:
+        assert name not in new, "a lookup imported %s" % name
+
+
+# ------------------------------------------------------------------ version
+
+def _pyproject_version():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    project = text.split("[project]", 1)[1].split("\n[", 1)[0]
+    return re.search(r'^version\s*=\s*"([^"]+)"', project, re.M).group(1)
+
+
+def test_version_matches_pyproject():
+    assert shanxi.__version__ == _pyproject_version()
+
+
+def test_version_matches_installed_metadata():
+    from importlib.metadata import version
+
+    assert version("shanxi") == shanxi.__version__
+
+
+# ------------------------------------------------------------------ stubs
+
+@pytest.mark.parametrize("name", ["py.typed", "__init__.pyi", "_shanxi.pyi"])
+def test_typing_files_are_installed(name):
+    from importlib import resources
+
+    assert resources.files("shanxi").joinpath(name).is_file()
+    assert (PACKAGE_DIR / name).is_file()
+
+
+def test_py_typed_is_empty():
+    assert (PACKAGE_DIR / "py.typed").read_text() == ""
+
+
+def _stub_names(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname for a in node.names if a.asname and a.asname == a.name)
+    return names
+
+
+def test_stubs_cover_everything_public():
+    stub = _stub_names(PACKAGE_DIR / "__init__.pyi")
+    assert set(shanxi.__all__) <= stub
+    ext = _stub_names(PACKAGE_DIR / "_shanxi.pyi")
+    assert {"Dataset", "Project", "Metric", "ParseError", "data", "load", "loads"} <= ext
+
+
+def test_stub_methods_match_the_runtime():
+    tree = ast.parse((PACKAGE_DIR / "_shanxi.pyi").read_text(encoding="utf-8"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    for name in ("Dataset", "Project", "Metric"):
+        stubbed = {n.name for n in classes[name].body if isinstance(n, ast.FunctionDef)}
+        runtime = {n for n in vars(getattr(shanxi, name)) if not n.startswith("__")}
+        assert runtime <= stubbed, "%s: not in the stub: %s" % (name, runtime - stubbed)
+        params = {}
+        for node in classes[name].body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                a = node.args
+                params[node.name] = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+        for method, names in params.items():
+            attr = inspect.getattr_static(getattr(shanxi, name), method)
+            if isinstance(attr, property) or not callable(attr):
+                continue
+            sig = inspect.signature(getattr(getattr(shanxi, name), method))
+            assert list(sig.parameters) == names, (name, method)
+
+
+def test_stubtest(tmp_path):
+    pytest.importorskip("mypy.stubtest")
+    if PACKAGE_DIR.name != "shanxi":
+        pytest.skip("an editable install maps shanxi_ext/ by an import hook mypy cannot follow")
+    config = tmp_path / "mypy.ini"
+    # pandas and pyarrow ship no stubs of their own: that is not ours to check.
+    config.write_text("[mypy]\nignore_missing_imports = True\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "shanxi", "--mypy-config-file", str(config)],
+        capture_output=True, text=True, timeout=600, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------ docstrings and signatures
+
+MODULE_FUNCTIONS = ["projects", "project", "metrics", "metric", "search", "aggregate", "total",
+                    "share", "to_frame", "to_dicts", "load", "loads"]
+EXTRA_METHODS = ["_repr_html_", "__arrow_c_stream__", "_ipython_key_completions_"]
+
+
+def _public_methods(cls):
+    for name, attr in vars(cls).items():
+        if (name.startswith("_") and name not in EXTRA_METHODS) or not callable(attr):
+            continue
+        yield name, getattr(cls, name)
+
+
+@pytest.mark.parametrize("name", MODULE_FUNCTIONS)
+def test_module_functions_have_docs_and_signatures(name):
+    fn = getattr(shanxi, name)
+    assert fn.__doc__ and fn.__doc__.strip()
+    sig = inspect.signature(fn)
+    assert "self" not in sig.parameters and "module" not in sig.parameters
+
+
+def test_module_function_signatures():
+    assert str(inspect.signature(shanxi.project)) == "(key, /)"
+    assert str(inspect.signature(shanxi.metrics)) == (
+        "(*, project=None, metric=None, unit=None, category=None, region=None, since=None, "
+        "until=None)")
+    assert str(inspect.signature(shanxi.aggregate)).startswith("(func='sum', *, by=None, ")
+    assert str(inspect.signature(shanxi.total)).startswith("(unit, *, project=None")
+    assert str(inspect.signature(shanxi.to_frame)) == "(kind='metrics')"
+    assert str(inspect.signature(shanxi.load)) == "(path, /)"
+    assert str(inspect.signature(shanxi.loads)) == "(text, /)"
+
+
+@pytest.mark.parametrize("cls", [shanxi.Dataset, shanxi.Project, shanxi.Metric],
+                         ids=lambda c: c.__name__)
+def test_methods_have_docs_and_signatures(cls):
+    assert cls.__doc__ and cls.__doc__.strip()
+    seen = 0
+    for name, method in _public_methods(cls):
+        assert method.__doc__ and method.__doc__.strip(), name
+        sig = inspect.signature(method)
+        assert list(sig.parameters)[0] == "self", name
+        seen += 1
+    assert seen >= (10 if cls is shanxi.Dataset else 1)
+
+
+@pytest.mark.parametrize("cls", [shanxi.Dataset, shanxi.Project, shanxi.Metric],
+                         ids=lambda c: c.__name__)
+def test_attributes_have_docs(cls):
+    for name, attr in vars(cls).items():
+        if not name.startswith("_") and not callable(attr):
+            assert attr.__doc__ and attr.__doc__.strip(), name
+
+
+@pytest.mark.parametrize("cls", [shanxi.Project, shanxi.Metric], ids=lambda c: c.__name__)
+def test_constructors_have_signatures(cls):
+    sig = inspect.signature(cls)
+    assert list(sig.parameters)[0] in ("key", "number")
+
+
+def test_package_docs():
+    assert shanxi.__doc__ and "shanxi.project(7)" in shanxi.__doc__
+    assert shanxi.ParseError.__doc__
+    assert issubclass(shanxi.ParseError, ValueError)
+    import shanxi.__main__ as cli
+
+    assert cli.main.__doc__
+    assert str(inspect.signature(cli.main)) == "(argv=None)"
+
+
+def test_source():
+    from types import MappingProxyType
+
+    assert isinstance(shanxi.SOURCE, MappingProxyType)
+    assert shanxi.SOURCE["title"] == "Deeds benefit residents of Shanxi"
+    assert shanxi.SOURCE["publisher"] == "China Daily"
+    assert shanxi.SOURCE["updated"] == "2023-01-12"
+    assert shanxi.SOURCE["description"]
+    with pytest.raises(TypeError):
+        shanxi.SOURCE["title"] = "x"
+
+
+def test_all_is_complete():
+    for name in shanxi.__all__:
+        assert hasattr(shanxi, name), name
+    public = {n for n in vars(shanxi) if not n.startswith("_")}
+    assert public - set(shanxi.__all__) <= {"SOURCE"} | set()
+
+
+def test_module_functions_are_the_datasets_methods():
+    for name in MODULE_FUNCTIONS[:-2]:
+        fn = getattr(shanxi, name)
+        assert fn.__self__ is shanxi.data, name
+        assert fn.__name__ == name
+
+
+# ------------------------------------------------------------------ Python 3.9 syntax
+
+def test_python_files_are_python39():
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=(3, 9))
+    for path in sorted(ROOT.glob("tests/*.py")):
+        ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=(3, 9))

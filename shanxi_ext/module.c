@@ -2437,6 +2437,24 @@ PyDoc_STRVAR(ParseError_doc,
 "or '<string>'), .line and .column (1-based, as an editor counts) and\n"
 ".reason (what was expected).");
 
+#if PY_VERSION_HEX < 0x030A0000
+static int
+restore_type_doc(PyTypeObject *type, const char *doc)
+{
+    size_t size = strlen(doc) + 1;
+    char *copy = PyObject_Malloc(size);
+    if (copy == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(copy, doc, size);
+    PyObject_Free((void *)type->tp_doc);
+    type->tp_doc = copy;
+    PyType_Modified(type);
+    return 0;
+}
+#endif
+
 static int
 shanxi_exec(PyObject *module)
 {
@@ -2455,6 +2473,14 @@ shanxi_exec(PyObject *module)
     }
 #ifdef SHANXI_CLEAR_TP_NEW
     st->Dataset_Type->tp_new = NULL;
+#endif
+#if PY_VERSION_HEX < 0x030A0000
+    /* 3.9 drops the "Name(...)\n--\n\n" signature from a spec's tp_doc, which
+     * inspect.signature() needs: put the full docstring back. */
+    if (restore_type_doc(st->Metric_Type, Metric_doc) < 0
+        || restore_type_doc(st->Project_Type, Project_doc) < 0) {
+        return -1;
+    }
 #endif
     st->ParseError = PyErr_NewExceptionWithDoc("shanxi.ParseError", ParseError_doc,
                                                PyExc_ValueError, NULL);

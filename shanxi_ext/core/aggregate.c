@@ -94,7 +94,7 @@ static void sa_carry(superacc *s)
 /* x = m * 2^(ex - 1075) from its bits: the 53-bit significand lands at bit
  * ex - 1 of the accumulator, spread over three limbs, without branches on
  * the data. */
-static void sa_add(superacc *s, double x)
+static inline void sa_add(superacc *s, double x)
 {
     uint64_t bits, m, lo, hi;
     int64_t sign;
@@ -183,6 +183,7 @@ typedef struct acc {
     int64_t count;
     int64_t ihi, ilo;       /* exact sum of the integer values: ihi * 2^62 + ilo */
     double min, max;
+    double fsum;            /* the rounded float sum, once finished */
     double *heap;           /* partials once they outgrow inl (cap > 0) */
     int32_t key, unit;
     int32_t npart, cap;
@@ -615,7 +616,10 @@ static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, cons
                 }
             } else {
                 a->all_int = 0;
-                if (!float_add(s, a, v))
+                /* the common float-heavy case stays inline */
+                if (a->sa >= 0)
+                    sa_add(&s->sas[a->sa], v);
+                else if (!float_add(s, a, v))
                     return 0;
             }
         }
@@ -919,7 +923,7 @@ static sx_status finish_sums(agg *s, const sxf_compiled *q, sx_error *err)
         } else {
             v = partials_round(a->cap > 0 ? a->heap : a->inl, a->npart);
         }
-        a->min = v;             /* parked here until the result is built */
+        a->fsum = v;
     }
     goto out;
 nomem:
@@ -1052,7 +1056,7 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
             o->all_int = func == SX_COUNT ? 1 : a->all_int;
             if (func == SX_SUM || func == SX_MEAN) {
                 o->isum = bigint_canon(a->ihi, a->ilo);
-                o->fsum = a->min;
+                o->fsum = a->fsum;
             } else if (func == SX_MIN || func == SX_MAX) {
                 o->min = a->min;
                 o->max = a->max;

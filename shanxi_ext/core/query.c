@@ -204,9 +204,10 @@ typedef struct search_tabs {
 static uint8_t row_mask(const sx_table *t, const search_tabs *st, int64_t i)
 {
     uint8_t m = 0;
-    if (t->codes[SX_COL_METRIC] != NULL)
+    /* a table exists only where its column does */
+    if (st->metric != NULL)
         m |= st->metric[t->codes[SX_COL_METRIC][i]];
-    if (t->codes[SX_COL_LABEL] != NULL)
+    if (st->label != NULL)
         m |= st->label[t->codes[SX_COL_LABEL][i] + 1];
     if (st->pspan > 0) {
         uint32_t o = (uint32_t)t->project[i] - (uint32_t)st->pbase;
@@ -230,12 +231,12 @@ static int search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, sear
     const sx_dict *md = &t->dicts[SX_COL_METRIC], *ld = &t->dicts[SX_COL_LABEL],
                   *td = &t->dicts[SX_COL_PROJECT_TITLE];
 
-    if (t->codes[SX_COL_METRIC] != NULL) {
+    if (st->metric != NULL) {
         dict_masks(md, nd, nw, st->metric);
         for (k = 0; k < md->count; k++)
             seen |= st->metric[k];
     }
-    if (t->codes[SX_COL_LABEL] != NULL) {
+    if (st->label != NULL) {
         st->label[0] = 0;
         dict_masks(ld, nd, nw, st->label + 1);
         for (k = 0; k < ld->count; k++)

@@ -378,6 +378,32 @@ static void test_bad_args(void)
     sx_table_decref(t);
 }
 
+/* Ties for min and max: the first row with the extreme value decides
+ * whether it is an int. */
+static void test_extreme_ties(void)
+{
+    sx_table *t = parse("project,metric,value,unit,as_of\n"
+                        "1,a,5.0,u,2022-01-01\n"
+                        "1,b,7,u,2022-01-01\n"
+                        "1,c,5,u,2022-01-01\n"
+                        "1,d,7.0,u,2022-01-01\n"
+                        "2,e,-2,u,2022-01-01\n"
+                        "2,f,-2.0,u,2022-01-01\n");
+    sx_result r;
+    sx_error e;
+    CHECK(t != NULL);
+    if (t == NULL)
+        return;
+    CHECK(agg(t, NULL, SX_MIN, SX_BY_PROJECT, &r, &e) == SX_OK && r.ngroups == 2);
+    if (r.ngroups == 2) {
+        CHECK(r.groups[0].min == 5.0 && !r.groups[0].min_is_int);
+        CHECK(r.groups[0].max == 7.0 && r.groups[0].max_is_int && !r.groups[0].all_int);
+        CHECK(r.groups[1].min == -2.0 && r.groups[1].min_is_int && r.groups[1].max_is_int);
+    }
+    sx_result_free(&r);
+    sx_table_decref(t);
+}
+
 /* Absent optional columns: grouping on them gives one empty-key group;
  * filters naming a real code match nothing. */
 static void test_absent_columns(void)
@@ -761,6 +787,14 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)((rnd64() >> 33) % n);
 }
 
+/* a random integer below 2^53 of a random bit length (one draw after the
+ * other: argument order is unspecified, and runs must not depend on it) */
+static int64_t rnd_int53(void)
+{
+    int sh = 11 + (int)rnd(53);
+    return (int64_t)(rnd64() >> sh);
+}
+
 /* A 128-bit two's complement integer: the exact reference. */
 typedef struct i128 {
     uint64_t hi, lo;
@@ -886,7 +920,7 @@ static void random_round(int round, rrow *rows, char *units_mixed)
         w->quartet = 0;
         switch (rnd(4)) {
         case 0:     /* integers of every size up to 2^53 */
-            w->v = (double)(int64_t)(rnd64() >> (11 + rnd(53)));
+            w->v = (double)rnd_int53();
             if (rnd(2))
                 w->v = -w->v;
             w->is_int = 1;
@@ -896,7 +930,7 @@ static void random_round(int round, rrow *rows, char *units_mixed)
             w->is_int = 1;
             break;
         default:    /* floats m * 2^-20 with |m| < 2^53 */
-            w->v = ldexp((double)(int64_t)(rnd64() >> (11 + rnd(53))), -RSCALE);
+            w->v = ldexp((double)rnd_int53(), -RSCALE);
             if (rnd(2))
                 w->v = -w->v;
             w->is_int = 0;
@@ -1101,7 +1135,8 @@ static void wide_round(void)
         double m = (double)(int64_t)(rnd64() >> 11);
         if (rnd(4) == 0 && i > 0) {
             /* near-cancel an earlier value */
-            vals[i] = -vals[rnd((uint32_t)i)] * (1.0 + ldexp((double)((int)rnd(5) - 2), -52));
+            int j = (int)rnd((uint32_t)i), d = (int)rnd(5) - 2;
+            vals[i] = -vals[j] * (1.0 + ldexp((double)d, -52));
             continue;
         }
         vals[i] = ldexp(m, e2 - 52);
@@ -1152,9 +1187,11 @@ static void test_partials_past_budget(void)
         tv[0][k] = ldexp(1.0, 60 * k - 240);
     tv[0][NV - 1] = -ldexp(1.0, 180);
     for (g = 1; g < NT; g++)
-        for (k = 0; k < NV; k++)
-            tv[g][k] = ldexp((double)(int64_t)(rnd64() >> 11), (int)rnd(600) - 300) *
-                       (rnd(2) ? 1 : -1);
+        for (k = 0; k < NV; k++) {
+            double m = (double)(int64_t)(rnd64() >> 11);
+            int ex = (int)rnd(600) - 300;
+            tv[g][k] = ldexp(m, ex) * (rnd(2) ? 1 : -1);
+        }
     put(&b, "project,metric,value,unit,as_of\n");
     for (g = 1; g <= NGROUPS; g++)
         for (k = 0; k < NV; k++)
@@ -1202,6 +1239,7 @@ int main(void)
     test_units_message_long();
     test_empty();
     test_bad_args();
+    test_extreme_ties();
     test_absent_columns();
     test_shipped_data();
     test_fsum_cases();

@@ -215,9 +215,10 @@ days_from_object(shanxi_state *st, PyObject *obj, const char *what, int allow_no
         Py_ssize_t len;
         const char *s = PyUnicode_AsUTF8AndSize(obj, &len);
         if (s == NULL) {
-            return -1;
+            /* lone surrogates: not a date either, say so plainly */
+            PyErr_Clear();
         }
-        if (!sx_parse_iso_date(s, (size_t)len, days)) {
+        if (s == NULL || !sx_parse_iso_date(s, (size_t)len, days)) {
             PyErr_Format(PyExc_ValueError,
                          "%s must be a date as YYYY-MM-DD, not %R", what, obj);
             return -1;
@@ -1750,12 +1751,15 @@ Metric_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                      Py_TYPE(project)->tp_name);
         return NULL;
     }
-    long number = PyLong_AsLong(project);
+    int overflow;
+    long number = PyLong_AsLongAndOverflow(project, &overflow);
     if (number == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (number < 1 || number > INT32_MAX) {
-        PyErr_Format(PyExc_ValueError, "Metric project must be a positive number, not %ld", number);
+    if (overflow || number < 1 || number > INT32_MAX) {
+        /* out of range, however large: a ValueError, never OverflowError */
+        PyErr_Format(PyExc_ValueError,
+                     "Metric project must be a positive number up to 2147483647, not %R", project);
         return NULL;
     }
     if (PyBool_Check(value) || !(PyLong_CheckExact(value) || PyFloat_CheckExact(value))) {
@@ -1990,12 +1994,14 @@ Project_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                      Py_TYPE(number)->tp_name);
         return NULL;
     }
-    long n = PyLong_AsLong(number);
+    int overflow;
+    long n = PyLong_AsLongAndOverflow(number, &overflow);
     if (n == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (n < 1 || n > INT32_MAX) {
-        PyErr_Format(PyExc_ValueError, "Project number must be positive, not %ld", n);
+    if (overflow || n < 1 || n > INT32_MAX) {
+        PyErr_Format(PyExc_ValueError,
+                     "Project number must be a positive number up to 2147483647, not %R", number);
         return NULL;
     }
     int32_t days;
@@ -2264,6 +2270,22 @@ shanxi_loads(PyObject *module, PyObject *text)
         const char *buf = PyUnicode_AsUTF8AndSize(text, &len);
         if (buf != NULL) {
             result = parse_to_dataset(st, buf, (size_t)len, source);
+        } else if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            /* Lone surrogates are the str form of invalid UTF-8: parse the
+             * bytes surrogateescape gives back (else those surrogatepass
+             * writes), so the parser reports them as a ParseError with
+             * their line and column like any other malformed input. */
+            PyErr_Clear();
+            PyObject *bytes = PyUnicode_AsEncodedString(text, "utf-8", "surrogateescape");
+            if (bytes == NULL && PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+                PyErr_Clear();
+                bytes = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+            }
+            if (bytes != NULL) {
+                result = parse_to_dataset(st, PyBytes_AS_STRING(bytes),
+                                          (size_t)PyBytes_GET_SIZE(bytes), source);
+                Py_DECREF(bytes);
+            }
         }
     } else if (PyObject_CheckBuffer(text)) {
         Py_buffer view;

@@ -42,7 +42,7 @@ typedef struct sx_error {
      * of that line. */
     uint64_t line;
     uint64_t column;
-    char message[256];  /* NUL-terminated, UTF-8, says what was expected */
+    char message[512];  /* NUL-terminated, UTF-8, says what was expected */
 } sx_error;
 
 /* ------------------------------------------------------------------ dates */

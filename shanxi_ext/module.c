@@ -1526,8 +1526,10 @@ static PyObject *
 Dataset_repr(PyObject *op)
 {
     DatasetObject *ds = Dataset_CAST(op);
-    return PyUnicode_FromFormat("<shanxi.Dataset %R: %lld figures, %d projects>", ds->source,
-                                (long long)ds->table->nrows, (int)ds->table->nprojects);
+    long long n = (long long)ds->table->nrows;
+    int np = (int)ds->table->nprojects;
+    return PyUnicode_FromFormat("<shanxi.Dataset %R: %lld figure%s, %d project%s>", ds->source,
+                                n, n == 1 ? "" : "s", np, np == 1 ? "" : "s");
 }
 
 static Py_ssize_t

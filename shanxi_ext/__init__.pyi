@@ -4,9 +4,8 @@ import datetime
 from collections.abc import Mapping
 from typing import Literal, overload
 
-from typing_extensions import TypeAlias
-
 from pandas import DataFrame
+from typing_extensions import TypeAlias
 
 from ._shanxi import Dataset as Dataset
 from ._shanxi import Metric as Metric

@@ -5,12 +5,11 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, TypedDict, final, overload
 
-from typing_extensions import TypeAlias
-
 from _typeshed import ReadableBuffer
 
 # The DataFrame type when pandas is installed (Any for type checkers without it).
 from pandas import DataFrame
+from typing_extensions import TypeAlias
 
 _Date: TypeAlias = datetime.date | str
 _Func: TypeAlias = Literal["sum", "count", "mean", "min", "max"]

@@ -1281,13 +1281,35 @@ Dataset_share(PyObject *op, PyObject *key)
                      "so it has no share", key);
         return NULL;
     }
-    PyObject *whole_key = dataset_str(ds, SX_COL_PART_OF, whole_code);
-    if (whole_key == NULL) {
+    /* The whole is the figure with that key for the same project, region and
+     * date, as to_frame()'s share column pairs them. */
+    size_t wlen;
+    const char *wkey = sx_dict_str(&t->dicts[SX_COL_PART_OF], whole_code, &wlen);
+    sx_filter f;
+    sx_filter_init(&f);
+    f.project = t->project[row];
+    f.code[SX_COL_METRIC] = sx_dict_find(&t->dicts[SX_COL_METRIC], wkey, wlen);
+    if (t->codes[SX_COL_REGION]) {
+        f.code[SX_COL_REGION] = t->codes[SX_COL_REGION][row];
+    }
+    f.since = f.until = t->as_of[row];
+    int64_t *rows = NULL, n = 0;
+    sx_status status = sx_select(t, &f, &rows, &n);
+    if (status != SX_OK) {
+        raise_core_error(object_state(op), status, NULL, ds->source);
         return NULL;
     }
-    int64_t whole = metric_row(ds, whole_key);
-    Py_DECREF(whole_key);
+    int64_t whole = n == 1 ? rows[0] : -1;
+    free(rows);
     if (whole < 0) {
+        PyObject *whole_key = dataset_str(ds, SX_COL_PART_OF, whole_code);
+        if (whole_key != NULL) {
+            PyErr_Format(PyExc_ValueError,
+                         "figure %R is part of %R, but %U has %lld figures %R for its project, "
+                         "region and date, not one", key, whole_key, ds->source, (long long)n,
+                         whole_key);
+            Py_DECREF(whole_key);
+        }
         return NULL;
     }
     if (t->value[whole] == 0.0) {
@@ -2574,6 +2596,15 @@ shanxi_free(void *module)
 
 static PyModuleDef_Slot shanxi_slots[] = {
     {Py_mod_exec, shanxi_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Safe in interpreters with their own GIL: everything mutable lives in
+     * the module state or in objects; the only process-wide state is the
+     * parser's "C" locale, made once and published atomically (parse.c).
+     * Tested by tests/test_threads.py.  Py_mod_gil is left undeclared: the
+     * Dataset's lazy caches are filled without locks, so free-threaded
+     * builds must keep the GIL on for this module. */
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
     {0, NULL},
 };
 

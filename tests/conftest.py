@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: where the source article lives."""
+"""Shared pytest fixtures: where the source article lives; slow tests only on request."""
+import os
 import pathlib
 
 import pytest
@@ -14,3 +15,16 @@ def article_text():
     if not ARTICLE_PATH.is_file():
         pytest.skip("source article not found at %s" % ARTICLE_PATH)
     return ARTICLE_PATH.read_text(encoding="utf-8")
+
+
+# Tests marked slow (10M-row files) run only with SHANXI_SLOW=1 in the environment.
+RUN_SLOW = os.environ.get("SHANXI_SLOW") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if RUN_SLOW:
+        return
+    skip = pytest.mark.skip(reason="slow: set SHANXI_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -678,10 +678,25 @@ def test_panel_min_max_keep_the_stored_value(panel):
 
 
 def test_panel_share(panel):
-    with pytest.raises(ValueError):
-        panel.share("wells_repaired")     # its whole, wells, names several figures
+    # "wells" names several figures; the whole is the one of the same project,
+    # region and date as the part, as to_frame()'s share column pairs them.
+    rows = panel.to_dicts()
+    part = next(r for r in rows if r["metric"] == "wells_repaired")
+    whole = [r for r in rows if r["metric"] == part["part_of"] and r["project"] == part["project"]
+             and r["region"] == part["region"] and r["as_of"] == part["as_of"]]
+    assert len(whole) == 1
+    assert panel.share("wells_repaired") == part["value"] / whole[0]["value"]
     with pytest.raises(ValueError):
         panel.share("rainfall")
+
+
+def test_share_needs_exactly_one_matching_whole():
+    ds = shanxi.loads(
+        "project,metric,value,unit,as_of,region,part_of\n"
+        "1,wells,10,wells,2022-01-31,North,\n"
+        "1,wells_repaired,4,wells,2022-01-31,South,wells\n")
+    with pytest.raises(ValueError, match="0 figures"):
+        ds.share("wells_repaired")
 
 
 def test_an_empty_dataset():

@@ -147,7 +147,9 @@ sx_status sx_dict_intern(sx_dict *d, const char *s, size_t len, int32_t *code)
     if (len > MAX_DATA - used)
         return SX_ERR_LIMIT;
     sx_status st;
-    if (used + len > d->data_capacity && (st = grow_data(d, used + len)) != SX_OK)
+    /* data exists even when every string is empty: d->data + offset must
+     * never be arithmetic on a null pointer */
+    if ((!d->data || used + len > d->data_capacity) && (st = grow_data(d, used + len)) != SX_OK)
         return st;
     if (d->count >= d->capacity && (st = grow_codes(d)) != SX_OK)
         return st;

@@ -1379,6 +1379,15 @@ static sx_status build_projects(parser *ps)
     }
     qsort(t->projects, n, sizeof *t->projects, compare_projects);
     t->nprojects = (int32_t)n;
+    /* A category belongs to the project: a row that leaves it empty takes its
+     * project's, so filters, groups and exports agree with projects(). */
+    int32_t *category = t->codes[SX_COL_CATEGORY];
+    if (category) {
+        for (int64_t r = 0; r < t->nrows; r++) {
+            if (category[r] == SX_NULL_CODE)
+                category[r] = t->projects[sx_project_index(t, t->project[r])].category;
+        }
+    }
     return SX_OK;
 }
 
@@ -1402,6 +1411,7 @@ sx_status sx_table_parse(const char *buf, size_t len, sx_table **out, sx_error *
     sx_error local;
     parser ps;
     memset(&ps, 0, sizeof ps);
+    /* cppcheck-suppress uninitvar ; only its address is taken here */
     ps.err = err ? err : &local;
     ps.err->status = SX_OK;
     ps.err->line = ps.err->column = 0;

@@ -204,11 +204,12 @@ typedef struct search_tabs {
 static uint8_t row_mask(const sx_table *t, const search_tabs *st, int64_t i)
 {
     uint8_t m = 0;
-    /* a table exists only where its column does */
+    /* a table exists only where its column does (the analyzer cannot see
+     * that st->metric and st->label were made from t's columns) */
     if (st->metric != NULL)
-        m |= st->metric[t->codes[SX_COL_METRIC][i]];
+        m |= st->metric[t->codes[SX_COL_METRIC][i]];   /* NOLINT(clang-analyzer-core.NullDereference) */
     if (st->label != NULL)
-        m |= st->label[t->codes[SX_COL_LABEL][i] + 1];
+        m |= st->label[t->codes[SX_COL_LABEL][i] + 1]; /* NOLINT(clang-analyzer-core.NullDereference) */
     if (st->pspan > 0) {
         uint32_t o = (uint32_t)t->project[i] - (uint32_t)st->pbase;
         if (o < st->pspan)
@@ -253,7 +254,7 @@ static int search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, sear
         }
         for (p = 0; p < t->nprojects; p++) {
             int32_t code = t->projects[p].title;
-            st->title[p] = code >= 0 && code < td->count ? tm[code] : 0;
+            st->title[p] = tm != NULL && code >= 0 && code < td->count ? tm[code] : 0;
             seen |= st->title[p];
         }
         free(tm);
@@ -342,6 +343,8 @@ sx_status sx_search(const sx_table *t, const char *const *words, const size_t *w
         size_t nw = nlive - done < WORDS_PER_PASS ? nlive - done : WORDS_PER_PASS;
         uint8_t full = (uint8_t)((1u << nw) - 1);
         int any;
+        /* nw >= 1 since done < nlive; cppcheck 2.10 thinks it can be 0 */
+        /* cppcheck-suppress knownConditionTrueFalse */
         for (i = 0; i < nw; i++) {
             size_t len = words_len[live[done + i]];
             needle_init(&nd[i], (const char *)store + total, len, store + total);

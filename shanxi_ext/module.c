@@ -905,6 +905,18 @@ static PyObject *
 Dataset_project(PyObject *op, PyObject *key)
 {
     DatasetObject *ds = Dataset_CAST(op);
+    /* The common call, project(n) on projects numbered 1..N, made before:
+     * one array index, as cheap as a dict lookup. */
+    if (PyLong_CheckExact(key) && ds->project_cache != NULL) {
+        long n = PyLong_AsLong(key);
+        if (n >= 1 && n <= ds->table->nprojects && ds->table->projects[n - 1].number == n
+            && ds->project_cache[n - 1] != NULL) {
+            return Py_NewRef(ds->project_cache[n - 1]);
+        }
+        if (n == -1 && PyErr_Occurred()) {
+            PyErr_Clear();   /* too large: the general path says so */
+        }
+    }
     int32_t idx = project_index_of(ds, key);
     if (idx < 0) {
         return NULL;

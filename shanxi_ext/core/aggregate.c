@@ -999,8 +999,8 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
     if (!q.none) {
         /* sel holds offsets within the block; with no filter it is the
          * identity, built once */
-        if (q.all)
-            for (k = 0; k < SXF_BLOCK; k++)
+        if (q.all)   /* only as much as the table needs: small tables are common */
+            for (k = 0; k < SXF_BLOCK && (int64_t)k < t->nrows; k++)
                 sel[k] = (uint32_t)k;
         for (start = 0; start < t->nrows; start += SXF_BLOCK) {
             size_t len = t->nrows - start < SXF_BLOCK ? (size_t)(t->nrows - start) : SXF_BLOCK;

@@ -180,8 +180,17 @@ date_type(shanxi_state *st)
         if (datetime == NULL) {
             return NULL;
         }
-        st->date_type = PyObject_GetAttrString(datetime, "date");
+        PyObject *type = PyObject_GetAttrString(datetime, "date");
         Py_DECREF(datetime);
+        if (type == NULL) {
+            return NULL;
+        }
+        /* The import may have let another thread run and fill it. */
+        if (st->date_type == NULL) {
+            st->date_type = type;
+        } else {
+            Py_DECREF(type);
+        }
     }
     return st->date_type;
 }
@@ -238,20 +247,18 @@ days_from_object(shanxi_state *st, PyObject *obj, const char *what, int allow_no
                      what, Py_TYPE(obj)->tp_name);
         return -1;
     }
-    static const char *const parts[3] = {"year", "month", "day"};
-    long v[3];
-    for (int i = 0; i < 3; i++) {
-        PyObject *part = PyObject_GetAttrString(obj, parts[i]);
-        if (part == NULL) {
-            return -1;
-        }
-        v[i] = PyLong_AsLong(part);
-        Py_DECREF(part);
-        if (v[i] == -1 && PyErr_Occurred()) {
-            return -1;
-        }
+    /* datetime.date.toordinal(obj) reads the date's own fields, whatever a
+     * subclass makes of .year, .month and .day. */
+    PyObject *ordinal = PyObject_CallMethod(type, "toordinal", "O", obj);
+    if (ordinal == NULL) {
+        return -1;
     }
-    *days = sx_days_from_civil((int32_t)v[0], (unsigned)v[1], (unsigned)v[2]);
+    long n = PyLong_AsLong(ordinal);
+    Py_DECREF(ordinal);
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *days = (int32_t)(n - 719163);   /* date(1970, 1, 1).toordinal() */
     return 0;
 }
 
@@ -342,9 +349,14 @@ dataset_str(DatasetObject *ds, sx_strcol col, int32_t code)
     if (cache[code] == NULL) {
         size_t len;
         const char *s = sx_dict_str(&ds->table->dicts[col], code, &len);
-        cache[code] = PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "strict");
-        if (cache[code] == NULL) {
+        PyObject *str = PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "strict");
+        if (str == NULL) {
             return NULL;
+        }
+        if (cache[code] == NULL) {
+            cache[code] = str;
+        } else {
+            Py_DECREF(str);   /* another thread made it meanwhile */
         }
     }
     return Py_NewRef(cache[code]);
@@ -400,6 +412,11 @@ dataset_metric_at(DatasetObject *ds, int64_t row)
         Py_DECREF(m);
         return NULL;
     }
+    if (ds->metric_cache[row] != NULL) {
+        /* Another thread made it while this one was allocating: keep the first. */
+        Py_DECREF(m);
+        return Py_NewRef(ds->metric_cache[row]);
+    }
     ds->metric_cache[row] = Py_NewRef((PyObject *)m);
     return (PyObject *)m;
 }
@@ -453,6 +470,12 @@ dataset_project_at(DatasetObject *ds, int32_t index)
         || (obj->category = dataset_str(ds, SX_COL_CATEGORY, p->category)) == NULL) {
         Py_DECREF(obj);
         return NULL;
+    }
+    if (ds->project_cache[index] != NULL) {
+        /* Another thread made it while this one was allocating (a garbage
+         * collection there may switch threads): keep the first. */
+        Py_DECREF(obj);
+        return Py_NewRef(ds->project_cache[index]);
     }
     ds->project_cache[index] = Py_NewRef((PyObject *)obj);
     return (PyObject *)obj;
@@ -725,9 +748,14 @@ project_index_of(DatasetObject *ds, PyObject *key)
         return -1;
     }
     if (ds->project_words == NULL) {
-        ds->project_words = build_project_words(ds);
-        if (ds->project_words == NULL) {
+        PyObject *words = build_project_words(ds);
+        if (words == NULL) {
             return -1;
+        }
+        if (ds->project_words == NULL) {
+            ds->project_words = words;
+        } else {
+            Py_DECREF(words);   /* another thread built it meanwhile */
         }
     }
     PyObject *folded = PyObject_CallMethod(key, "casefold", NULL);
@@ -889,7 +917,11 @@ Dataset_projects(PyObject *op, PyObject *Py_UNUSED(ignored))
             }
             PyTuple_SET_ITEM(tuple, i, p);
         }
-        ds->projects_tuple = tuple;
+        if (ds->projects_tuple == NULL) {
+            ds->projects_tuple = tuple;
+        } else {
+            Py_DECREF(tuple);   /* another thread made it meanwhile */
+        }
     }
     return Py_NewRef(ds->projects_tuple);
 }
@@ -946,9 +978,17 @@ Dataset_metrics(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject 
     }
     if (nargs == 0 && kwnames == NULL) {
         if (ds->metrics_tuple == NULL) {
-            ds->metrics_tuple = select_metrics(ds, &f);
+            PyObject *all = select_metrics(ds, &f);
+            if (all == NULL) {
+                return NULL;
+            }
+            if (ds->metrics_tuple == NULL) {
+                ds->metrics_tuple = all;
+            } else {
+                Py_DECREF(all);   /* another thread made it meanwhile */
+            }
         }
-        return Py_XNewRef(ds->metrics_tuple);
+        return Py_NewRef(ds->metrics_tuple);
     }
     return select_metrics(ds, &f);
 }
@@ -998,11 +1038,25 @@ Dataset_metric(PyObject *op, PyObject *key)
     if (m == NULL) {
         return NULL;
     }
-    /* Remember it, so the next lookup of this key is one dict probe. */
-    if (ds->metric_index == NULL) {
-        ds->metric_index = PyDict_New();
+    /* Remember it, so the next lookup of this key is one dict probe.  Only
+     * exact str keys: a str subclass's own __eq__/__hash__ must not get into
+     * the index and answer (or fail) later lookups of plain str. */
+    if (!PyUnicode_CheckExact(key)) {
+        return m;
     }
-    if (ds->metric_index == NULL || PyDict_SetItem(ds->metric_index, key, m) < 0) {
+    if (ds->metric_index == NULL) {
+        PyObject *index = PyDict_New();
+        if (index == NULL) {
+            Py_DECREF(m);
+            return NULL;
+        }
+        if (ds->metric_index == NULL) {
+            ds->metric_index = index;
+        } else {
+            Py_DECREF(index);   /* another thread made it meanwhile */
+        }
+    }
+    if (PyDict_SetItem(ds->metric_index, key, m) < 0) {
         Py_DECREF(m);
         return NULL;
     }
@@ -2118,9 +2172,14 @@ Project_get_metrics(PyObject *op, void *Py_UNUSED(closure))
         sx_filter f;
         sx_filter_init(&f);
         f.project = p->number;
-        p->metrics = select_metrics(Dataset_CAST(p->dataset), &f);
-        if (p->metrics == NULL) {
+        PyObject *metrics = select_metrics(Dataset_CAST(p->dataset), &f);
+        if (metrics == NULL) {
             return NULL;
+        }
+        if (p->metrics == NULL) {
+            p->metrics = metrics;
+        } else {
+            Py_DECREF(metrics);   /* another thread made it meanwhile */
         }
     }
     return Py_NewRef(p->metrics);
@@ -2328,6 +2387,11 @@ shanxi_loads(PyObject *module, PyObject *text)
         if (PyObject_GetBuffer(text, &view, PyBUF_SIMPLE) == 0) {
             result = parse_to_dataset(st, view.buf, (size_t)view.len, source);
             PyBuffer_Release(&view);
+        } else if (PyErr_ExceptionMatches(PyExc_BufferError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError,
+                         "loads() takes a str or a contiguous bytes-like object; this %.100s "
+                         "is not contiguous (pass bytes(obj))", Py_TYPE(text)->tp_name);
         }
     } else {
         PyErr_Format(PyExc_TypeError, "loads() takes a str or bytes-like object, not %.100s",

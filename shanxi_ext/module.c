@@ -353,6 +353,7 @@ dataset_str(DatasetObject *ds, sx_strcol col, int32_t code)
         if (str == NULL) {
             return NULL;
         }
+        /* cppcheck-suppress knownConditionTrueFalse ; decoding may run other threads */
         if (cache[code] == NULL) {
             cache[code] = str;
         } else {
@@ -1050,6 +1051,7 @@ Dataset_metric(PyObject *op, PyObject *key)
             Py_DECREF(m);
             return NULL;
         }
+        /* cppcheck-suppress knownConditionTrueFalse ; PyDict_New may run other threads */
         if (ds->metric_index == NULL) {
             ds->metric_index = index;
         } else {

@@ -703,6 +703,9 @@ def test_failed_loads_leave_no_open_files_or_memory(tmp_path):
             shanxi.load(broken)
     gc.collect()
     assert fds() == fds0
+    if os.environ.get("SHANXI_SANITIZED"):
+        # tools/ci/sanitize.sh: ASan's quarantine keeps freed columns resident
+        pytest.skip("RSS growth is not measurable under ASan")
     # each load builds columns for ~700k rows (~10 MB); 15 leaked loads would be 150 MB
     assert rss() - rss0 < 40_000_000
 

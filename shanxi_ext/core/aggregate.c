@@ -589,6 +589,8 @@ static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, cons
     const int32_t *units = t->codes[SX_COL_UNIT];
     acc *accs = s->accs;
     size_t k;
+    if (accs == NULL)   /* block_groups made the rows' groups: never here */
+        return n == 0;
     switch (s->func) {
     case SX_COUNT:
         for (k = 0; k < n; k++) {
@@ -998,13 +1000,19 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
     sxf_compile(&q, t, f);
     if (!q.none) {
         /* sel holds offsets within the block; with no filter it is the
-         * identity, built once */
-        if (q.all)   /* only as much as the table needs: small tables are common */
-            for (k = 0; k < SXF_BLOCK && (int64_t)k < t->nrows; k++)
-                sel[k] = (uint32_t)k;
+         * identity, built once and only as far as a block needs it (small
+         * tables are common) */
+        size_t identity = 0;
         for (start = 0; start < t->nrows; start += SXF_BLOCK) {
             size_t len = t->nrows - start < SXF_BLOCK ? (size_t)(t->nrows - start) : SXF_BLOCK;
-            size_t n = q.all ? len : sxf_block(&q, start, len, sel);
+            size_t n;
+            if (q.all) {
+                for (; identity < len; identity++)
+                    sel[identity] = (uint32_t)identity;
+                n = len;
+            } else {
+                n = sxf_block(&q, start, len, sel);
+            }
             if (n == 0)
                 continue;
             if (!block_groups(&s, start, sel, n, gidx) || !block_feed(&s, start, sel, n, gidx))

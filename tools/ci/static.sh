@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Static checks; any finding fails the script.
+#
+#   tools/ci/static.sh [VENV]
+#       VENV: a venv to install shanxi and the tools into (made if missing;
+#       default: a new one in a temp dir)
+#
+#  1. ruff            the Python files; rules in pyproject.toml [tool.ruff.lint]
+#  2. mypy.stubtest   the stubs (shanxi/*.pyi) agree with the built module
+#  3. clang-tidy      the C sources (core and binding); checks in .clang-tidy
+#  4. cppcheck        the same sources; settings below, suppressions in
+#                     tools/ci/cppcheck-suppressions.txt and inline
+#                     (/* cppcheck-suppress id */ with the reason beside it)
+# Debian packages: clang-tidy cppcheck (and python3-venv for the venv).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+python=${PYTHON:-python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+venv=${1:-$tmp/venv}
+failed=()
+# The tool versions are pinned so that a new release cannot turn the build red
+# by itself; raise them on purpose.
+RUFF=ruff==0.17.6
+MYPY=mypy==2.4.1
+
+for tool in clang-tidy cppcheck; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "static.sh: $tool not found (apt-get install -y clang-tidy cppcheck)" >&2
+        exit 2
+    fi
+done
+
+echo "== static: venv at $venv (shanxi built from a copy of the tree, $RUFF, $MYPY)"
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+py=$venv/bin/python
+"$py" -m pip install --quiet --upgrade pip
+# A copy: a build/ left in the checkout (say, a sanitized one) is not reused.
+mkdir -p "$tmp/src"
+git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$tmp/src"
+if ! "$py" -m pip install --quiet "$tmp/src" "$RUFF" "$MYPY" >"$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log" >&2
+    exit 1
+fi
+
+echo "== static: ruff check"
+"$py" -m ruff check --no-cache . || failed+=(ruff)
+
+echo "== static: mypy.stubtest shanxi"
+# Run outside the checkout so the installed package is the one checked.
+# pandas ships no stubs of its own: missing imports are not ours to check.
+printf '[mypy]\nignore_missing_imports = True\ncache_dir = %s\n' "$tmp/mypy-cache" >"$tmp/mypy.ini"
+(cd "$tmp" && "$py" -m mypy.stubtest shanxi --mypy-config-file "$tmp/mypy.ini") || failed+=(stubtest)
+
+echo "== static: clang-tidy (.clang-tidy)"
+# module.c includes the header that the build generates from the dataset.
+"$py" tools/embed_data.py data/shanxi_2022.csv "$tmp/generated/shanxi_embedded_data.h"
+pyinc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+sources=(shanxi_ext/core/*.c shanxi_ext/module.c)
+cflags=(-std=c99 -Iinclude -I"$tmp/generated" -I"$pyinc" -D_GNU_SOURCE=1)
+# (its "N warnings generated" counts what is outside our code and suppressed)
+clang-tidy --quiet "${sources[@]}" -- "${cflags[@]}" 2> >(grep -v "warnings generated" >&2) \
+    || failed+=(clang-tidy)
+
+echo "== static: cppcheck"
+# --library=python: Py_BEGIN_ALLOW_THREADS and friends, which cppcheck would
+# otherwise misread.  System headers are not read (missingIncludeSystem is
+# suppressed), so the configuration of this platform is given with -D:
+# gcc/clang on x86-64 Linux with glibc, where FLT_EVAL_METHOD is 0.
+cppcheck --std=c99 --enable=warning,style,performance,portability --inline-suppr \
+    --library=posix --library=gnu --library=python \
+    --suppressions-list=tools/ci/cppcheck-suppressions.txt \
+    --error-exitcode=1 --quiet \
+    -Iinclude -I"$tmp/generated" \
+    -D_GNU_SOURCE=1 -D__GNUC__=12 -D__x86_64__=1 -D__SSE2__=1 -D__linux__=1 -D__GLIBC__=2 \
+    -DFLT_EVAL_METHOD=0 \
+    "${sources[@]}" || failed+=(cppcheck)
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "static.sh: findings from: ${failed[*]}" >&2
+    exit 1
+fi
+echo "static: ruff, stubtest, clang-tidy and cppcheck report nothing"

@@ -178,21 +178,6 @@ static void dict_masks(const sx_dict *d, const needle *nd, size_t nw, uint8_t *m
     }
 }
 
-/* The index in t->projects of a project number, by bisection (projects are
- * sorted by number); -1 when absent. */
-static int32_t project_slot(const sx_table *t, int32_t number)
-{
-    int32_t lo = 0, hi = t->nprojects;
-    while (lo < hi) {
-        int32_t mid = lo + (hi - lo) / 2;
-        if (t->projects[mid].number < number)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < t->nprojects && t->projects[lo].number == number ? lo : -1;
-}
-
 /* Per-batch lookup tables: masks for metric codes, label codes (index
  * code + 1, so an empty label is index 0) and projects (by number). */
 typedef struct search_tabs {
@@ -215,7 +200,7 @@ static uint8_t row_mask(const sx_table *t, const search_tabs *st, int64_t i)
         if (o < st->pspan)
             m |= st->proj[o];
     } else if (st->title != NULL) {
-        int32_t p = project_slot(t, t->project[i]);
+        int32_t p = sx_project_index(t, t->project[i]);
         if (p >= 0)
             m |= st->title[p];
     }

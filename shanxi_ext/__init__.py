@@ -28,8 +28,6 @@ pandas DataFrame (pandas is optional); ``shanxi.load(path)`` and
 ``shanxi.loads(text)`` read your own CSV files in the same format into a
 ``Dataset`` with the same methods.  ``python -m shanxi`` prints the data.
 """
-import types as _types
-
 from ._shanxi import Dataset, Metric, ParseError, Project, data, load, loads
 
 __version__ = "0.1.0"
@@ -46,7 +44,8 @@ share = data.share
 to_frame = data.to_frame
 to_dicts = data.to_dicts
 
-SOURCE = _types.MappingProxyType({
+# type(type.__dict__) is types.MappingProxyType, without importing types.
+SOURCE = type(type.__dict__)({
     "title": "Deeds benefit residents of Shanxi",
     "publisher": "China Daily",
     "updated": "2023-01-12",

@@ -2,10 +2,12 @@
 import ast
 import inspect
 import json
+import os
 import pathlib
 import re
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -242,3 +244,31 @@ def test_python_files_are_python39():
         ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=(3, 9))
     for path in sorted(ROOT.glob("tests/*.py")):
         ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=(3, 9))
+
+
+# ------------------------------------------------------------------ the sdist
+
+def test_sdist_carries_the_sources_and_installs(tmp_path):
+    """An sdist holds data/, include/ and the generator, and builds on its own."""
+    pytest.importorskip("build")
+
+    subprocess.run([sys.executable, "-m", "build", "--sdist", "--outdir", str(tmp_path / "dist"),
+                    str(ROOT)], check=True, capture_output=True)
+    (sdist,) = (tmp_path / "dist").glob("shanxi-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    for needed in ("data/shanxi_2022.csv", "data/README.md", "include/shanxi/core.h",
+                   "include/shanxi/arrow.h", "tools/embed_data.py", "shanxi_ext/module.c",
+                   "shanxi_ext/core/parse.c", "shanxi_ext/py.typed", "shanxi_ext/__init__.pyi",
+                   "setup.py", "pyproject.toml", "README.md"):
+        assert needed in names, needed
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--target", str(target), str(sdist)], check=True, capture_output=True)
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import shanxi; print(shanxi.__file__, shanxi.total('CNY'), len(shanxi.metrics()))"],
+        check=True, capture_output=True, text=True, cwd=str(tmp_path),
+        env={**os.environ, "PYTHONPATH": str(target)}).stdout.split()
+    assert out[0].startswith(str(target))
+    assert out[1:] == ["47230000", "33"]

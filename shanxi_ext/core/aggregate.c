@@ -698,6 +698,12 @@ static int merge_sort(int32_t *v, size_t n, less_fn less, const void *ctx)
     size_t w, i;
     if (n < 2)
         return 1;
+    /* Groups usually come in key order already (panels are written sorted,
+     * and small keys fill in order): one pass finds that, with no malloc. */
+    for (i = 1; i < n && !less(ctx, v[i], v[i - 1]); i++)
+        ;
+    if (i == n)
+        return 1;
     if (n > SIZE_MAX / sizeof *tmp || (tmp = malloc(n * sizeof *tmp)) == NULL)
         return 0;
     dst = tmp;

@@ -710,6 +710,70 @@ def test_failed_loads_leave_no_open_files_or_memory(tmp_path):
     assert rss() - rss0 < 40_000_000
 
 
+
+PEAK_CHILD = r"""
+import json, sys
+import shanxi
+
+def status():
+    with open("/proc/self/status") as f:
+        pairs = (line.split(":", 1) for line in f)
+        return {k: int(v.split()[0]) * 1024 for k, v in pairs if k in ("VmRSS", "VmHWM")}
+
+before = status()["VmRSS"]
+ds = shanxi.load(sys.argv[1])
+print(json.dumps({"rows": len(ds), "peak_growth": status()["VmHWM"] - before,
+                  "total": ds.total("people")}))
+"""
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/status"), reason="needs /proc")
+def test_load_does_not_keep_the_whole_file_in_memory(tmp_path):
+    # ~96 MB of which the table keeps ~3 MB: rows with a wide column that no
+    # field of the table holds.  load() maps the file and lets go of the
+    # pages it has parsed, so the peak stays far below the file's size.
+    if os.environ.get("SHANXI_SANITIZED"):
+        pytest.skip("RSS growth is not measurable under ASan")
+    pad = "x" * 900
+    rows = 100_000
+    path = tmp_path / "wide.csv"
+    with open(path, "w", encoding="ascii", newline="") as f:
+        f.write("project,metric,value,unit,as_of,notes\n")
+        for i in range(rows):
+            f.write("%d,m%d,%d,people,2022-01-31,%s\n" % (i % 12 + 1, i % 97, i, pad))
+    size = path.stat().st_size
+    out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path)], check=True,
+                         capture_output=True, text=True)
+    got = json.loads(out.stdout)
+    assert got["rows"] == rows and got["total"] == rows * (rows - 1) // 2
+    assert got["peak_growth"] < size // 3, (got, size)
+
+
+def test_errors_far_into_a_large_file_point_at_the_right_place(tmp_path):
+    # load() drops the pages it has parsed; an error found later that names
+    # an early line must read that line again correctly.
+    body = "project,metric,value,unit,as_of,category\n1,first,1,CNY,2022-01-01,health\n"
+    line = "2,k,1.5,CNY,2022-01-31,\n"
+    n = 24_000_000 // len(line)
+    path = tmp_path / "late.csv"
+    path.write_text(body + line * n + "1,last,1,CNY,2022-01-01,culture\n", encoding="ascii")
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(path)
+    assert (info.value.line, info.value.column) == (n + 3, 25)
+    assert 'category "health" on line 2' in str(info.value)
+    # the same file parsed from memory gives the same error
+    with pytest.raises(shanxi.ParseError) as again:
+        shanxi.loads(path.read_bytes())
+    assert (again.value.line, again.value.column, again.value.reason) == (
+        info.value.line, info.value.column, info.value.reason)
+    # and a large file loads to the same table as its text
+    good = tmp_path / "good.csv"
+    good.write_text(body + line * n, encoding="ascii")
+    ds = shanxi.load(good)
+    assert len(ds) == n + 1
+    assert ds.total("CNY") == shanxi.loads(good.read_bytes()).total("CNY") == 1 + 1.5 * n
+
+
 # ------------------------------------------------------------------ round trips
 
 def test_round_trip_of_the_cli_csv():

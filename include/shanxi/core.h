@@ -144,6 +144,13 @@ typedef struct sx_table {
     int64_t *metric_rows;
     int64_t *metric_first;
 
+    /* How many rows hold SX_NULL_CODE in each string column (0 for an
+     * absent one) and SX_NO_DATE in period_start, counted while parsing so
+     * an export knows which columns need a validity bitmap without a pass
+     * over the rows. */
+    int64_t null_count[SX_NSTRCOLS];
+    int64_t period_start_nulls;
+
     /* private */
     volatile long refcount;
 } sx_table;
@@ -152,6 +159,23 @@ typedef struct sx_table {
  * table with refcount 1.  buf need not be NUL-terminated.  On failure *out
  * is NULL and err (if given) says why; nothing is leaked. */
 sx_status sx_table_parse(const char *buf, size_t len, sx_table **out, sx_error *err);
+
+/* What a caller may ask of a parse beyond sx_table_parse. */
+typedef struct sx_parse_options {
+    /* When not NULL, called now and then on the parsing thread with a count
+     * n of leading bytes of buf that the parse has finished with, never
+     * decreasing, so a caller that mapped a file can drop those pages from
+     * memory (madvise MADV_DONTNEED) and the peak stays near the size of the
+     * table instead of table plus file.  The parser may still read such bytes
+     * again, to report where an error is: release them only in a way that
+     * keeps their content readable (a file mapping, never anonymous memory). */
+    void (*consumed)(void *ctx, size_t n);
+    void *ctx;
+} sx_parse_options;
+
+/* sx_table_parse with options; opts may be NULL. */
+sx_status sx_table_parse_with(const char *buf, size_t len, const sx_parse_options *opts,
+                              sx_table **out, sx_error *err);
 void sx_table_incref(sx_table *t);
 void sx_table_decref(sx_table *t);    /* frees at zero; NULL is a no-op */
 

@@ -31,7 +31,8 @@
  * Memory: numeric columns, dictionary strings and the codes of the string
  * columns point straight into the table.  What has to be made at export
  * time is owned by the array that uses it: validity bitmaps (only for
- * columns that have nulls; otherwise buffers[0] is NULL) and the per-row
+ * columns that have nulls, which the parser counted, so a column without
+ * any costs nothing per row; otherwise buffers[0] is NULL) and the per-row
  * project_key/project_title indices, looked up from each row's sx_project.
  * A null slot of a table code array holds SX_NULL_CODE (-1), an index out of
  * the dictionary's range: the Arrow columnar format leaves the value of a
@@ -423,12 +424,9 @@ static uint8_t *alloc_bitmap(int64_t n)
     return calloc(bytes ? bytes : 8, 1);
 }
 
-static int fill_dates(struct ArrowArray *a, const int32_t *days, int64_t n)
+static int fill_dates(struct ArrowArray *a, const int32_t *days, int64_t n, int64_t nulls)
 {
     array_node *p = node_of(a);
-    int64_t nulls = 0;
-    for (int64_t i = 0; i < n; i++)
-        nulls += days[i] == SX_NO_DATE;
     if (nulls > 0) {
         uint8_t *bits = alloc_bitmap(n);
         if (!bits)
@@ -472,17 +470,18 @@ static int fill_dictionary_column(struct ArrowArray *a, sx_table *t, const colum
     array_node *p = node_of(a);
     int64_t n = t->nrows;
     const int32_t *codes = t->codes[c->strcol];
+    int64_t nulls = t->null_count[c->strcol];   /* counted by the parser */
     if (c->kind == KIND_PROJECT_STRING) {
         int32_t *built = project_codes(t, c->strcol);
         if (!built)
             return ENOMEM;
         p->owned[1] = built;
         codes = built;
+        /* a project's key or title is its first non-empty one: count again */
+        nulls = 0;
+        for (int64_t i = 0; i < n; i++)
+            nulls += codes[i] < 0;
     }
-
-    int64_t nulls = 0;
-    for (int64_t i = 0; i < n; i++)
-        nulls += codes[i] < 0;
     if (nulls > 0) {
         uint8_t *bits = alloc_bitmap(n);
         if (!bits)
@@ -525,7 +524,7 @@ static int fill_column(struct ArrowArray *a, sx_table *t, const column_def *c)
         p->buffers[1] = t->as_of;
         return 0;
     case KIND_PERIOD_START:
-        return fill_dates(a, t->period_start, t->nrows);
+        return fill_dates(a, t->period_start, t->nrows, t->period_start_nulls);
     default:
         return fill_dictionary_column(a, t, c);
     }

@@ -73,6 +73,19 @@ static const char *const fixed_names[] = {"project", "value", "as_of", "period_s
 #define ATTR_KEY (SX_COL_PROJECT_KEY - SX_COL_CATEGORY)
 
 #define MAX_ROWS INT32_MAX
+/* Bytes read to guess the row count, and how much input is handed to
+ * opts->consumed at a time.  The fuzzers build with tiny ones. */
+#ifndef SX_PARSE_SAMPLE_BYTES
+#define SX_PARSE_SAMPLE_BYTES ((size_t)64 << 10)
+#endif
+#ifndef SX_PARSE_RELEASE_STEP
+#define SX_PARSE_RELEASE_STEP ((size_t)8 << 20)
+#endif
+#ifndef SX_PARSE_MIN_GROWTH
+#define SX_PARSE_MIN_GROWTH 1024   /* rows added to a guess, and at least per growth */
+#endif
+#define SAMPLE_BYTES ((size_t)(SX_PARSE_SAMPLE_BYTES))
+#define RELEASE_STEP ((size_t)(SX_PARSE_RELEASE_STEP))
 #define QUOTED_CHARS 40     /* code points of a field shown in a message */
 #define QUOTE_BUF 192
 
@@ -124,7 +137,9 @@ typedef struct parser {
     int nfields;
     unsigned char *roles;      /* per field of a record */
     int column_of[NROLES];     /* 0-based field of each known column, or -1 */
-    int64_t cap_rows;
+    int64_t cap_rows;          /* rows the column arrays have room for */
+    const sx_parse_options *opts;
+    size_t next_release;       /* input offset at which to call opts->consumed */
 
     block_cursor cursor;           /* for the fast scan of records */
     column_cache cache[SX_NSTRCOLS];
@@ -1045,6 +1060,7 @@ static sx_status store_string(parser *ps, sx_strcol c, int64_t row)
         if (c == SX_COL_METRIC || c == SX_COL_UNIT)
             return fail_field(ps, "a non-empty text", (int)c);
         code = SX_NULL_CODE;
+        ps->t->null_count[c]++;
     } else if (prev >= 0 && is_code_of(d, prev, ps->text, ps->len)) {
         code = prev;
     } else {
@@ -1092,6 +1108,7 @@ static sx_status store_field(parser *ps, int role, int64_t row)
         int32_t *column = role == ROLE_AS_OF ? t->as_of : t->period_start;
         if (ps->len == 0 && role == ROLE_PERIOD_START) {
             column[row] = SX_NO_DATE;
+            t->period_start_nulls++;
             return SX_OK;
         }
         /* dates repeat in runs: reuse the last one's days */
@@ -1263,15 +1280,54 @@ done:
 
 /* ------------------------------------------------------------------ table */
 
-/* Column arrays sized for the most records the rest of the input can hold:
- * one per line break, plus a last line without one. */
+/* Give every column array room for rows rows.  realloc of a large block
+ * moves page mappings rather than copying (glibc uses mremap), so growing
+ * does not double the peak.  On failure the arrays that did move stay
+ * owned by the table, which frees them. */
+static int resize_columns(sx_table *t, size_t rows)
+{
+    void *p;
+#define RESIZE(field)                                                   \
+    do {                                                                \
+        if (t->field) {                                                 \
+            if (!(p = realloc(t->field, rows * sizeof *t->field)))      \
+                return 0;                                               \
+            t->field = p;                                               \
+        }                                                               \
+    } while (0)
+    RESIZE(project);
+    RESIZE(value);
+    RESIZE(is_int);
+    RESIZE(as_of);
+    RESIZE(period_start);
+    for (int c = 0; c < SX_NSTRCOLS; c++)
+        RESIZE(codes[c]);
+#undef RESIZE
+    return 1;
+}
+
+/* Column arrays sized by a guess at the row count, from the line length of
+ * the first SAMPLE_BYTES (exact when the input is no longer than that): the
+ * old way, counting every line break first, made a second pass over the
+ * whole input and, for a mapped file, brought all of it into memory before
+ * the first row was parsed.  parse_records grows the arrays when the guess
+ * was short; the spare room of a long guess is never touched, so it costs
+ * address space only, and shrink_columns gives it back. */
 static sx_status allocate_columns(parser *ps)
 {
     sx_table *t = ps->t;
-    uint64_t bound = count_line_breaks(ps->p, ps->end, ps->end) + 1;
-    size_t rows = bound > MAX_ROWS ? MAX_ROWS : (size_t)bound;
+    size_t left = (size_t)(ps->end - ps->p), rows;
+    if (left <= SAMPLE_BYTES) {
+        rows = (size_t)count_line_breaks(ps->p, ps->end, ps->end) + 1;
+    } else {
+        uint64_t lines = count_line_breaks(ps->p, ps->p + SAMPLE_BYTES, ps->end);
+        double guess = lines ? (double)left / (double)SAMPLE_BYTES * (double)lines * 1.05 : 0.0;
+        rows = SX_PARSE_MIN_GROWTH + (guess < (double)MAX_ROWS ? (size_t)guess : (size_t)MAX_ROWS);
+    }
+    if (rows > MAX_ROWS)
+        rows = MAX_ROWS;
     if (rows > SIZE_MAX / sizeof(double))   /* only on 32-bit platforms */
-        return fail_limit(ps, "the input has too many lines for this platform");
+        rows = SIZE_MAX / sizeof(double);
     ps->cap_rows = (int64_t)rows;
     t->project = malloc(rows * sizeof *t->project);
     t->value = malloc(rows * sizeof *t->value);
@@ -1294,6 +1350,32 @@ static sx_status allocate_columns(parser *ps)
     return SX_OK;
 }
 
+/* Room for more rows than the guess: half as many again. */
+static sx_status grow_columns(parser *ps)
+{
+    int64_t cap = ps->cap_rows, more = cap / 2 > SX_PARSE_MIN_GROWTH ? cap / 2 : SX_PARSE_MIN_GROWTH;
+    if (cap >= MAX_ROWS)
+        return fail_limit(ps, "the input has more than %ld rows", (long)MAX_ROWS);
+    cap = cap > MAX_ROWS - more ? MAX_ROWS : cap + more;
+    if ((uint64_t)cap > SIZE_MAX / sizeof(double))
+        return fail_limit(ps, "the input has too many rows for this platform");
+    if (!resize_columns(ps->t, (size_t)cap))
+        return fail_nomem(ps);
+    ps->cap_rows = cap;
+    return SX_OK;
+}
+
+/* Tell the caller which leading bytes of the input are done with, a step
+ * at a time (the current record may still be read). */
+static void release_input(parser *ps)
+{
+    size_t done = (size_t)(ps->p - ps->buf);
+    if (done >= ps->next_release) {
+        ps->opts->consumed(ps->opts->ctx, done);
+        ps->next_release = done + RELEASE_STEP;
+    }
+}
+
 static sx_status parse_records(parser *ps)
 {
     sx_table *t = ps->t;
@@ -1306,32 +1388,22 @@ static sx_status parse_records(parser *ps)
                 return SX_OK;
             return fail(ps, ps->p, "expected %d fields, found an empty line", ps->nfields);
         }
-        if (t->nrows == ps->cap_rows)
-            return fail_limit(ps, "the input has more than %ld rows", (long)MAX_ROWS);
-        sx_status st = parse_record(ps, t->nrows);
-        if (st != SX_OK)
+        sx_status st;
+        if (t->nrows == ps->cap_rows && (st = grow_columns(ps)) != SX_OK)
+            return st;
+        if ((st = parse_record(ps, t->nrows)) != SX_OK)
             return st;
         t->nrows++;
+        if (ps->opts && ps->opts->consumed)
+            release_input(ps);
     }
 }
 
-/* Gives back what the line-break bound over-reserved. */
-static void *shrink(void *p, size_t size)
-{
-    void *q = p ? realloc(p, size) : NULL;
-    return q ? q : p;
-}
-
+/* Gives back the room the guess over-reserved.  Shrinking in place cannot
+ * fail on glibc; where it does, the arrays simply keep their room. */
 static void shrink_columns(sx_table *t)
 {
-    size_t rows = t->nrows > 0 ? (size_t)t->nrows : 1;
-    t->project = shrink(t->project, rows * sizeof *t->project);
-    t->value = shrink(t->value, rows * sizeof *t->value);
-    t->is_int = shrink(t->is_int, rows * sizeof *t->is_int);
-    t->as_of = shrink(t->as_of, rows * sizeof *t->as_of);
-    t->period_start = shrink(t->period_start, rows * sizeof *t->period_start);
-    for (int c = 0; c < SX_NSTRCOLS; c++)
-        t->codes[c] = shrink(t->codes[c], rows * sizeof *t->codes[c]);
+    (void)resize_columns(t, t->nrows > 0 ? (size_t)t->nrows : 1);
 }
 
 /* Every part_of must name a metric of the file; the first row naming a
@@ -1382,11 +1454,15 @@ static sx_status build_projects(parser *ps)
     /* A category belongs to the project: a row that leaves it empty takes its
      * project's, so filters, groups and exports agree with projects(). */
     int32_t *category = t->codes[SX_COL_CATEGORY];
-    if (category) {
+    if (category && t->null_count[SX_COL_CATEGORY] > 0) {
+        int64_t nulls = 0;
         for (int64_t r = 0; r < t->nrows; r++) {
-            if (category[r] == SX_NULL_CODE)
+            if (category[r] == SX_NULL_CODE) {
                 category[r] = t->projects[sx_project_index(t, t->project[r])].category;
+                nulls += category[r] == SX_NULL_CODE;
+            }
         }
+        t->null_count[SX_COL_CATEGORY] = nulls;
     }
     return SX_OK;
 }
@@ -1408,9 +1484,17 @@ static sx_status build_metric_index(parser *ps)
 
 sx_status sx_table_parse(const char *buf, size_t len, sx_table **out, sx_error *err)
 {
+    return sx_table_parse_with(buf, len, NULL, out, err);
+}
+
+sx_status sx_table_parse_with(const char *buf, size_t len, const sx_parse_options *opts,
+                              sx_table **out, sx_error *err)
+{
     sx_error local;
     parser ps;
     memset(&ps, 0, sizeof ps);
+    ps.opts = opts;
+    ps.next_release = RELEASE_STEP;
     /* cppcheck-suppress uninitvar ; only its address is taken here */
     ps.err = err ? err : &local;
     ps.err->status = SX_OK;

@@ -692,6 +692,155 @@ static void test_dataset(void)
     free(buf);
 }
 
+/* A growing buffer of text for the generated inputs below. */
+typedef struct text {
+    char *p;
+    size_t len, cap;
+} text;
+
+static void put(text *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+
+/* The row count is guessed from the first 64 KiB: long rows there and short
+ * ones after make the guess far too small, so the columns must grow (several
+ * times) without losing or reordering a row. */
+static void test_row_guess_too_small(void)
+{
+    text b = {0};
+    char row[512], pad[301];
+    memset(pad, 'x', 300);
+    pad[300] = '\0';
+    put(&b, "project,metric,value,unit,as_of,label\n");
+    int64_t n = 0;
+    while (b.len < 70000) {
+        snprintf(row, sizeof row, "1,m%lld,%lld,people,2022-12-31,%s\n", (long long)(n % 7), (long long)n, pad);
+        put(&b, row);
+        n++;
+    }
+    int64_t long_rows = n;
+    for (; n < long_rows + 300000; n++) {
+        snprintf(row, sizeof row, "%lld,m%lld,%lld,people,2022-12-31,\n", (long long)(n % 5 + 1),
+                 (long long)(n % 7), (long long)n);
+        put(&b, row);
+    }
+    sx_table *t = parse_len(b.p, b.len);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK(t->nrows == n);
+        int ok = 1;
+        for (int64_t r = 0; r < n; r++) {
+            ok &= t->value[r] == (double)r && t->is_int[r] == 1;
+            ok &= r < long_rows ? t->project[r] == 1 : t->project[r] == (int32_t)(r % 5 + 1);
+            char key[8];
+            snprintf(key, sizeof key, "m%d", (int)(r % 7));
+            ok &= cell_is(t, SX_COL_METRIC, r, key);
+        }
+        CHECK(ok);
+        CHECK(t->null_count[SX_COL_LABEL] == n - long_rows);
+        CHECK(t->null_count[SX_COL_METRIC] == 0 && t->null_count[SX_COL_REGION] == 0);
+        sx_table_decref(t);
+    }
+    free(b.p);
+}
+
+typedef struct consumed_log {
+    size_t calls, last, len;
+    int ordered;
+} consumed_log;
+
+static void on_consumed(void *ctx, size_t n)
+{
+    consumed_log *log = ctx;
+    log->ordered &= n >= log->last && n <= log->len;
+    log->last = n;
+    log->calls++;
+}
+
+/* The consumed() callback reports a growing prefix, never past the input,
+ * and the table is the same as without it; an error found after the
+ * callback ran still points at the right line. */
+static void test_consumed_callback(void)
+{
+    text b = {0};
+    char row[128];
+    put(&b, "project,metric,value,unit,as_of,category\n");
+    int64_t n = 0;
+    while (b.len < ((size_t)20 << 20)) {
+        snprintf(row, sizeof row, "%lld,k%lld,%lld.5,CNY,2022-01-%02lld,\n", (long long)(n % 12 + 1),
+                 (long long)(n % 33), (long long)n, (long long)(n % 28 + 1));
+        put(&b, row);
+        n++;
+    }
+    consumed_log log = {0, 0, b.len, 1};
+    sx_parse_options opts = {on_consumed, &log};
+    sx_table *t = NULL;
+    sx_error e;
+    CHECK(sx_table_parse_with(b.p, b.len, &opts, &t, &e) == SX_OK && t != NULL);
+    CHECK(log.ordered && log.calls >= 2 && log.last >= ((size_t)16 << 20));
+    if (t) {
+        CHECK(t->nrows == n && t->value[n - 1] == (double)(n - 1) + 0.5);
+        CHECK(t->null_count[SX_COL_CATEGORY] == n);
+        sx_table_decref(t);
+    }
+    /* options with no callback are the same as none */
+    sx_parse_options none = {NULL, NULL};
+    t = NULL;
+    CHECK(sx_table_parse_with(b.p, b.len, &none, &t, &e) == SX_OK && t != NULL && t->nrows == n);
+    sx_table_decref(t);
+
+    /* the first row names project 1's category; a later row of it disagrees */
+    text c = {0};
+    put(&c, "project,metric,value,unit,as_of,category\n1,first,1,CNY,2022-01-01,health\n");
+    put(&c, b.p + strlen("project,metric,value,unit,as_of,category\n"));
+    put(&c, "1,last,1,CNY,2022-01-01,culture\n");
+    log = (consumed_log){0, 0, c.len, 1};
+    t = NULL;
+    CHECK(sx_table_parse_with(c.p, c.len, &opts, &t, &e) == SX_ERR_PARSE && t == NULL);
+    CHECK(log.calls >= 2 && e.line == (uint64_t)n + 3 && e.column == 25);
+    CHECK(strstr(e.message, "on line 2") != NULL);
+    free(c.p);
+    free(b.p);
+}
+
+/* Empty fields are counted per column while parsing (the Arrow export uses
+ * the counts); a category left empty takes its project's and stops being
+ * empty unless the project has none. */
+static void test_null_counts(void)
+{
+    sx_table *t = parse("project,metric,value,unit,as_of,period_start,region,category,label\n"
+                        "1,a,1,CNY,2022-12-31,,north,,x\n"
+                        "1,b,2,CNY,2022-12-31,2022-01-01,,health,\n"
+                        "2,c,3,CNY,2022-12-31,,,,\n"
+                        "3,d,4,CNY,2022-12-31,2022-01-01,south,,\n");
+    CHECK(t != NULL);
+    if (t) {
+        CHECK(t->null_count[SX_COL_REGION] == 2);
+        CHECK(t->null_count[SX_COL_LABEL] == 3);
+        CHECK(t->null_count[SX_COL_CATEGORY] == 2);   /* projects 2 and 3 have none */
+        CHECK(cell_is(t, SX_COL_CATEGORY, 0, "health") && cell_is(t, SX_COL_CATEGORY, 2, NULL));
+        CHECK(t->null_count[SX_COL_METRIC] == 0 && t->null_count[SX_COL_UNIT] == 0);
+        CHECK(t->null_count[SX_COL_PART_OF] == 0 && t->null_count[SX_COL_PROJECT_KEY] == 0);
+        CHECK(t->period_start_nulls == 2);
+        sx_table_decref(t);
+    }
+}
+
 int main(void)
 {
     test_all_columns_shuffled();
@@ -708,5 +857,8 @@ int main(void)
     test_errors();
     test_prefixes();
     test_dataset();
+    test_row_guess_too_small();
+    test_consumed_callback();
+    test_null_counts();
     return CHECK_DONE();
 }

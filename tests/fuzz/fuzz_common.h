@@ -140,7 +140,7 @@ static inline void fz_check_dict(const sx_table *t, int c)
     const int32_t *codes = t->codes[c];
     int32_t i, next = 0;
     if (codes == NULL) {
-        FZ_CHECK(d->count == 0);
+        FZ_CHECK(d->count == 0 && t->null_count[c] == 0);
         return;
     }
     FZ_CHECK(d->count >= 0);
@@ -160,9 +160,11 @@ static inline void fz_check_dict(const sx_table *t, int c)
      * order of first appearance.  Not so in the rows of category: a row that
      * leaves it empty takes its project's, which may be named further on. */
     uint8_t *seen = fz_calloc((size_t)d->count, 1);
+    int64_t nulls = 0;
     for (int64_t r = 0; r < t->nrows; r++) {
         int32_t code = codes[r];
         FZ_CHECK(code >= SX_NULL_CODE && code < d->count);
+        nulls += code == SX_NULL_CODE;
         if (c == SX_COL_METRIC || c == SX_COL_UNIT)
             FZ_CHECK(code >= 0);
         if (code >= 0 && !seen[code]) {
@@ -173,6 +175,7 @@ static inline void fz_check_dict(const sx_table *t, int c)
         }
     }
     FZ_CHECK(next == d->count);   /* every string is some row's */
+    FZ_CHECK(t->null_count[c] == nulls);
     free(seen);
 }
 
@@ -190,8 +193,10 @@ static inline void fz_check_table(const sx_table *t)
     for (c = 0; c < SX_NSTRCOLS; c++)
         fz_check_dict(t, c);
 
+    int64_t no_dates = 0;
     for (r = 0; r < t->nrows; r++) {
         double v = t->value[r];
+        no_dates += t->period_start && t->period_start[r] == SX_NO_DATE;
         FZ_CHECK(t->project[r] >= 1);
         FZ_CHECK(isfinite(v));
         FZ_CHECK(t->is_int[r] == 0 || t->is_int[r] == 1);
@@ -203,6 +208,7 @@ static inline void fz_check_table(const sx_table *t)
         if (t->period_start)
             FZ_CHECK(t->period_start[r] == SX_NO_DATE || fz_valid_day(t->period_start[r]));
     }
+    FZ_CHECK(t->period_start_nulls == no_dates);
 
     /* projects: sorted, and each one's counts and attributes as the rows say;
      * a row's empty category is its project's */

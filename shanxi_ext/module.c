@@ -366,8 +366,7 @@ dataset_str(DatasetObject *ds, sx_strcol col, int32_t code)
 static PyObject *
 dataset_row_str(DatasetObject *ds, sx_strcol col, int64_t row)
 {
-    const int32_t *codes = ds->table->codes[col];
-    return dataset_str(ds, col, codes ? codes[row] : SX_NULL_CODE);
+    return dataset_str(ds, col, sx_code_at(ds->table, col, row));
 }
 
 static PyObject *
@@ -1342,7 +1341,7 @@ Dataset_share(PyObject *op, PyObject *key)
     if (row < 0) {
         return NULL;
     }
-    int32_t whole_code = t->codes[SX_COL_PART_OF] ? t->codes[SX_COL_PART_OF][row] : SX_NULL_CODE;
+    int32_t whole_code = sx_code_at(t, SX_COL_PART_OF, row);
     if (whole_code == SX_NULL_CODE) {
         PyErr_Format(PyExc_ValueError,
                      "figure %R is not part of another figure (its part_of is empty), "
@@ -1358,7 +1357,7 @@ Dataset_share(PyObject *op, PyObject *key)
     f.project = t->project[row];
     f.code[SX_COL_METRIC] = sx_dict_find(&t->dicts[SX_COL_METRIC], wkey, wlen);
     if (t->codes[SX_COL_REGION]) {
-        f.code[SX_COL_REGION] = t->codes[SX_COL_REGION][row];
+        f.code[SX_COL_REGION] = sx_code_at(t, SX_COL_REGION, row);
     }
     f.since = f.until = t->as_of[row];
     int64_t *rows = NULL, n = 0;

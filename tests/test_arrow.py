@@ -108,8 +108,15 @@ def test_schema_of_the_embedded_data():
     assert table.num_rows == 33
 
 
+def index_type(n_distinct):
+    """The dictionary index type of a column of n distinct strings: the
+    narrowest that holds every code, as the table stores it."""
+    return pa.int8() if n_distinct <= 128 else pa.int16() if n_distinct <= 32768 else pa.int32()
+
+
 def test_schema_types_and_nullability(ds):
     schema = pa.table(ds).schema
+    rows = ds.to_dicts()
     for field in schema:
         if field.name == "project":
             assert field.type == pa.int32()
@@ -119,7 +126,12 @@ def test_schema_types_and_nullability(ds):
             assert field.type == pa.date32()
         else:
             assert field.name in STRING_COLUMNS
-            assert field.type == pa.dictionary(pa.int32(), pa.string())
+            # the per-project columns are built at export; the others are
+            # the table's own codes, at the width it keeps them in
+            distinct = len({r[field.name] for r in rows} - {None})
+            index = (pa.int32() if field.name in ("project_key", "project_title")
+                     else index_type(distinct))
+            assert field.type == pa.dictionary(index, pa.string())
             assert not field.type.ordered
         assert field.nullable == (field.name not in NOT_NULL), field.name
 
@@ -169,7 +181,7 @@ def test_empty_dataset():
     table.validate(full=True)
     assert table.num_rows == 0
     assert table.column_names == ["project", "metric", "value", "unit", "as_of", "region"]
-    assert table.schema.field("region").type == pa.dictionary(pa.int32(), pa.string())
+    assert table.schema.field("region").type == pa.dictionary(pa.int8(), pa.string())
 
 
 def test_nulls_are_nulls(panel):
@@ -252,6 +264,34 @@ def test_children_outlive_the_table():
 
 
 # ------------------------------------------------------------------ other readers
+
+@pytest.mark.parametrize("distinct", [1, 128, 129, 32768, 32769])
+def test_every_index_width_reads_back(distinct):
+    # int8, int16 and int32 codes, each at the edge where the column widens
+    n = distinct + 300
+    lines = ["project,metric,value,unit,as_of,region"]
+    for i in range(n):
+        region = "" if i % 11 == 5 else "r%d" % (i % distinct)
+        lines.append("%d,m%d,%d,people,2022-12-31,%s" % (i % 3 + 1, i % distinct, i, region))
+    loaded = shanxi.loads("\n".join(lines) + "\n")
+    table = pa.table(loaded)
+    table.validate(full=True)
+    assert table.schema.field("metric").type == pa.dictionary(index_type(distinct), pa.string())
+    assert table.to_pylist() == expected_rows(loaded, table.column_names)
+    # filters and groups read the same codes
+    some = "r%d" % (distinct - 1)
+    assert len(loaded.metrics(region=some)) == sum(
+        1 for i in range(n) if i % 11 != 5 and i % distinct == distinct - 1)
+    by_metric = loaded.aggregate("count", by="metric")
+    assert len(by_metric) == distinct and sum(by_metric.values()) == n
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame(loaded)
+    assert frame["metric"].cast(pl.String).to_list() == ["m%d" % (i % distinct) for i in range(n)]
+    duckdb = pytest.importorskip("duckdb")
+    [(count,)] = duckdb.sql("select count(*) from loaded where region = ?",
+                            params=[some]).fetchall()
+    assert count == len(loaded.metrics(region=some))
+
 
 def test_polars(ds):
     pl = pytest.importorskip("polars")

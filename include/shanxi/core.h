@@ -133,8 +133,14 @@ typedef struct sx_table {
     int32_t *period_start;   /* NULL when the file has no such column;
                                 SX_NO_DATE where the field is empty */
     /* codes[c] is NULL when column c is absent; SX_NULL_CODE marks an empty
-     * field (never in METRIC or UNIT, which must be non-empty). */
-    int32_t *codes[SX_NSTRCOLS];
+     * field (never in METRIC or UNIT, which must be non-empty).  Each
+     * column's codes are stored in the narrowest signed integer that holds
+     * its dictionary, code_width[c] bytes: int8 up to 128 distinct strings,
+     * int16 up to 32768, else int32 (as Arrow dictionary indices and pandas
+     * categoricals do), so a column of a few distinct strings costs a byte a
+     * row.  Read a code with sx_code_at. */
+    void *codes[SX_NSTRCOLS];
+    uint8_t code_width[SX_NSTRCOLS];   /* 1, 2 or 4; 0 for an absent column */
     sx_dict dicts[SX_NSTRCOLS];
 
     int32_t nprojects;
@@ -178,6 +184,25 @@ sx_status sx_table_parse_with(const char *buf, size_t len, const sx_parse_option
                               sx_table **out, sx_error *err);
 void sx_table_incref(sx_table *t);
 void sx_table_decref(sx_table *t);    /* frees at zero; NULL is a no-op */
+
+/* The code of row i of a code array of width bytes (1, 2 or 4). */
+static inline int32_t sx_code_in(const void *codes, int width, int64_t i)
+{
+    switch (width) {
+    case 1:
+        return ((const int8_t *)codes)[i];
+    case 2:
+        return ((const int16_t *)codes)[i];
+    default:
+        return ((const int32_t *)codes)[i];
+    }
+}
+
+/* The code of column c at row i; SX_NULL_CODE for an absent column. */
+static inline int32_t sx_code_at(const sx_table *t, sx_strcol c, int64_t i)
+{
+    return t->codes[c] ? sx_code_in(t->codes[c], t->code_width[c], i) : SX_NULL_CODE;
+}
 
 /* Index of the project with this number in t->projects, or -1. */
 int32_t sx_project_index(const sx_table *t, int32_t number);

@@ -244,7 +244,8 @@ typedef struct agg {
     slot *hash;
     uint32_t hmask, hused;
     /* where keys come from: a column, or one constant key */
-    const int32_t *keycol;
+    const void *keycol;
+    int keywidth;           /* bytes per key of keycol: 1, 2 or 4 */
     int32_t constkey;
     int month;              /* keycol is as_of, turned into months */
     int32_t *memo_day, *memo_key;   /* direct-mapped day -> month cache */
@@ -460,6 +461,7 @@ static int agg_setup(agg *s)
         break;
     case SX_BY_PROJECT:
         s->keycol = t->project;
+        s->keywidth = 4;
         if (t->nprojects > 0) {
             int32_t lo = t->projects[0].number, hi = t->projects[t->nprojects - 1].number;
             uint32_t span = (uint32_t)hi - (uint32_t)lo + 1;
@@ -475,9 +477,11 @@ static int agg_setup(agg *s)
     case SX_BY_REGION: col = SX_COL_REGION; break;
     case SX_BY_AS_OF:
         s->keycol = t->as_of;
+        s->keywidth = 4;
         break;
     case SX_BY_MONTH:
         s->keycol = t->as_of;
+        s->keywidth = 4;
         s->month = 1;
         s->memo_day = alloc_array(2 * MONTH_MEMO, sizeof *s->memo_day);
         if (s->memo_day == NULL)
@@ -497,6 +501,7 @@ static int agg_setup(agg *s)
         s->base = SX_NULL_CODE;
         if (t->codes[col] != NULL) {
             s->keycol = t->codes[col];
+            s->keywidth = t->code_width[col];
             s->span = (uint32_t)t->dicts[col].count + 1;
         } else {
             s->constkey = SX_NULL_CODE;     /* an absent column is all empty */
@@ -540,7 +545,7 @@ static int block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, in
     }
     if (s->month) {
         for (k = 0; k < n; k++) {
-            int32_t d = s->keycol[start + sel[k]], mkey;
+            int32_t d = ((const int32_t *)s->keycol)[start + sel[k]], mkey;
             uint32_t m = (uint32_t)d & (MONTH_MEMO - 1);
             if (s->memo_day[m] != d) {
                 s->memo_day[m] = d;
@@ -556,15 +561,33 @@ static int block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, in
         }
         return 1;
     }
-    for (k = 0; k < n; k++) {
-        int32_t key = s->keycol[start + sel[k]];
-        if (lastg < 0 || key != lastkey) {
-            lastkey = key;
-            if ((lastg = lookup(s, key)) < 0)
-                return 0;
-        }
-        gidx[k] = lastg;
+    /* one loop per key width, so each compiles to plain loads of it */
+#define GROUP_LOOP(type)                                            \
+    do {                                                            \
+        const type *keys = (const type *)s->keycol + start;         \
+        for (k = 0; k < n; k++) {                                   \
+            int32_t key = keys[sel[k]];                             \
+            if (lastg < 0 || key != lastkey) {                      \
+                lastkey = key;                                      \
+                if ((lastg = lookup(s, key)) < 0)                   \
+                    return 0;                                       \
+            }                                                       \
+            gidx[k] = lastg;                                        \
+        }                                                           \
+    } while (0)
+    switch (s->keywidth) {
+    case 1:
+        /* int8 codes are small signed numbers, not characters (-1: empty) */
+        GROUP_LOOP(int8_t);   /* NOLINT(bugprone-signed-char-misuse,cert-str34-c) */
+        break;
+    case 2:
+        GROUP_LOOP(int16_t);
+        break;
+    default:
+        GROUP_LOOP(int32_t);
+        break;
     }
+#undef GROUP_LOOP
     return 1;
 }
 
@@ -586,7 +609,8 @@ static inline int exact_int(const sx_table *t, int64_t i, double v)
 static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *gidx)
 {
     const sx_table *t = s->t;
-    const int32_t *units = t->codes[SX_COL_UNIT];
+    const void *units = t->codes[SX_COL_UNIT];
+    int uw = t->code_width[SX_COL_UNIT];
     acc *accs = s->accs;
     size_t k;
     if (accs == NULL)   /* block_groups made the rows' groups: never here */
@@ -596,7 +620,7 @@ static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, cons
         for (k = 0; k < n; k++) {
             acc *a = &accs[gidx[k]];
             a->count++;
-            merge_unit(a, units ? units[start + sel[k]] : SX_NULL_CODE);
+            merge_unit(a, units ? sx_code_in(units, uw, start + sel[k]) : SX_NULL_CODE);
         }
         break;
     case SX_SUM:
@@ -606,7 +630,7 @@ static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, cons
             acc *a = &accs[gidx[k]];
             double v = t->value[i];
             a->count++;
-            merge_unit(a, units ? units[i] : SX_NULL_CODE);
+            merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
             if (exact_int(t, i, v)) {
                 a->has_int = 1;
                 a->ilo += (int64_t)v;
@@ -634,7 +658,7 @@ static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, cons
             acc *a = &accs[gidx[k]];
             double v = t->value[i];
             int isint = exact_int(t, i, v);
-            merge_unit(a, units ? units[i] : SX_NULL_CODE);
+            merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
             if (a->count++ == 0) {
                 a->min = a->max = v;
                 a->min_is_int = a->max_is_int = (uint8_t)isint;
@@ -780,9 +804,8 @@ typedef struct unit_seen {
 static void mark_unit(agg *s, int32_t g, int64_t i, void *ctx)
 {
     unit_seen *u = ctx;
-    const int32_t *units = s->t->codes[SX_COL_UNIT];
     if (g == u->group)
-        u->seen[(units ? units[i] : SX_NULL_CODE) + 1] = 1;
+        u->seen[sx_code_at(s->t, SX_COL_UNIT, i) + 1] = 1;
 }
 
 /* Append up to max bytes of s (cut at a UTF-8 boundary, "..." marking a

@@ -7,15 +7,18 @@
  *   project        int32 "i"                  non-null
  *   project_key    dictionary<int32, utf8>    nullable   (per project)
  *   project_title  dictionary<int32, utf8>    nullable   (per project)
- *   category       dictionary<int32, utf8>    nullable
- *   metric         dictionary<int32, utf8>    non-null
- *   label          dictionary<int32, utf8>    nullable
+ *   category       dictionary<intN, utf8>     nullable
+ *   metric         dictionary<intN, utf8>     non-null
+ *   label          dictionary<intN, utf8>     nullable
  *   value          float64 "g"                non-null
- *   unit           dictionary<int32, utf8>    non-null
+ *   unit           dictionary<intN, utf8>     non-null
  *   as_of          date32 "tdD"               non-null
  *   period_start   date32 "tdD"               nullable
- *   part_of        dictionary<int32, utf8>    nullable
- *   region         dictionary<int32, utf8>    nullable
+ *   part_of        dictionary<intN, utf8>     nullable
+ *   region         dictionary<intN, utf8>     nullable
+ *
+ * where intN is the width the table stores that column's codes in: int8
+ * ("c") for up to 128 distinct strings, int16 ("s") up to 32768, else int32.
  *
  * then one record batch holding every row (none for an empty table), then
  * the end of the stream.
@@ -111,7 +114,7 @@ static int column_present(const sx_table *t, const column_def *c)
     }
 }
 
-static const char *column_format(const column_def *c)
+static const char *column_format(const sx_table *t, const column_def *c)
 {
     switch (c->kind) {
     case KIND_VALUE:
@@ -119,8 +122,11 @@ static const char *column_format(const column_def *c)
     case KIND_AS_OF:
     case KIND_PERIOD_START:
         return "tdD";
+    case KIND_STRING:
+        /* the table's own codes, at their width: int8, int16 or int32 */
+        return t->code_width[c->strcol] == 1 ? "c" : t->code_width[c->strcol] == 2 ? "s" : "i";
     default:
-        return "i";     /* project numbers, and the indices of the string kinds */
+        return "i";     /* project numbers, and the indices built per project */
     }
 }
 
@@ -291,7 +297,7 @@ static void schema_set_metadata(struct ArrowSchema *s, char *metadata)
 static int make_field(const sx_table *t, const column_def *c, struct ArrowSchema *f)
 {
     int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
-    int rc = schema_init(f, column_format(c), c->name, c->nullable ? ARROW_FLAG_NULLABLE : 0, 0,
+    int rc = schema_init(f, column_format(t, c), c->name, c->nullable ? ARROW_FLAG_NULLABLE : 0, 0,
                          is_dict);
     if (rc)
         return rc;
@@ -469,7 +475,8 @@ static int fill_dictionary_column(struct ArrowArray *a, sx_table *t, const colum
 {
     array_node *p = node_of(a);
     int64_t n = t->nrows;
-    const int32_t *codes = t->codes[c->strcol];
+    const void *codes = t->codes[c->strcol];
+    int width = t->code_width[c->strcol];
     int64_t nulls = t->null_count[c->strcol];   /* counted by the parser */
     if (c->kind == KIND_PROJECT_STRING) {
         int32_t *built = project_codes(t, c->strcol);
@@ -477,17 +484,18 @@ static int fill_dictionary_column(struct ArrowArray *a, sx_table *t, const colum
             return ENOMEM;
         p->owned[1] = built;
         codes = built;
+        width = 4;
         /* a project's key or title is its first non-empty one: count again */
         nulls = 0;
         for (int64_t i = 0; i < n; i++)
-            nulls += codes[i] < 0;
+            nulls += built[i] < 0;
     }
     if (nulls > 0) {
         uint8_t *bits = alloc_bitmap(n);
         if (!bits)
             return ENOMEM;
         for (int64_t i = 0; i < n; i++)
-            if (codes[i] >= 0)
+            if (sx_code_in(codes, width, i) >= 0)
                 bits[i >> 3] |= (uint8_t)(1u << (i & 7));
         p->owned[0] = bits;
         p->buffers[0] = bits;

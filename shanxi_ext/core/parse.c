@@ -944,7 +944,7 @@ static sx_status finish_row(parser *ps, int64_t row)
         sx_strcol c = ATTR_COL(a);
         if (!t->codes[c])
             continue;
-        int32_t code = t->codes[c][row];
+        int32_t code = sx_code_in(t->codes[c], t->code_width[c], row);
         if (code == SX_NULL_CODE || code == pj->attr[a])
             continue;
         if (pj->attr[a] == SX_NULL_CODE) {
@@ -1050,6 +1050,38 @@ static void remember_successor(column_cache *cc, int32_t prev, int32_t code)
     cc->next[prev] = code;
 }
 
+static void put_code(void *codes, int width, int64_t i, int32_t code)
+{
+    switch (width) {
+    case 1:
+        ((int8_t *)codes)[i] = (int8_t)code;
+        break;
+    case 2:
+        ((int16_t *)codes)[i] = (int16_t)code;
+        break;
+    default:
+        ((int32_t *)codes)[i] = code;
+        break;
+    }
+}
+
+/* A column's dictionary outgrew its code width (codes start as int8): move
+ * the codes of rows [0, rows) to the next width, in place, from the last row
+ * down so no code is overwritten before it is read. */
+static sx_status widen_codes(parser *ps, sx_strcol c, int64_t rows)
+{
+    sx_table *t = ps->t;
+    int width = t->code_width[c], wider = width == 1 ? 2 : 4;
+    void *codes = realloc(t->codes[c], (size_t)ps->cap_rows * (size_t)wider);
+    if (!codes)
+        return fail_nomem(ps);
+    for (int64_t i = rows - 1; i >= 0; i--)
+        put_code(codes, wider, i, sx_code_in(codes, width, i));
+    t->codes[c] = codes;
+    t->code_width[c] = (uint8_t)wider;
+    return SX_OK;
+}
+
 static sx_status store_string(parser *ps, sx_strcol c, int64_t row)
 {
     int32_t code;
@@ -1075,10 +1107,13 @@ static sx_status store_string(parser *ps, sx_strcol c, int64_t row)
             if (c == SX_COL_PART_OF && code == before && (st = note_part_of(ps, code)) != SX_OK)
                 return st;
             remember_successor(cc, prev, code);
+            if (code == before && code > (ps->t->code_width[c] == 1 ? INT8_MAX : INT16_MAX) &&
+                ps->t->code_width[c] < 4 && (st = widen_codes(ps, c, row)) != SX_OK)
+                return st;
         }
         cc->code = code;
     }
-    ps->t->codes[c][row] = code;
+    put_code(ps->t->codes[c], ps->t->code_width[c], row, code);
     if (c >= SX_COL_CATEGORY)
         ps->attr_at[c - SX_COL_CATEGORY] = ps->field_at;
     return SX_OK;
@@ -1300,9 +1335,14 @@ static int resize_columns(sx_table *t, size_t rows)
     RESIZE(is_int);
     RESIZE(as_of);
     RESIZE(period_start);
-    for (int c = 0; c < SX_NSTRCOLS; c++)
-        RESIZE(codes[c]);
 #undef RESIZE
+    for (int c = 0; c < SX_NSTRCOLS; c++) {
+        if (t->codes[c]) {
+            if (!(p = realloc(t->codes[c], rows * t->code_width[c])))
+                return 0;
+            t->codes[c] = p;
+        }
+    }
     return 1;
 }
 
@@ -1340,8 +1380,9 @@ static sx_status allocate_columns(parser *ps)
     for (int c = 0; c < SX_NSTRCOLS; c++) {
         if (ps->column_of[c] < 0)
             continue;
-        if (!(t->codes[c] = malloc(rows * sizeof *t->codes[c])))
+        if (!(t->codes[c] = malloc(rows)))   /* int8 until the dictionary outgrows it */
             return fail_nomem(ps);
+        t->code_width[c] = 1;
         /* A present column's dictionary always has its offsets[0], even
          * when it holds no string, so it exports as an Arrow array. */
         if (!(t->dicts[c].offsets = calloc(1, sizeof *t->dicts[c].offsets)))
@@ -1453,13 +1494,15 @@ static sx_status build_projects(parser *ps)
     t->nprojects = (int32_t)n;
     /* A category belongs to the project: a row that leaves it empty takes its
      * project's, so filters, groups and exports agree with projects(). */
-    int32_t *category = t->codes[SX_COL_CATEGORY];
+    void *category = t->codes[SX_COL_CATEGORY];
+    int width = t->code_width[SX_COL_CATEGORY];
     if (category && t->null_count[SX_COL_CATEGORY] > 0) {
         int64_t nulls = 0;
         for (int64_t r = 0; r < t->nrows; r++) {
-            if (category[r] == SX_NULL_CODE) {
-                category[r] = t->projects[sx_project_index(t, t->project[r])].category;
-                nulls += category[r] == SX_NULL_CODE;
+            if (sx_code_in(category, width, r) == SX_NULL_CODE) {
+                int32_t code = t->projects[sx_project_index(t, t->project[r])].category;
+                put_code(category, width, r, code);
+                nulls += code == SX_NULL_CODE;
             }
         }
         t->null_count[SX_COL_CATEGORY] = nulls;
@@ -1475,10 +1518,13 @@ static sx_status build_metric_index(parser *ps)
     t->metric_first = malloc((n ? n : 1) * sizeof *t->metric_first);
     if (!t->metric_rows || !t->metric_first)
         return fail_nomem(ps);
-    const int32_t *codes = t->codes[SX_COL_METRIC];
-    for (int64_t r = 0; r < t->nrows; r++)
-        if (t->metric_rows[codes[r]]++ == 0)
-            t->metric_first[codes[r]] = r;
+    const void *codes = t->codes[SX_COL_METRIC];
+    int width = t->code_width[SX_COL_METRIC];
+    for (int64_t r = 0; r < t->nrows; r++) {
+        int32_t code = sx_code_in(codes, width, r);
+        if (t->metric_rows[code]++ == 0)
+            t->metric_first[code] = r;
+    }
     return SX_OK;
 }
 

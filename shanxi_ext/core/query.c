@@ -192,9 +192,9 @@ static uint8_t row_mask(const sx_table *t, const search_tabs *st, int64_t i)
     /* a table exists only where its column does (the analyzer cannot see
      * that st->metric and st->label were made from t's columns) */
     if (st->metric != NULL)
-        m |= st->metric[t->codes[SX_COL_METRIC][i]];   /* NOLINT(clang-analyzer-core.NullDereference) */
+        m |= st->metric[sx_code_at(t, SX_COL_METRIC, i)];
     if (st->label != NULL)
-        m |= st->label[t->codes[SX_COL_LABEL][i] + 1]; /* NOLINT(clang-analyzer-core.NullDereference) */
+        m |= st->label[sx_code_at(t, SX_COL_LABEL, i) + 1];
     if (st->pspan > 0) {
         uint32_t o = (uint32_t)t->project[i] - (uint32_t)st->pbase;
         if (o < st->pspan)

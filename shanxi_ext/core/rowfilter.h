@@ -19,8 +19,9 @@
 typedef struct sxf_compiled {
     int none;                 /* no row can match */
     int all;                  /* every row matches */
-    int ncond;                /* equality tests on int32 columns */
-    const int32_t *col[SX_NSTRCOLS + 1];
+    int ncond;                /* equality tests on integer columns */
+    const void *col[SX_NSTRCOLS + 1];
+    int width[SX_NSTRCOLS + 1];   /* bytes per value of col: 1, 2 or 4 */
     int32_t val[SX_NSTRCOLS + 1];
     const int32_t *as_of;     /* non-NULL when the date range is tested */
     uint32_t since, span;     /* as_of in range iff (as_of - since) <= span, unsigned */
@@ -53,6 +54,7 @@ static inline void sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filt
             return;
         }
         q->col[q->ncond] = t->project;
+        q->width[q->ncond] = 4;
         q->val[q->ncond++] = f->project;
     }
     for (c = 0; c < SX_NSTRCOLS; c++) {
@@ -71,6 +73,7 @@ static inline void sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filt
             return;
         }
         q->col[q->ncond] = t->codes[c];
+        q->width[q->ncond] = t->code_width[c];
         q->val[q->ncond++] = code;
     }
     if (f->since > f->until) {
@@ -89,16 +92,41 @@ static inline void sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filt
  * returns how many.  Only for a filter that is neither none nor all.  Each
  * condition is one branch-free pass that narrows the selection, so the cost
  * is a few instructions per row and condition with no mispredictions. */
+/* One loop per code width, so each compiles to plain loads of that width. */
+#define SXF_FIRST(type)                                             \
+    do {                                                            \
+        const type *col = (const type *)q->col[0] + start;          \
+        for (j = 0; j < len; j++) {                                 \
+            sel[n] = (uint32_t)j;                                   \
+            n += col[j] == v;                                       \
+        }                                                           \
+    } while (0)
+#define SXF_NARROW(type)                                            \
+    do {                                                            \
+        const type *col = (const type *)q->col[c] + start;          \
+        for (k = m = 0; k < n; k++) {                               \
+            uint32_t o = sel[k];                                    \
+            sel[m] = o;                                             \
+            m += col[o] == v;                                       \
+        }                                                           \
+    } while (0)
+
 static inline size_t sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
 {
     size_t n = 0, j, k, m;
     int c = 0;
     if (q->ncond > 0) {
-        const int32_t *col = q->col[0] + start;
         int32_t v = q->val[0];
-        for (j = 0; j < len; j++) {
-            sel[n] = (uint32_t)j;
-            n += col[j] == v;
+        switch (q->width[0]) {
+        case 1:
+            SXF_FIRST(int8_t);
+            break;
+        case 2:
+            SXF_FIRST(int16_t);
+            break;
+        default:
+            SXF_FIRST(int32_t);
+            break;
         }
         c = 1;
     } else {
@@ -111,12 +139,17 @@ static inline size_t sxf_block(const sxf_compiled *q, int64_t start, size_t len,
         return n;
     }
     for (; c < q->ncond && n > 0; c++) {
-        const int32_t *col = q->col[c] + start;
         int32_t v = q->val[c];
-        for (k = m = 0; k < n; k++) {
-            uint32_t o = sel[k];
-            sel[m] = o;
-            m += col[o] == v;
+        switch (q->width[c]) {
+        case 1:
+            SXF_NARROW(int8_t);
+            break;
+        case 2:
+            SXF_NARROW(int16_t);
+            break;
+        default:
+            SXF_NARROW(int32_t);
+            break;
         }
         n = m;
     }
@@ -132,5 +165,8 @@ static inline size_t sxf_block(const sxf_compiled *q, int64_t start, size_t len,
     }
     return n;
 }
+
+#undef SXF_FIRST
+#undef SXF_NARROW
 
 #endif

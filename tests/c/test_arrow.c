@@ -72,16 +72,23 @@ static int is_valid(const struct ArrowArray *a, int64_t i)
     return bits == NULL || (bits[i >> 3] >> (i & 7)) & 1;
 }
 
-/* Whether row i of a dictionary<int32, utf8> array is expect (NULL: null). */
-static int dict_value_is(const struct ArrowArray *a, int64_t i, const char *expect)
+/* Index i of an array of width-byte indices ("c", "s" or "i"). */
+static int32_t index_at(const void *idx, int width, int64_t i)
+{
+    return width == 1 ? ((const int8_t *)idx)[i]
+           : width == 2 ? ((const int16_t *)idx)[i] : ((const int32_t *)idx)[i];
+}
+
+/* Whether row i of a dictionary<intN, utf8> array, N = 8 * width, is expect
+ * (NULL: null). */
+static int dict_value_is(const struct ArrowArray *a, int width, int64_t i, const char *expect)
 {
     if (!is_valid(a, i))
         return expect == NULL;
     if (expect == NULL)
         return 0;
-    const int32_t *idx = a->buffers[1];
     const struct ArrowArray *d = a->dictionary;
-    int32_t k = idx[a->offset + i];
+    int32_t k = index_at(a->buffers[1], width, a->offset + i);
     if (k < 0 || k >= d->length)
         return 0;
     const int32_t *off = d->buffers[1];
@@ -141,8 +148,11 @@ static const char *const full_names[] = {
     "value", "unit", "as_of", "period_start", "part_of", "region",
 };
 static const char *const full_formats[] = {
-    "i", "i", "i", "i", "i", "i", "g", "i", "tdD", "tdD", "i", "i",
+    "i", "i", "i", "c", "c", "c", "g", "c", "tdD", "tdD", "c", "c",
 };
+/* bytes per dictionary index: the per-project columns are built as int32,
+ * the others are the table's own codes, int8 for so few strings */
+static const int full_width[] = {0, 4, 4, 1, 1, 1, 0, 1, 0, 0, 1, 1};
 static const int full_nullable[] = {0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1};
 static const int full_is_dict[] = {0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1};
 
@@ -205,9 +215,10 @@ static void check_full_batch(const struct ArrowArray *b, const sx_table *t)
             CHECK(d->buffers[1] != NULL && d->buffers[2] != NULL);
             CHECK(d->n_children == 0 && d->dictionary == NULL && d->release != NULL);
             /* valid slots index the dictionary; null slots hold SX_NULL_CODE */
-            const int32_t *idx = c->buffers[1];
-            for (int64_t r = 0; r < c->length; r++)
-                CHECK(is_valid(c, r) ? idx[r] >= 0 && idx[r] < d->length : idx[r] == SX_NULL_CODE);
+            for (int64_t r = 0; r < c->length; r++) {
+                int32_t k = index_at(c->buffers[1], full_width[i], r);
+                CHECK(is_valid(c, r) ? k >= 0 && k < d->length : k == SX_NULL_CODE);
+            }
         }
     }
     const struct ArrowArray *const *col = (const struct ArrowArray *const *)b->children;
@@ -229,19 +240,19 @@ static void check_full_batch(const struct ArrowArray *b, const sx_table *t)
 
     for (int r = 0; r < 6; r++) {
         CHECK(((const int32_t *)col[0]->buffers[1])[r] == want_project[r]);
-        CHECK(dict_value_is(col[1], r, key[r]));
-        CHECK(dict_value_is(col[2], r, title[r]));
-        CHECK(dict_value_is(col[3], r, category[r]));
-        CHECK(dict_value_is(col[4], r, metric[r]));
-        CHECK(dict_value_is(col[5], r, label[r]));
+        CHECK(dict_value_is(col[1], full_width[1], r, key[r]));
+        CHECK(dict_value_is(col[2], full_width[2], r, title[r]));
+        CHECK(dict_value_is(col[3], full_width[3], r, category[r]));
+        CHECK(dict_value_is(col[4], full_width[4], r, metric[r]));
+        CHECK(dict_value_is(col[5], full_width[5], r, label[r]));
         CHECK(((const double *)col[6]->buffers[1])[r] == want_value[r]);
-        CHECK(dict_value_is(col[7], r, unit[r]));
+        CHECK(dict_value_is(col[7], full_width[7], r, unit[r]));
         CHECK(((const int32_t *)col[8]->buffers[1])[r] == want_as_of[r]);
         CHECK(is_valid(col[9], r) == period_valid[r]);
         if (period_valid[r])
             CHECK(((const int32_t *)col[9]->buffers[1])[r] == jan1);
-        CHECK(dict_value_is(col[10], r, part_of[r]));
-        CHECK(dict_value_is(col[11], r, region[r]));
+        CHECK(dict_value_is(col[10], full_width[10], r, part_of[r]));
+        CHECK(dict_value_is(col[11], full_width[11], r, region[r]));
     }
     const int64_t want_nulls[] = {0, 1, 1, 1, 0, 1, 0, 0, 0, 4, 4, 2};
     for (int i = 0; i < 12; i++)
@@ -370,9 +381,9 @@ static void test_moved_children(void)
 
     CHECK(strcmp(region_field.name, "region") == 0);
     CHECK(strcmp(region_field.dictionary->format, "u") == 0);
-    CHECK(dict_value_is(&region, 0, "Shanxi"));
-    CHECK(dict_value_is(&region, 1, NULL));
-    CHECK(dict_value_is(&region, 2, "Taiyuan"));
+    CHECK(dict_value_is(&region, 1, 0, "Shanxi"));
+    CHECK(dict_value_is(&region, 1, 1, NULL));
+    CHECK(dict_value_is(&region, 1, 2, "Taiyuan"));
     CHECK(region.null_count == 2);
     CHECK(((const double *)value.buffers[1])[3] == 1000.0);
     RELEASE(&value);
@@ -418,7 +429,7 @@ static void test_required_only(void)
     RELEASE(&stream);
 
     static const char *const names[] = {"project", "metric", "value", "unit", "as_of"};
-    static const char *const formats[] = {"i", "i", "g", "i", "tdD"};
+    static const char *const formats[] = {"i", "c", "g", "c", "tdD"};
     CHECK(metadata_is(s.metadata, "shanxi.source", ""));
     CHECK(s.n_children == 5 && b.n_children == 5 && b.length == 3);
     if (s.n_children == 5 && b.n_children == 5) {
@@ -432,9 +443,9 @@ static void test_required_only(void)
         CHECK(metadata_is(s.children[2]->metadata, "shanxi.units", "people,percent"));
         CHECK(child_index(&s, "period_start") == -1 && child_index(&s, "region") == -1);
         CHECK(((const int32_t *)b.children[0]->buffers[1])[2] == 2);
-        CHECK(dict_value_is(b.children[1], 1, "b"));
+        CHECK(dict_value_is(b.children[1], 1, 1, "b"));
         CHECK(((const double *)b.children[2]->buffers[1])[1] == -0.5);
-        CHECK(dict_value_is(b.children[3], 2, "people"));
+        CHECK(dict_value_is(b.children[3], 1, 2, "people"));
         CHECK(((const int32_t *)b.children[4]->buffers[1])[2] == days(2020, 2, 29));
     }
     RELEASE(&b);
@@ -590,6 +601,86 @@ static void test_allocation_failures(void)
     sx_table_decref(t);
 }
 
+/* A column's codes are int8 up to 128 distinct strings, int16 up to 32768,
+ * int32 beyond, chosen while parsing (the column widens in place when its
+ * dictionary outgrows it); the export hands out that width as is. */
+static void test_code_widths(void)
+{
+    static const int counts[] = {1, 128, 129, 32768, 32769, 40000};
+    static const int widths[] = {1, 1, 2, 2, 4, 4};
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+        int distinct = counts[k];
+        int64_t rows = distinct + 500;   /* every string, then some again */
+        size_t cap = (size_t)rows * 48 + 64, len = 0;
+        char *csv = malloc(cap);
+        CHECK(csv != NULL);
+        if (!csv)
+            return;
+        len += (size_t)snprintf(csv + len, cap - len, "project,metric,value,unit,as_of,region\n");
+        for (int64_t r = 0; r < rows; r++) {
+            /* region: empty on every 7th row, else one of `distinct` names */
+            int m = (int)(r % distinct);
+            if (r % 7 == 3)
+                len += (size_t)snprintf(csv + len, cap - len, "1,m%d,%lld,people,2022-12-31,\n", m,
+                                        (long long)r);
+            else
+                len += (size_t)snprintf(csv + len, cap - len, "1,m%d,%lld,people,2022-12-31,r%d\n", m,
+                                        (long long)r, m);
+        }
+        csv[len] = '\0';
+        sx_table *t = parse(csv);
+        CHECK(t != NULL);
+        if (!t) {
+            free(csv);
+            continue;
+        }
+        CHECK(t->code_width[SX_COL_METRIC] == widths[k]);
+        CHECK(t->code_width[SX_COL_UNIT] == 1);
+        CHECK(t->code_width[SX_COL_LABEL] == 0 && t->codes[SX_COL_LABEL] == NULL);
+        int ok = 1;
+        for (int64_t r = 0; r < rows; r++) {
+            char want[16];
+            size_t n;
+            snprintf(want, sizeof want, "m%d", (int)(r % distinct));
+            const char *got = sx_dict_str(&t->dicts[SX_COL_METRIC], sx_code_at(t, SX_COL_METRIC, r), &n);
+            ok &= n == strlen(want) && memcmp(got, want, n) == 0;
+            ok &= (sx_code_at(t, SX_COL_REGION, r) == SX_NULL_CODE) == (r % 7 == 3);
+        }
+        CHECK(ok);
+
+        struct ArrowArrayStream stream;
+        struct ArrowSchema s;
+        struct ArrowArray b, end;
+        CHECK(sx_arrow_export(t, "widths", &stream) == SX_OK);
+        CHECK(stream.get_schema(&stream, &s) == 0);
+        CHECK(stream.get_next(&stream, &b) == 0);
+        CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
+        RELEASE(&stream);
+        int64_t mi = child_index(&s, "metric"), ri = child_index(&s, "region");
+        CHECK(mi >= 0 && ri >= 0);
+        if (mi >= 0 && ri >= 0) {
+            int rw = t->code_width[SX_COL_REGION];
+            CHECK(strcmp(s.children[mi]->format, widths[k] == 1 ? "c" : widths[k] == 2 ? "s" : "i") == 0);
+            CHECK(strcmp(s.children[ri]->format, rw == 1 ? "c" : rw == 2 ? "s" : "i") == 0);
+            CHECK(b.children[mi]->buffers[1] == t->codes[SX_COL_METRIC]);
+            CHECK(b.children[ri]->null_count == t->null_count[SX_COL_REGION]);
+            ok = 1;
+            for (int64_t r = 0; r < rows; r++) {
+                char want[16];
+                snprintf(want, sizeof want, "m%d", (int)(r % distinct));
+                ok &= dict_value_is(b.children[mi], widths[k], r, want);
+                snprintf(want, sizeof want, "r%d", (int)(r % distinct));
+                ok &= dict_value_is(b.children[ri], rw, r, r % 7 == 3 ? NULL : want);
+            }
+            CHECK(ok);
+        }
+        RELEASE(&b);
+        RELEASE(&s);
+        sx_table_decref(t);
+        free(csv);
+    }
+}
+
 int main(void)
 {
     test_full_stream_first();
@@ -600,5 +691,6 @@ int main(void)
     test_empty_table();
     test_metadata_bytes();
     test_allocation_failures();
+    test_code_widths();
     return CHECK_DONE();
 }

@@ -44,8 +44,8 @@ static int cell_is(const sx_table *t, sx_strcol c, int64_t row, const char *want
     if (!t->codes[c])
         return 0;
     if (!want)
-        return t->codes[c][row] == SX_NULL_CODE;
-    return str_is(t, c, t->codes[c][row], want);
+        return sx_code_at(t, c, row) == SX_NULL_CODE;
+    return str_is(t, c, sx_code_at(t, c, row), want);
 }
 
 static int32_t days(int y, unsigned m, unsigned d)
@@ -82,7 +82,7 @@ static void test_all_columns_shuffled(void)
     CHECK(t->period_start != NULL);
     CHECK(t->period_start[0] == SX_NO_DATE && t->period_start[1] == days(2022, 1, 1));
     CHECK(cell_is(t, SX_COL_METRIC, 0, "trained") && cell_is(t, SX_COL_METRIC, 3, "trained"));
-    CHECK(t->codes[SX_COL_METRIC][0] == t->codes[SX_COL_METRIC][3]);
+    CHECK(sx_code_at(t, SX_COL_METRIC, 0) == sx_code_at(t, SX_COL_METRIC, 3));
     CHECK(cell_is(t, SX_COL_UNIT, 1, "percent"));
     CHECK(cell_is(t, SX_COL_REGION, 0, "Shanxi") && cell_is(t, SX_COL_REGION, 2, NULL));
     CHECK(cell_is(t, SX_COL_REGION, 3, "Datong"));
@@ -209,7 +209,7 @@ static void test_nul_and_unicode(void)
     if (!t)
         return;
     size_t n;
-    const char *s = sx_dict_str(&t->dicts[SX_COL_METRIC], t->codes[SX_COL_METRIC][0], &n);
+    const char *s = sx_dict_str(&t->dicts[SX_COL_METRIC], sx_code_at(t, SX_COL_METRIC, 0), &n);
     CHECK(n == 3 && memcmp(s, "a\0b", 3) == 0);
     CHECK(cell_is(t, SX_COL_UNIT, 0, "\xE5\x85\x83"));
     CHECK(cell_is(t, SX_COL_METRIC, 1, "\xF0\x9F\x98\x80"));
@@ -679,7 +679,7 @@ static void test_dataset(void)
         double total = 0;
         int64_t count = 0;
         for (int64_t r = 0; r < t->nrows; r++) {
-            if (t->codes[SX_COL_UNIT][r] == cny) {
+            if (sx_code_at(t, SX_COL_UNIT, r) == cny) {
                 total += t->value[r];
                 count += t->is_int[r];
             }

@@ -137,12 +137,14 @@ static inline int fz_dict_eq(const sx_dict *d, int32_t code, const char *s, size
 static inline void fz_check_dict(const sx_table *t, int c)
 {
     const sx_dict *d = &t->dicts[c];
-    const int32_t *codes = t->codes[c];
+    const void *codes = t->codes[c];
     int32_t i, next = 0;
     if (codes == NULL) {
-        FZ_CHECK(d->count == 0 && t->null_count[c] == 0);
+        FZ_CHECK(d->count == 0 && t->null_count[c] == 0 && t->code_width[c] == 0);
         return;
     }
+    /* the narrowest width that holds every code */
+    FZ_CHECK(t->code_width[c] == (d->count <= 128 ? 1 : d->count <= 32768 ? 2 : 4));
     FZ_CHECK(d->count >= 0);
     FZ_CHECK(d->offsets != NULL);
     FZ_CHECK(d->offsets[0] == 0);
@@ -162,7 +164,7 @@ static inline void fz_check_dict(const sx_table *t, int c)
     uint8_t *seen = fz_calloc((size_t)d->count, 1);
     int64_t nulls = 0;
     for (int64_t r = 0; r < t->nrows; r++) {
-        int32_t code = codes[r];
+        int32_t code = sx_code_in(codes, t->code_width[c], r);
         FZ_CHECK(code >= SX_NULL_CODE && code < d->count);
         nulls += code == SX_NULL_CODE;
         if (c == SX_COL_METRIC || c == SX_COL_UNIT)
@@ -236,13 +238,12 @@ static inline void fz_check_table(const sx_table *t)
             int32_t k = sx_project_index(t, t->project[r]);
             FZ_CHECK(k >= 0 && t->projects[k].number == t->project[r]);
             if (t->codes[SX_COL_CATEGORY])
-                FZ_CHECK(t->codes[SX_COL_CATEGORY][r] == t->projects[k].category);
+                FZ_CHECK(sx_code_at(t, SX_COL_CATEGORY, r) == t->projects[k].category);
             nrows[k]++;
             if (t->as_of[r] > as_of[k])
                 as_of[k] = t->as_of[r];
             for (int a = 0; a < 3; a++) {
-                const int32_t *codes = t->codes[attr_col[a]];
-                int32_t code = codes ? codes[r] : SX_NULL_CODE;
+                int32_t code = sx_code_at(t, attr_col[a], r);
                 if (code == SX_NULL_CODE)
                     continue;
                 /* the same on every row of a project that gives it */
@@ -285,7 +286,7 @@ static inline void fz_check_table(const sx_table *t)
         int64_t *count = fz_calloc((size_t)nm, sizeof *count), sum = 0;
         FZ_CHECK(t->metric_rows && t->metric_first);
         for (r = t->nrows - 1; r >= 0; r--) {
-            int32_t m = t->codes[SX_COL_METRIC][r];
+            int32_t m = sx_code_at(t, SX_COL_METRIC, r);
             count[m]++;
             if (t->metric_first[m] == r)
                 continue;
@@ -294,7 +295,7 @@ static inline void fz_check_table(const sx_table *t)
         for (int32_t m = 0; m < nm; m++) {
             FZ_CHECK(t->metric_rows[m] == count[m]);
             FZ_CHECK(count[m] > 0);
-            FZ_CHECK(t->codes[SX_COL_METRIC][t->metric_first[m]] == m);
+            FZ_CHECK(sx_code_at(t, SX_COL_METRIC, t->metric_first[m]) == m);
             sum += t->metric_rows[m];
         }
         FZ_CHECK(sum == t->nrows);
@@ -380,24 +381,24 @@ static inline void fz_write_csv(const sx_table *t, fz_buf *b)
         const char *s;
         snprintf(num, sizeof num, "%ld,", (long)t->project[r]);
         fz_puts(b, num);
-        s = sx_dict_str(&t->dicts[SX_COL_METRIC], t->codes[SX_COL_METRIC][r], &n);
+        s = sx_dict_str(&t->dicts[SX_COL_METRIC], sx_code_at(t, SX_COL_METRIC, r), &n);
         fz_put_quoted(b, s, n);
         if (t->is_int[r])
             snprintf(num, sizeof num, ",%.0f,", t->value[r]);
         else
             snprintf(num, sizeof num, ",%.17e,", t->value[r]);
         fz_puts(b, num);
-        s = sx_dict_str(&t->dicts[SX_COL_UNIT], t->codes[SX_COL_UNIT][r], &n);
+        s = sx_dict_str(&t->dicts[SX_COL_UNIT], sx_code_at(t, SX_COL_UNIT, r), &n);
         fz_put_quoted(b, s, n);
         fz_puts(b, ",");
         fz_put_date(b, t->as_of[r]);
         for (int i = 0; i < norder; i++) {
-            const int32_t *codes = t->codes[order[i]];
-            if (!codes)
+            int32_t code = sx_code_at(t, order[i], r);
+            if (!t->codes[order[i]])
                 continue;
             fz_puts(b, ",");
-            if (codes[r] != SX_NULL_CODE) {
-                s = sx_dict_str(&t->dicts[order[i]], codes[r], &n);
+            if (code != SX_NULL_CODE) {
+                s = sx_dict_str(&t->dicts[order[i]], code, &n);
                 fz_put_quoted(b, s, n);
             }
         }
@@ -444,10 +445,11 @@ static inline void fz_check_same_table(const sx_table *a, const sx_table *b)
             /* rows carry their project's category, so the write-back names
              * categories in another order: compare the strings */
             for (size_t r = 0; r < n; r++)
-                FZ_CHECK(fz_same_code_text(a, b, c, a->codes[c][r], b->codes[c][r]));
+                FZ_CHECK(fz_same_code_text(a, b, c, sx_code_at(a, c, r), sx_code_at(b, c, r)));
             continue;
         }
-        FZ_CHECK(n == 0 || memcmp(a->codes[c], b->codes[c], n * sizeof *a->codes[c]) == 0);
+        FZ_CHECK(a->code_width[c] == b->code_width[c]);
+        FZ_CHECK(n == 0 || memcmp(a->codes[c], b->codes[c], n * a->code_width[c]) == 0);
         for (int32_t k = 0; k < a->dicts[c].count; k++) {
             size_t len;
             const char *s = sx_dict_str(&a->dicts[c], k, &len);
@@ -572,7 +574,11 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
         int i = present[j];
         FZ_CHECK(strcmp(f->name, cols[i].name) == 0);
         if (cols[i].strcol >= 0) {
-            FZ_CHECK(strcmp(f->format, "i") == 0 && f->dictionary != NULL);
+            /* per-project indices are built as int32; a column's own codes
+             * go out at the width the table keeps them */
+            int w = cols[i].per_project ? 4 : t->code_width[cols[i].strcol];
+            FZ_CHECK(strcmp(f->format, w == 1 ? "c" : w == 2 ? "s" : "i") == 0);
+            FZ_CHECK(f->dictionary != NULL);
             FZ_CHECK(strcmp(f->dictionary->format, "u") == 0);
         } else {
             FZ_CHECK(f->dictionary == NULL);
@@ -612,7 +618,8 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
         int i = present[j];
         FZ_CHECK(a->length == n && a->offset == 0 && a->n_buffers == 2);
         if (cols[i].strcol >= 0) {
-            const int32_t *idx = a->buffers[1];
+            const void *idx = a->buffers[1];
+            int w = cols[i].per_project ? 4 : t->code_width[cols[i].strcol];
             const struct ArrowArray *d = a->dictionary;
             const sx_dict *sd = &t->dicts[cols[i].strcol];
             const int32_t *off;
@@ -632,13 +639,13 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
                     const sx_project *pj = &t->projects[sx_project_index(t, t->project[r])];
                     want = cols[i].strcol == SX_COL_PROJECT_KEY ? pj->key : pj->title;
                 } else {
-                    want = t->codes[cols[i].strcol][r];
+                    want = sx_code_at(t, cols[i].strcol, r);
                 }
                 if (want == SX_NULL_CODE) {
                     FZ_CHECK(!fz_bit(a->buffers[0], r));
                     nulls++;
                 } else {
-                    FZ_CHECK(fz_bit(a->buffers[0], r) && idx[r] == want);
+                    FZ_CHECK(fz_bit(a->buffers[0], r) && sx_code_in(idx, w, r) == want);
                 }
             }
             FZ_CHECK(a->null_count == nulls);

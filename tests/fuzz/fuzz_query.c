@@ -221,7 +221,7 @@ static int64_t row_key(const sx_table *t, sx_by by, int64_t r)
 {
     int c = by_column(by);
     if (c >= 0)
-        return t->codes[c] ? t->codes[c][r] : SX_NULL_CODE;
+        return t->codes[c] ? sx_code_at(t, c, r) : SX_NULL_CODE;
     switch (by) {
     case SX_BY_PROJECT:
         return t->project[r];
@@ -314,7 +314,7 @@ static void check_aggregate(const sx_table *t, const sx_filter *f, const int64_t
         int64_t r = sorted[i];
         double v = t->value[r];
         int isint = t->is_int[r] && fabs(v) <= 9007199254740992.0;
-        int32_t unit = t->codes[SX_COL_UNIT][r];
+        int32_t unit = sx_code_at(t, SX_COL_UNIT, r);
         if (by != SX_BY_NONE && (i == 0 || row_key(t, by, r) != row_key(t, by, sorted[i - 1]))) {
             g++;
             want[g].key = row_key(t, by, r);
@@ -482,7 +482,7 @@ static int naive_match(const sx_table *t, const sx_filter *f, int64_t r)
     for (int c = 0; c < SX_NSTRCOLS; c++) {
         if (f->code[c] == SX_ANY)
             continue;
-        int32_t code = t->codes[c] ? t->codes[c][r] : SX_NULL_CODE;
+        int32_t code = t->codes[c] ? sx_code_at(t, c, r) : SX_NULL_CODE;
         if (code != f->code[c])
             return 0;
     }
@@ -513,10 +513,10 @@ static void check_search(const sx_table *t, const query *q)
             size_t len;
             const char *s;
             int any;
-            s = sx_dict_str(&t->dicts[SX_COL_METRIC], t->codes[SX_COL_METRIC][r], &len);
+            s = sx_dict_str(&t->dicts[SX_COL_METRIC], sx_code_at(t, SX_COL_METRIC, r), &len);
             any = naive_contains(s, len, q->words[w], q->lens[w]);
-            if (!any && t->codes[SX_COL_LABEL] && t->codes[SX_COL_LABEL][r] >= 0) {
-                s = sx_dict_str(&t->dicts[SX_COL_LABEL], t->codes[SX_COL_LABEL][r], &len);
+            if (!any && t->codes[SX_COL_LABEL] && sx_code_at(t, SX_COL_LABEL, r) >= 0) {
+                s = sx_dict_str(&t->dicts[SX_COL_LABEL], sx_code_at(t, SX_COL_LABEL, r), &len);
                 any = naive_contains(s, len, q->words[w], q->lens[w]);
             }
             if (!any) {

@@ -89,6 +89,15 @@ object_state(PyObject *self)
 
 /* ------------------------------------------------------------ objects */
 
+/* The key objects of one grouped result, to make later dicts with the same
+ * keys by copying (see grouped_dict). */
+typedef struct {
+    PyObject *dict;                /* key -> None, in group order */
+    PyObject *tuple;               /* the same key objects, in the same order */
+    int64_t n;
+    int64_t keys[];                /* the core's group keys, in the same order */
+} group_keys;
+
 typedef struct {
     PyObject_HEAD
     sx_table *table;
@@ -100,6 +109,7 @@ typedef struct {
     PyObject *project_words;       /* dict: casefolded word -> index | tuple */
     PyObject *projects_tuple;
     PyObject *metrics_tuple;
+    group_keys *kept_keys[SX_NBYS];    /* per by: see grouped_dict */
     int embedded;
 } DatasetObject;
 
@@ -264,6 +274,24 @@ days_from_object(shanxi_state *st, PyObject *obj, const char *what, int allow_no
 
 /* ------------------------------------------------------------ argument parsing */
 
+/* s == ascii for a str s.  Keyword names at call sites and nearly all
+ * argument strs are compact ASCII: those are compared in place, which costs
+ * a few instructions where PyUnicode_CompareWithASCIIString costs a call and
+ * a strlen per name tried. */
+static int
+str_equals_ascii(PyObject *s, const char *ascii)
+{
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        const char *data = (const char *)PyUnicode_DATA(s);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(s), i = 0;
+        while (i < n && ascii[i] != '\0' && ascii[i] == data[i]) {
+            i++;
+        }
+        return i == n && ascii[i] == '\0';
+    }
+    return PyUnicode_CompareWithASCIIString(s, ascii) == 0;
+}
+
 /* One keyword parser for every METH_FASTCALL|METH_KEYWORDS function: names
  * lists every parameter; the first maxpos may come positionally and the
  * first required must be given.  out[i] is the borrowed argument or NULL. */
@@ -299,7 +327,7 @@ parse_args(const argspec *spec, PyObject *const *args, Py_ssize_t nargs, PyObjec
         PyObject *name = PyTuple_GET_ITEM(kwnames, k);
         int found = -1;
         for (int i = 0; i < spec->nnames; i++) {
-            if (PyUnicode_CompareWithASCIIString(name, spec->names[i]) == 0) {
+            if (str_equals_ascii(name, spec->names[i])) {
                 found = i;
                 break;
             }
@@ -851,7 +879,6 @@ build_filter(DatasetObject *ds, PyObject *const *vals, sx_filter *f)
         [F_CATEGORY] = {SX_COL_CATEGORY, "category"},
         [F_REGION] = {SX_COL_REGION, "region"},
     };
-    shanxi_state *st = object_state((PyObject *)ds);
     sx_filter_init(f);
     if (vals[F_PROJECT] != NULL && vals[F_PROJECT] != Py_None) {
         int32_t idx = project_index_of(ds, vals[F_PROJECT]);
@@ -870,11 +897,13 @@ build_filter(DatasetObject *ds, PyObject *const *vals, sx_filter *f)
         }
     }
     if (vals[F_SINCE] != NULL && vals[F_SINCE] != Py_None
-        && days_from_object(st, vals[F_SINCE], "since", 0, &f->since) < 0) {
+        && days_from_object(object_state((PyObject *)ds), vals[F_SINCE], "since", 0,
+                            &f->since) < 0) {
         return -1;
     }
     if (vals[F_UNTIL] != NULL && vals[F_UNTIL] != Py_None
-        && days_from_object(st, vals[F_UNTIL], "until", 0, &f->until) < 0) {
+        && days_from_object(object_state((PyObject *)ds), vals[F_UNTIL], "until", 0,
+                            &f->until) < 0) {
         return -1;
     }
     return 0;
@@ -1123,7 +1152,7 @@ name_index(PyObject *obj, const char *what, const char *const *names, int n, int
 {
     if (PyUnicode_Check(obj)) {
         for (int i = first; i < n; i++) {
-            if (PyUnicode_CompareWithASCIIString(obj, names[i]) == 0) {
+            if (str_equals_ascii(obj, names[i])) {
                 return i;
             }
         }
@@ -1219,12 +1248,135 @@ group_key(DatasetObject *ds, sx_by by, int64_t key)
     }
 }
 
+/* Results with more groups than this are not kept as group_keys: what that
+ * saves is per call, while its memory grows with the groups. */
+#define GROUP_KEYS_MAX 1024
+
+static void
+group_keys_free(group_keys *gk)
+{
+    if (gk != NULL) {
+        Py_XDECREF(gk->dict);
+        Py_XDECREF(gk->tuple);
+        PyMem_Free(gk);
+    }
+}
+
+/* The keys of r (at most GROUP_KEYS_MAX groups), or NULL with an exception. */
+static group_keys *
+group_keys_new(DatasetObject *ds, sx_by by, const sx_result *r)
+{
+    group_keys *gk = PyMem_Malloc(sizeof *gk + (size_t)r->ngroups * sizeof gk->keys[0]);
+    if (gk == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    gk->n = r->ngroups;
+    gk->dict = PyDict_New();
+    gk->tuple = PyTuple_New((Py_ssize_t)r->ngroups);
+    if (gk->dict == NULL || gk->tuple == NULL) {
+        group_keys_free(gk);
+        return NULL;
+    }
+    for (int64_t i = 0; i < r->ngroups; i++) {
+        gk->keys[i] = r->groups[i].key;
+        PyObject *k = group_key(ds, by, r->groups[i].key);
+        if (k == NULL || PyDict_SetItem(gk->dict, k, Py_None) < 0) {
+            Py_XDECREF(k);
+            group_keys_free(gk);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(gk->tuple, (Py_ssize_t)i, k);
+    }
+    return gk;
+}
+
+/* The dict of a grouped result: key -> value, in group order.
+ *
+ * Inserting keys one by one into a new dict hashes them into a table that
+ * resizes as it grows, and that is most of the cost of a small result.  So
+ * the Dataset keeps, per grouping, the keys of the largest result it has
+ * made (usually the one without filters, which calls repeat most) as a dict
+ * of key -> None; a result with exactly those keys starts from a copy of it
+ * (CPython copies such a table whole, without rehashing) and only sets the
+ * values.  Only keys are kept: every value is computed afresh. */
+static PyObject *
+grouped_dict(DatasetObject *ds, sx_by by, sx_func func, const sx_result *r)
+{
+    group_keys *gk = ds->kept_keys[by];
+    PyObject *keys = NULL, *tuple = NULL;
+    if (gk != NULL && gk->n == r->ngroups) {
+        int64_t i = 0;
+        while (i < r->ngroups && gk->keys[i] == r->groups[i].key) {
+            i++;
+        }
+        if (i == r->ngroups) {
+            keys = Py_NewRef(gk->dict);
+            tuple = Py_NewRef(gk->tuple);
+        }
+    }
+    if (keys == NULL && r->ngroups > 0 && r->ngroups <= GROUP_KEYS_MAX
+        && (gk == NULL || gk->n < r->ngroups)) {
+        group_keys *made = group_keys_new(ds, by, r);
+        if (made == NULL) {
+            return NULL;
+        }
+        keys = Py_NewRef(made->dict);
+        tuple = Py_NewRef(made->tuple);
+        /* Making it may have let another thread keep keys: the larger stays. */
+        gk = ds->kept_keys[by];
+        if (gk == NULL || gk->n < made->n) {
+            ds->kept_keys[by] = made;
+            group_keys_free(gk);
+        } else {
+            group_keys_free(made);
+        }
+    }
+    if (keys == NULL) {
+        PyObject *out = PyDict_New();
+        if (out == NULL) {
+            return NULL;
+        }
+        for (int64_t i = 0; i < r->ngroups; i++) {
+            PyObject *k = group_key(ds, by, r->groups[i].key);
+            PyObject *v = k ? group_value(&r->groups[i], func) : NULL;
+            if (v == NULL || PyDict_SetItem(out, k, v) < 0) {
+                Py_XDECREF(k);
+                Py_XDECREF(v);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(k);
+            Py_DECREF(v);
+        }
+        return out;
+    }
+    /* keys and tuple are our own references: copying and making values may
+     * run other threads (a GC pass), which may replace the Dataset's kept
+     * keys and drop its references. */
+    PyObject *out = PyDict_Copy(keys);
+    Py_DECREF(keys);
+    for (int64_t i = 0; out != NULL && i < r->ngroups; i++) {
+        PyObject *v = group_value(&r->groups[i], func);
+        if (v == NULL || PyDict_SetItem(out, PyTuple_GET_ITEM(tuple, (Py_ssize_t)i), v) < 0) {
+            Py_CLEAR(out);
+        }
+        Py_XDECREF(v);
+    }
+    Py_DECREF(tuple);
+    return out;
+}
+
 static PyObject *
 run_aggregate(DatasetObject *ds, sx_func func, sx_by by, const sx_filter *f)
 {
-    sx_result result = {0, NULL};
+    sx_result result;   /* sx_aggregate initialises it */
     sx_error err;
-    memset(&err, 0, sizeof err);
+    /* what raise_core_error reads when the core says nothing (the message
+     * is 512 bytes: no memset of it on every call) */
+    err.status = SX_OK;
+    err.line = err.column = 0;
+    err.message[0] = '\0';
     sx_status status = sx_aggregate(ds->table, f, func, by, &result, &err);
     if (status == SX_ERR_EMPTY && by != SX_BY_NONE) {
         return PyDict_New();   /* grouped: no rows is no groups */
@@ -1233,28 +1385,8 @@ run_aggregate(DatasetObject *ds, sx_func func, sx_by by, const sx_filter *f)
         raise_core_error(object_state((PyObject *)ds), status, &err, ds->source);
         return NULL;
     }
-    PyObject *out = NULL;
-    if (by == SX_BY_NONE) {
-        out = group_value(&result.groups[0], func);
-        goto done;
-    }
-    out = PyDict_New();
-    if (out == NULL) {
-        goto done;
-    }
-    for (int64_t i = 0; i < result.ngroups; i++) {
-        PyObject *k = group_key(ds, by, result.groups[i].key);
-        PyObject *v = k ? group_value(&result.groups[i], func) : NULL;
-        if (v == NULL || PyDict_SetItem(out, k, v) < 0) {
-            Py_XDECREF(k);
-            Py_XDECREF(v);
-            Py_CLEAR(out);
-            goto done;
-        }
-        Py_DECREF(k);
-        Py_DECREF(v);
-    }
-done:
+    PyObject *out = by == SX_BY_NONE ? group_value(&result.groups[0], func)
+                                     : grouped_dict(ds, by, func, &result);
     sx_result_free(&result);
     return out;
 }
@@ -1721,6 +1853,9 @@ Dataset_dealloc(PyObject *op)
     Py_XDECREF(ds->metric_index);
     Py_XDECREF(ds->project_words);
     Py_XDECREF(ds->metrics_tuple);
+    for (int b = 0; b < SX_NBYS; b++) {
+        group_keys_free(ds->kept_keys[b]);
+    }
     Py_XDECREF(ds->source);
     sx_table_decref(ds->table);
     tp->tp_free(op);
@@ -1744,6 +1879,9 @@ dataset_new(shanxi_state *st, sx_table *table, PyObject *source, int embedded)
         ds->str_cache[c] = NULL;
     }
     ds->metric_index = ds->project_words = ds->projects_tuple = ds->metrics_tuple = NULL;
+    for (int b = 0; b < SX_NBYS; b++) {
+        ds->kept_keys[b] = NULL;
+    }
     ds->embedded = embedded;
     PyObject_GC_Track((PyObject *)ds);
     return (PyObject *)ds;

@@ -17,6 +17,7 @@ import itertools
 import math
 import operator
 import pathlib
+import random
 import re
 
 import pytest
@@ -712,6 +713,93 @@ def test_an_empty_dataset():
             assert ds.aggregate(func, by=by) == {}
     with pytest.raises(KeyError):
         ds.total("CNY")
+
+
+# ===================================================================== call history
+
+
+def _same_outcome(got, want):
+    if got[0] != want[0]:
+        return False
+    if got[0] == "ok":
+        return same(got[1], want[1])
+    return type(got[1]) is type(want[1]) and str(got[1]) == str(want[1])
+
+
+def test_grouped_results_do_not_depend_on_earlier_calls():
+    """A grouped dict may start from a copy of the keys of an earlier result
+    with the same keys (the Dataset keeps the keys of the largest result per
+    grouping): whatever ran before, each result is what a fresh dataset
+    gives -- values, types, key order and errors."""
+    text = CSV_PATH.read_text(encoding="utf-8")
+    calls = [(func, by, tuple(sorted(filters.items())))
+             for by in BYS[1:]
+             for func in ("count", "sum", "max")
+             for filters in ({}, {"unit": "people"}, {"category": "health"},
+                             {"since": "2022-10-01"}, {"project": 7}, {"unit": "yuan"})]
+
+    def run(ds, call):
+        func, by, filters = call
+        return outcome(lambda: ds.aggregate(func, by=by, **dict(filters)))
+
+    expected = {call: run(shanxi.loads(text), call) for call in calls}
+    rng = random.Random(2024)
+    ds = shanxi.loads(text)
+    for _ in range(3):
+        rng.shuffle(calls)
+        for call in calls:
+            assert _same_outcome(run(ds, call), expected[call]), call
+
+
+def test_grouped_results_with_as_many_groups_but_other_keys():
+    """Results of the same size whose keys differ (in value or in order)
+    never take each other's keys."""
+    ds = shanxi.loads("project,metric,value,unit,as_of,region\n"
+                      "1,b,1,x,2022-01-31,N\n2,a,2,x,2022-02-28,S\n"
+                      "3,d,3,y,2022-03-31,\n4,c,4,y,2022-04-30,N\n"
+                      "5,a,5,z,2022-04-30,S\n6,b,6,z,2022-03-31,N\n")
+    for _ in range(2):
+        for by, x, y, z in [
+            ("project", {1: 1, 2: 2}, {3: 3, 4: 4}, {5: 5, 6: 6}),
+            ("metric", {"a": 2, "b": 1}, {"c": 4, "d": 3}, {"a": 5, "b": 6}),
+            ("region", {"N": 1, "S": 2}, {"N": 4, None: 3}, {"N": 6, "S": 5}),
+            ("as_of", {D(2022, 1, 31): 1, D(2022, 2, 28): 2},
+             {D(2022, 3, 31): 3, D(2022, 4, 30): 4}, {D(2022, 3, 31): 6, D(2022, 4, 30): 5}),
+            ("month", {"2022-01": 1, "2022-02": 2}, {"2022-03": 3, "2022-04": 4},
+             {"2022-03": 6, "2022-04": 5}),
+        ]:
+            assert same(ds.aggregate("sum", by=by, unit="x"), x), by
+            assert same(ds.aggregate("sum", by=by, unit="y"), y), by
+            assert same(ds.aggregate("sum", by=by, unit="z"), z), by
+
+
+def test_grouped_results_are_new_dicts():
+    """Changing a result changes no later one."""
+    ds = shanxi.loads(CSV_PATH.read_text(encoding="utf-8"))
+    first = ds.aggregate("count", by="project")
+    want = dict(first)
+    first[1] = "changed"
+    del first[2]
+    first[99] = 0
+    second = ds.aggregate("count", by="project")
+    assert second is not first and same(second, want)
+    second.clear()
+    assert same(ds.aggregate("count", by="project"), want)
+    assert same(shanxi.aggregate("count", by="category"), shanxi.aggregate("count", by="category"))
+    assert shanxi.aggregate("count", by="category") is not shanxi.aggregate("count", by="category")
+
+
+def test_grouped_results_past_a_thousand_groups():
+    """More groups than the Dataset keeps keys for (1024), and fewer."""
+    rows = "".join("%d,m%04d,%d,u,2022-01-01\n" % (1 + i % 1500, i, i) for i in range(3000))
+    ds = shanxi.loads("project,metric,value,unit,as_of\n" + rows)
+    by_project = {p: 2 * (p - 1) + 1500 for p in range(1, 1501)}
+    by_metric = {"m%04d" % i: i for i in range(3000)}
+    for _ in range(2):
+        assert same(ds.aggregate("sum", by="project"), by_project)
+        assert same(ds.aggregate("sum", by="metric"), by_metric)
+        assert same(ds.aggregate("count", by="project", metric="m0005"), {6: 1})
+        assert same(ds.aggregate("sum", by="project", until="2021-12-31"), {})
 
 
 # ===================================================================== random panels

@@ -5,6 +5,8 @@
   so concurrent parses of different texts really run at once.
 * The first access to a dataset's lazily made objects, raced by eight
   threads, still hands every thread the same object.
+* Grouped aggregations raced on a fresh dataset, whose kept group keys the
+  threads make and replace, give what one thread gets.
 * In a subinterpreter (3.12+: one sharing the main GIL, and one with its own
   GIL), shanxi imports and works, with its own types and data: module state
   is per interpreter.
@@ -325,6 +327,47 @@ def test_racing_first_access_gives_one_object(access):
         assert all(r is later for r in results), (
             "trial %d: %d different objects for %s" % (trial, len({id(r) for r in results}),
                                                         access))
+
+
+GROUPED_CALLS = [(func, by, filters)
+                 for by in ("project", "metric", "category", "unit", "region", "as_of", "month")
+                 for func in ("count", "sum")
+                 for filters in ((), (("unit", "people"),), (("since", "2022-10-01"),))]
+
+
+def test_racing_grouped_aggregations_on_a_fresh_dataset():
+    """A grouped dict starts from a copy of the keys the Dataset keeps per
+    grouping, and a larger result replaces them: eight threads asking for
+    every grouping under different filters, with thread switches inside the
+    C code, each get what one thread gets."""
+    text = open_data_text()
+
+    def run(ds, call):
+        func, by, filters = call
+        return outcome(lambda: ds.aggregate(func, by=by, **dict(filters)))
+
+    expected = {call: run(shanxi.loads(text), call) for call in GROUPED_CALLS}
+    for trial in range(4):
+        ds = shanxi.loads(text)
+        failures = []
+        barrier = threading.Barrier(THREADS)
+
+        def work(i):
+            order = list(GROUPED_CALLS)
+            random.Random(trial * THREADS + i).shuffle(order)
+            barrier.wait()
+            for call in order:
+                got = run(ds, call)
+                if got != expected[call]:
+                    failures.append((call, got, expected[call]))
+
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+        with FastSwitching(), SlowCollections():
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+        assert not failures, "trial %d: %r" % (trial, failures[:3])
 
 
 def open_data_text():

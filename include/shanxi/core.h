@@ -266,21 +266,31 @@ typedef struct sx_group {
     int32_t unit;         /* the group's one unit code, or SX_MIXED_UNITS */
 } sx_group;
 
+/* How many groups a result holds without a malloc. */
+#define SX_RESULT_INLINE 16
+
 typedef struct sx_result {
     int64_t ngroups;
     sx_group *groups;     /* ordered by key: numbers ascending, strings by their
-                             UTF-8 bytes, SX_NULL_CODE last */
+                             UTF-8 bytes, SX_NULL_CODE last; NULL when there
+                             are no groups */
+    /* private: up to SX_RESULT_INLINE groups are stored here and groups
+     * points into the struct itself, so small aggregations need no heap.
+     * A filled sx_result must therefore not be copied or moved: read it
+     * where sx_aggregate filled it, and free it there. */
+    sx_group inline_groups[SX_RESULT_INLINE];
 } sx_result;
 
 /* Aggregate the rows f selects, grouped by `by`.  For SUM, MEAN, MIN and MAX
  * a group whose rows have more than one unit is an error (SX_ERR_UNITS,
  * message names the units) unless by is SX_BY_UNIT; MEAN, MIN and MAX of no
  * rows at all is SX_ERR_EMPTY.  With BY_NONE there is always exactly one
- * group (count 0 when nothing matched).  On success free with
- * sx_result_free. */
+ * group (count 0 when nothing matched).  out need not be initialised; on
+ * success free it with sx_result_free (on failure it holds no groups, and
+ * sx_result_free is a no-op). */
 sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_by by,
                        sx_result *out, sx_error *err);
-void sx_result_free(sx_result *r);
+void sx_result_free(sx_result *r);   /* leaves r empty; NULL is a no-op */
 
 /* Write an exact integer as decimal into buf (at least 40 bytes). */
 void sx_bigint_format(sx_bigint v, char *buf);

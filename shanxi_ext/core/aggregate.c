@@ -28,6 +28,8 @@ const char *const sx_by_names[SX_NBYS] = {"none",   "project", "metric", "catego
 #define TWO53 9007199254740992.0
 #define UNIT_UNSET (-4)     /* a group that has seen no row yet */
 #define NINLINE 4           /* partials kept inside the group before spilling */
+#define NSMALL 16           /* groups kept inside the agg before going to the heap */
+#define DENSE_SMALL 64      /* direct-table entries kept inside the agg */
 
 /* malloc for n items of size bytes, failing cleanly instead of wrapping. */
 static void *alloc_array(size_t n, size_t size)
@@ -190,7 +192,8 @@ typedef struct acc {
     int32_t sa;             /* index of its fixed-point accumulator, or -1 */
     uint8_t all_int, has_int, min_is_int, max_is_int;
     uint8_t overflow;       /* partials overflowed or saw inf/nan: recount */
-    double inl[NINLINE];
+    uint8_t fsum_done;      /* finish_sums set fsum without partials */
+    double inl[NINLINE];    /* never read past npart: left uninitialised */
 } acc;
 
 /* The correctly rounded sum of non-overlapping partials (ascending
@@ -234,6 +237,7 @@ typedef struct agg {
     sx_by by;
     acc *accs;
     int32_t nacc, capacc;
+    int32_t nheap;          /* groups whose partials are on the heap */
     superacc *sas;          /* the groups' fixed-point accumulators */
     int32_t nsa, capsa;
     /* key -> group: a direct table for keys base .. base + span - 1, an
@@ -249,6 +253,10 @@ typedef struct agg {
     int32_t constkey;
     int month;              /* keycol is as_of, turned into months */
     int32_t *memo_day, *memo_key;   /* direct-mapped day -> month cache */
+    /* a small aggregation never touches the heap: its groups and direct
+     * table live here (accs and dense point at them until they outgrow it) */
+    acc small_accs[NSMALL];
+    int32_t small_dense[DENSE_SMALL];
 } agg;
 
 /* Give group a a fixed-point accumulator holding its partials; 0 when the
@@ -322,8 +330,10 @@ static int float_add(agg *s, acc *a, double x)
                         : malloc((size_t)ncap * sizeof *np);
         if (np == NULL)
             return 0;           /* the caller gives up on the whole result */
-        if (a->cap == 0)
+        if (a->cap == 0) {
             memcpy(np, a->inl, sizeof a->inl);
+            s->nheap++;
+        }
         a->heap = np;
         a->cap = ncap;
         p = np;
@@ -355,27 +365,47 @@ static uint32_t hash_key(int32_t key)
     return h ^ (h >> 16);
 }
 
-static int32_t new_group(agg *s, int32_t key)
+/* Double the room for groups, moving them off the inline storage the first
+ * time; 0 on allocation failure. */
+static int grow_accs(agg *s)
+{
+    int32_t ncap;
+    acc *na;
+    if (s->capacc >= INT32_MAX / 2)
+        return 0;
+    ncap = s->capacc * 2;     /* capacc starts at NSMALL */
+    if (s->accs == s->small_accs) {
+        na = alloc_array((size_t)ncap, sizeof *na);
+        if (na != NULL)
+            memcpy(na, s->small_accs, sizeof s->small_accs);
+    } else {
+        na = realloc(s->accs, (size_t)ncap * sizeof *na);
+    }
+    if (na == NULL)
+        return 0;
+    s->accs = na;
+    s->capacc = ncap;
+    return 1;
+}
+
+static inline int32_t new_group(agg *s, int32_t key)
 {
     acc *a;
-    if (s->nacc == s->capacc) {
-        int32_t ncap;
-        acc *na;
-        if (s->capacc >= INT32_MAX / 2)
-            return -1;
-        ncap = s->capacc ? s->capacc * 2 : 16;
-        na = realloc(s->accs, (size_t)ncap * sizeof *na);
-        if (na == NULL)
-            return -1;
-        s->accs = na;
-        s->capacc = ncap;
-    }
+    if (s->nacc == s->capacc && !grow_accs(s))
+        return -1;
+    /* field by field: the partials need no zeros, and most calls make only
+     * a few groups, where a memset of the whole struct costs more */
     a = &s->accs[s->nacc];
-    memset(a, 0, sizeof *a);
+    a->count = 0;
+    a->ihi = a->ilo = 0;
+    a->min = a->max = a->fsum = 0.0;
+    a->heap = NULL;
     a->key = key;
     a->unit = UNIT_UNSET;
-    a->all_int = 1;
+    a->npart = a->cap = 0;
     a->sa = -1;
+    a->all_int = 1;
+    a->has_int = a->min_is_int = a->max_is_int = a->overflow = a->fsum_done = 0;
     return s->nacc++;
 }
 
@@ -408,16 +438,12 @@ static int hash_grow(agg *s)
     return 1;
 }
 
-/* The group of key, made if new; -1 on allocation failure. */
-static int32_t lookup_slow(agg *s, int32_t key)
+/* The group of a key outside the direct table, made if new; -1 on
+ * allocation failure. */
+static int32_t lookup_hash(agg *s, int32_t key)
 {
-    uint32_t o = (uint32_t)key - (uint32_t)s->base, h;
+    uint32_t h;
     int32_t g;
-    if (o < s->span) {
-        if (s->dense[o] < 0 && (s->dense[o] = new_group(s, key)) < 0)
-            return -1;
-        return s->dense[o];
-    }
     if (s->hash != NULL) {
         for (h = hash_key(key) & s->hmask; s->hash[h].g >= 0; h = (h + 1) & s->hmask)
             if (s->hash[h].key == key)
@@ -437,12 +463,16 @@ static int32_t lookup_slow(agg *s, int32_t key)
     return g;
 }
 
+/* The group of key, made if new; -1 on allocation failure (a failed
+ * new_group leaves the direct-table entry empty). */
 static inline int32_t lookup(agg *s, int32_t key)
 {
     uint32_t o = (uint32_t)key - (uint32_t)s->base;
-    if (o < s->span && s->dense[o] >= 0)
-        return s->dense[o];
-    return lookup_slow(s, key);
+    if (o < s->span) {
+        int32_t g = s->dense[o];
+        return g >= 0 ? g : (s->dense[o] = new_group(s, key));
+    }
+    return lookup_hash(s, key);
 }
 
 /* Decide where keys come from and size the direct table. */
@@ -509,7 +539,8 @@ static int agg_setup(agg *s)
         }
     }
     if (s->span > 0) {
-        s->dense = alloc_array(s->span, sizeof *s->dense);
+        s->dense = s->span <= DENSE_SMALL ? s->small_dense
+                                          : alloc_array(s->span, sizeof *s->dense);
         if (s->dense == NULL)
             return 0;
         memset(s->dense, 0xff, (size_t)s->span * sizeof *s->dense);   /* all -1 */
@@ -517,17 +548,48 @@ static int agg_setup(agg *s)
     return 1;
 }
 
+/* Everything empty, with the inline storage in use; nothing to free yet.
+ * (No memset of the whole struct: the inline groups are most of it.) */
+static void agg_init(agg *s, const sx_table *t, sx_func func, sx_by by)
+{
+    s->t = t;
+    s->func = func;
+    s->by = by;
+    s->accs = s->small_accs;
+    s->nacc = 0;
+    s->capacc = NSMALL;
+    s->nheap = 0;
+    s->sas = NULL;
+    s->nsa = s->capsa = 0;
+    s->dense = NULL;
+    s->base = 0;
+    s->span = 0;
+    s->hash = NULL;
+    s->hmask = s->hused = 0;
+    s->keycol = NULL;
+    s->keywidth = 4;
+    s->constkey = 0;
+    s->month = 0;
+    s->memo_day = s->memo_key = NULL;
+}
+
+/* (Each free is behind a test: most calls have nothing to free.) */
 static void agg_free(agg *s)
 {
     int32_t g;
-    for (g = 0; g < s->nacc; g++)
+    for (g = 0; g < s->nacc && s->nheap > 0; g++)
         if (s->accs[g].cap > 0)
             free(s->accs[g].heap);
-    free(s->accs);
-    free(s->sas);
-    free(s->memo_day);
-    free(s->dense);
-    free(s->hash);
+    if (s->accs != s->small_accs)
+        free(s->accs);
+    if (s->sas != NULL)
+        free(s->sas);
+    if (s->memo_day != NULL)
+        free(s->memo_day);
+    if (s->dense != s->small_dense)
+        free(s->dense);
+    if (s->hash != NULL)
+        free(s->hash);
 }
 
 /* The group of each selected row of a block; 0 on allocation failure. */
@@ -561,13 +623,19 @@ static int block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, in
         }
         return 1;
     }
-    /* one loop per key width, so each compiles to plain loads of it */
+    if (n == 0)
+        return 1;
+    /* One loop per key width, so each compiles to plain loads of it.  Rows
+     * of a group often come together: look up only on a change. */
 #define GROUP_LOOP(type)                                            \
     do {                                                            \
         const type *keys = (const type *)s->keycol + start;         \
+        lastkey = keys[sel[0]];                                     \
+        if ((lastg = lookup(s, lastkey)) < 0)                       \
+            return 0;                                               \
         for (k = 0; k < n; k++) {                                   \
             int32_t key = keys[sel[k]];                             \
-            if (lastg < 0 || key != lastkey) {                      \
+            if (key != lastkey) {                                   \
                 lastkey = key;                                      \
                 if ((lastg = lookup(s, key)) < 0)                   \
                     return 0;                                       \
@@ -718,7 +786,7 @@ typedef int (*less_fn)(const void *ctx, int32_t a, int32_t b);
  * the order depends on the table).  Returns 0 on allocation failure. */
 static int merge_sort(int32_t *v, size_t n, less_fn less, const void *ctx)
 {
-    int32_t *tmp, *src = v, *dst;
+    int32_t small[NSMALL], *tmp, *src = v, *dst;
     size_t w, i;
     if (n < 2)
         return 1;
@@ -728,7 +796,9 @@ static int merge_sort(int32_t *v, size_t n, less_fn less, const void *ctx)
         ;
     if (i == n)
         return 1;
-    if (n > SIZE_MAX / sizeof *tmp || (tmp = malloc(n * sizeof *tmp)) == NULL)
+    if (n <= NSMALL)
+        tmp = small;
+    else if (n > SIZE_MAX / sizeof *tmp || (tmp = malloc(n * sizeof *tmp)) == NULL)
         return 0;
     dst = tmp;
     for (w = 1; w < n; w *= 2) {
@@ -750,7 +820,8 @@ static int merge_sort(int32_t *v, size_t n, less_fn less, const void *ctx)
     }
     if (src != v)
         memcpy(v, src, n * sizeof *v);
-    free(tmp);
+    if (tmp != small)
+        free(tmp);
     return 1;
 }
 
@@ -929,10 +1000,16 @@ static sx_status finish_sums(agg *s, const sxf_compiled *q, sx_error *err)
     sx_status st = SX_OK;
     for (g = 0; g < s->nacc; g++) {
         acc *a = &s->accs[g];
-        if (!a->overflow && a->has_int && !add_exact_int(s, a, a->ihi, a->ilo))
-            goto nomem;
-        if (a->overflow)
+        if (a->overflow) {
             nover++;
+        } else if (a->npart == 0 && a->sa < 0 && a->ihi == 0) {
+            /* no floats (or none left): the sum is the integer ilo, and
+             * converting it rounds it once, as the partials would */
+            a->fsum = (double)a->ilo;
+            a->fsum_done = 1;
+        } else if (a->has_int && !add_exact_int(s, a, a->ihi, a->ilo)) {
+            goto nomem;
+        }
     }
     if (nover > 0) {
         int32_t k = 0;
@@ -948,6 +1025,8 @@ static sx_status finish_sums(agg *s, const sxf_compiled *q, sx_error *err)
     for (g = 0; g < s->nacc; g++) {
         acc *a = &s->accs[g];
         double v;
+        if (a->fsum_done)
+            continue;
         if (a->overflow || a->sa >= 0) {
             /* slot_of[] is made, and set for every group, when any overflowed */
             /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript,clang-analyzer-core.NullDereference) */
@@ -996,7 +1075,7 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
     agg s;
     sxf_compiled q;
     uint32_t sel[SXF_BLOCK];
-    int32_t gidx[SXF_BLOCK], *order = NULL, g;
+    int32_t gidx[SXF_BLOCK], small_order[NSMALL], *order = NULL, g;
     int64_t start, total = 0;
     sx_status st = SX_OK;
     size_t k;
@@ -1017,10 +1096,7 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
         set_err(err, SX_ERR_VALUE, "unknown grouping");
         return SX_ERR_VALUE;
     }
-    memset(&s, 0, sizeof s);
-    s.t = t;
-    s.func = func;
-    s.by = by;
+    agg_init(&s, t, func, by);
     if (!agg_setup(&s))
         goto nomem;
     if (by == SX_BY_NONE && lookup(&s, 0) < 0)    /* always one group */
@@ -1049,8 +1125,9 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
         }
     }
 
-    for (g = 0; g < s.nacc; g++)
-        total += s.accs[g].count;
+    if (func == SX_MEAN || func == SX_MIN || func == SX_MAX)
+        for (g = 0; g < s.nacc; g++)
+            total += s.accs[g].count;
     if (total == 0 && (func == SX_MEAN || func == SX_MIN || func == SX_MAX)) {
         char msg[32];
         snprintf(msg, sizeof msg, "%s of no figures", sx_func_names[func]);
@@ -1059,18 +1136,23 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
         goto out;
     }
 
-    order = alloc_array((size_t)s.nacc, sizeof *order);
+    order = s.nacc <= NSMALL ? small_order : alloc_array((size_t)s.nacc, sizeof *order);
     if (order == NULL)
         goto nomem;
     for (g = 0; g < s.nacc; g++)
         order[g] = g;
-    if (!merge_sort(order, (size_t)s.nacc,
-                    by == SX_BY_METRIC || by == SX_BY_CATEGORY || by == SX_BY_UNIT ||
-                            by == SX_BY_REGION
-                        ? group_less_str
-                        : group_less_num,
-                    &s))
-        goto nomem;
+    if (by == SX_BY_METRIC || by == SX_BY_CATEGORY || by == SX_BY_UNIT || by == SX_BY_REGION) {
+        if (!merge_sort(order, (size_t)s.nacc, group_less_str, &s))
+            goto nomem;
+    } else {
+        /* numeric keys usually come in order: check that inline first */
+        const acc *accs = s.accs;
+        int32_t nacc = s.nacc;
+        for (g = 1; g < nacc && accs[g - 1].key < accs[g].key; g++)
+            ;
+        if (g < nacc && !merge_sort(order, (size_t)nacc, group_less_num, &s))
+            goto nomem;
+    }
 
     if (func != SX_COUNT && by != SX_BY_UNIT) {
         for (k = 0; k < (size_t)s.nacc; k++) {
@@ -1086,7 +1168,8 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
         goto out;
 
     if (s.nacc > 0) {
-        sx_group *gs = malloc((size_t)s.nacc * sizeof *gs);
+        sx_group *gs = s.nacc <= SX_RESULT_INLINE ? out->inline_groups
+                                                  : malloc((size_t)s.nacc * sizeof *gs);
         if (gs == NULL)
             goto nomem;
         for (k = 0; k < (size_t)s.nacc; k++) {
@@ -1115,7 +1198,8 @@ nomem:
     st = SX_ERR_NOMEM;
     set_err(err, st, "out of memory");
 out:
-    free(order);
+    if (order != small_order)
+        free(order);
     agg_free(&s);
     return st;
 }
@@ -1124,7 +1208,8 @@ void sx_result_free(sx_result *r)
 {
     if (r == NULL)
         return;
-    free(r->groups);
+    if (r->groups != r->inline_groups)
+        free(r->groups);
     r->groups = NULL;
     r->ngroups = 0;
 }

@@ -438,6 +438,175 @@ static void test_absent_columns(void)
     sx_table_decref(t);
 }
 
+/* ------------------------------------------------------------------ result storage */
+
+/* Up to SX_RESULT_INLINE groups live inside the sx_result and up to 16
+ * inside the aggregation; past that both go to the heap.  Results around
+ * those sizes, with rows in reverse key order (so the groups need sorting),
+ * number and string keys, and int, float and mixed groups. */
+static void test_group_storage(void)
+{
+    static const int sizes[] = {1, 2, 15, 16, 17, 32, 33, 70};
+    size_t si;
+    for (si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        int n = sizes[si], p, k, ok, sorted;
+        text b = {NULL, 0, 0};
+        sx_table *t;
+        sx_result r;
+        sx_error e;
+        put(&b, "project,metric,value,unit,as_of\n");
+        /* project p: the int p, then 2p or, for p a multiple of 3, p + 0.5 */
+        for (p = n; p >= 1; p--)
+            put(&b, "%d,m%d,%d,u,2022-01-01\n", p, p, p);
+        for (p = n; p >= 1; p--) {
+            if (p % 3 == 0)
+                put(&b, "%d,m%d,%d.5,u,2022-01-02\n", p, p, p);
+            else
+                put(&b, "%d,m%d,%d,u,2022-01-02\n", p, p, 2 * p);
+        }
+        t = parse_len(b.s, b.len);
+        free(b.s);
+        CHECK(t != NULL);
+        if (t == NULL)
+            return;
+
+        CHECK(agg(t, NULL, SX_COUNT, SX_BY_PROJECT, &r, &e) == SX_OK && r.ngroups == n);
+        CHECK((r.groups == r.inline_groups) == (n <= SX_RESULT_INLINE));
+        for (k = 0, ok = 1; k < n && r.ngroups == n; k++)
+            ok &= r.groups[k].key == k + 1 && r.groups[k].count == 2 && r.groups[k].all_int &&
+                  r.groups[k].unit == 0;
+        CHECK(ok);
+        sx_result_free(&r);
+        CHECK(r.groups == NULL && r.ngroups == 0);
+
+        CHECK(agg(t, NULL, SX_SUM, SX_BY_PROJECT, &r, &e) == SX_OK && r.ngroups == n);
+        for (k = 0, ok = 1; k < n && r.ngroups == n; k++) {
+            const sx_group *g = &r.groups[k];
+            char want[24];
+            p = k + 1;
+            snprintf(want, sizeof want, "%d", p % 3 ? 3 * p : p);
+            ok &= g->key == p && g->all_int == (p % 3 != 0) && isum_is(g->isum, want) &&
+                  g->fsum == (p % 3 ? 3.0 * p : 2.0 * p + 0.5);
+        }
+        CHECK(ok);
+        sx_result_free(&r);
+
+        CHECK(agg(t, NULL, SX_MAX, SX_BY_PROJECT, &r, &e) == SX_OK && r.ngroups == n);
+        for (k = 0, ok = 1; k < n && r.ngroups == n; k++) {
+            p = k + 1;
+            ok &= r.groups[k].min == p && r.groups[k].min_is_int &&
+                  r.groups[k].max == (p % 3 ? 2.0 * p : p + 0.5) &&
+                  r.groups[k].max_is_int == (p % 3 != 0);
+        }
+        CHECK(ok);
+        sx_result_free(&r);
+
+        /* "m10" sorts before "m2": string keys by bytes */
+        CHECK(agg(t, NULL, SX_SUM, SX_BY_METRIC, &r, &e) == SX_OK && r.ngroups == n);
+        CHECK((r.groups == r.inline_groups) == (n <= SX_RESULT_INLINE));
+        for (k = 0, ok = 1, sorted = 1; k < n && r.ngroups == n; k++) {
+            size_t len, j;
+            const char *key = sx_dict_str(&t->dicts[SX_COL_METRIC], (int32_t)r.groups[k].key, &len);
+            /* "m<p>", not NUL-terminated */
+            for (j = 1, p = 0; j < len; j++)
+                p = p * 10 + (key[j] - '0');
+            ok &= r.groups[k].count == 2 && r.groups[k].fsum == (p % 3 ? 3.0 * p : 2.0 * p + 0.5);
+            if (k > 0) {
+                size_t plen;
+                const char *prev =
+                    sx_dict_str(&t->dicts[SX_COL_METRIC], (int32_t)r.groups[k - 1].key, &plen);
+                int c = memcmp(prev, key, plen < len ? plen : len);
+                sorted &= c < 0 || (c == 0 && plen < len);
+            }
+        }
+        CHECK(ok && sorted);
+        sx_result_free(&r);
+
+        /* one group, whatever the size */
+        CHECK(agg(t, NULL, SX_SUM, SX_BY_NONE, &r, &e) == SX_OK && r.ngroups == 1 &&
+              r.groups == r.inline_groups && r.groups[0].count == 2 * n);
+        sx_result_free(&r);
+        /* an error after a result was read leaves none */
+        {
+            sx_filter f;
+            sx_filter_init(&f);
+            f.project = n + 1;
+            CHECK(agg(t, &f, SX_MEAN, SX_BY_PROJECT, &r, &e) == SX_ERR_EMPTY &&
+                  r.groups == NULL && r.ngroups == 0);
+            sx_result_free(&r);
+        }
+        sx_table_decref(t);
+    }
+}
+
+/* The direct key table is inline up to 64 entries (dictionary codes plus
+ * the empty one, or a span of project numbers); sparse project numbers go
+ * to the hash table. */
+static void test_key_tables(void)
+{
+    static const int nunits[] = {62, 63, 64, 65, 80};
+    static const int32_t sparse[] = {5000000, 3, 4000000, 7, 123456, 99, 1, 2000000000,
+                                     42, 77777, 8, 650000, 31, 17, 900, 2, 64000, 5, 6, 4};
+    size_t ni, i;
+    text b;
+    sx_table *t;
+    sx_result r;
+    sx_error e;
+    for (ni = 0; ni < sizeof nunits / sizeof nunits[0]; ni++) {
+        int n = nunits[ni], k, ok;
+        b.s = NULL;
+        b.len = b.cap = 0;
+        put(&b, "project,metric,value,unit,as_of\n");
+        /* units "u99", "u98", ...: codes in reverse byte order */
+        for (k = 0; k < n; k++)
+            put(&b, "1,m,%d,u%d,2022-01-01\n", k, 99 - k);
+        put(&b, "1,m,1000,u99,2022-01-01\n");
+        t = parse_len(b.s, b.len);
+        free(b.s);
+        CHECK(t != NULL);
+        if (t == NULL)
+            return;
+        CHECK(agg(t, NULL, SX_SUM, SX_BY_UNIT, &r, &e) == SX_OK && r.ngroups == n);
+        for (k = 0, ok = 1; k < n && r.ngroups == n; k++) {
+            /* the k-th unit in byte order is u(100 - n + k), written at row 99 - that */
+            int u = 100 - n + k, row = 99 - u;
+            char name[8];
+            snprintf(name, sizeof name, "u%d", u);
+            ok &= key_is(t, SX_COL_UNIT, r.groups[k].key, name) &&
+                  r.groups[k].fsum == row + (u == 99 ? 1000.0 : 0.0) &&
+                  r.groups[k].count == (u == 99 ? 2 : 1) && r.groups[k].unit == r.groups[k].key;
+        }
+        CHECK(ok);
+        sx_result_free(&r);
+        sx_table_decref(t);
+    }
+
+    b.s = NULL;
+    b.len = b.cap = 0;
+    put(&b, "project,metric,value,unit,as_of\n");
+    for (i = 0; i < sizeof sparse / sizeof sparse[0]; i++)
+        put(&b, "%ld,m,%zu,u,2022-01-01\n%ld,m,0.25,u,2022-01-01\n", (long)sparse[i], i,
+            (long)sparse[i]);
+    t = parse_len(b.s, b.len);
+    free(b.s);
+    CHECK(t != NULL);
+    if (t == NULL)
+        return;
+    CHECK(agg(t, NULL, SX_SUM, SX_BY_PROJECT, &r, &e) == SX_OK &&
+          r.ngroups == (int64_t)(sizeof sparse / sizeof sparse[0]));
+    for (i = 1; i < (size_t)r.ngroups; i++)
+        CHECK(r.groups[i - 1].key < r.groups[i].key);
+    for (i = 0; i < (size_t)r.ngroups; i++) {
+        size_t j;
+        for (j = 0; j < sizeof sparse / sizeof sparse[0] && sparse[j] != r.groups[i].key; j++)
+            ;
+        CHECK(j < sizeof sparse / sizeof sparse[0] && r.groups[i].count == 2 &&
+              r.groups[i].fsum == (double)j + 0.25 && !r.groups[i].all_int);
+    }
+    sx_result_free(&r);
+    sx_table_decref(t);
+}
+
 /* ------------------------------------------------------------------ the shipped file */
 
 static char *read_file(const char *path, size_t *len)
@@ -694,6 +863,71 @@ static void test_big_int_sums(void)
     CHECK(agg(t, NULL, SX_SUM, SX_BY_NONE, &r, &e) == SX_OK);
     CHECK(isum_is(r.groups[0].isum, "6142909891733355863"));
     sx_result_free(&r);
+    sx_table_decref(t);
+}
+
+/* Groups of integers only take their float sum from the exact integer sum
+ * directly; it must round as the partials do (ties to even), and groups that
+ * had floats must not take that road. */
+static void test_int_only_sums(void)
+{
+    static const struct {
+        const char *values[4];
+        int reps;               /* the first value this many times */
+        const char *isum;
+        double fsum;
+        int all_int;
+    } cases[] = {
+        {{"9007199254740992", "1"}, 1, "9007199254740993", 9007199254740992.0, 1},
+        {{"9007199254740992", "3"}, 1, "9007199254740995", 9007199254740996.0, 1},
+        {{"-9007199254740992", "-1"}, 1, "-9007199254740993", -9007199254740992.0, 1},
+        {{"-9007199254740992", "-3"}, 1, "-9007199254740995", -9007199254740996.0, 1},
+        /* 511 * 2^53 + 1, just under 2^62 */
+        {{"9007199254740992", "1"}, 511, "4602678819172646913", 4602678819172646912.0, 1},
+        {{"0", "-0"}, 1, "0", 0.0, 1},
+        /* a float that cancels the ints: the sum is 0, not the ints' 2 */
+        {{"-2.0", "2"}, 1, "2", 0.0, 0},
+        {{"-2.0", "2", "5"}, 1, "7", 5.0, 0},
+        {{"0.5", "1"}, 1, "1", 1.5, 0},
+        {{"-0.0"}, 1, "0", 0.0, 0},
+    };
+    size_t ncases = sizeof cases / sizeof cases[0], c, k;
+    text b = {NULL, 0, 0};
+    sx_table *t;
+    sx_result r;
+    sx_error e;
+    int rep;
+    put(&b, "project,metric,value,unit,as_of\n");
+    for (c = 0; c < ncases; c++) {
+        for (rep = 0; rep < cases[c].reps; rep++)
+            put(&b, "%d,m,%s,u,2022-01-01\n", (int)c + 1, cases[c].values[0]);
+        for (k = 1; k < 4 && cases[c].values[k]; k++)
+            put(&b, "%d,m,%s,u,2022-01-01\n", (int)c + 1, cases[c].values[k]);
+    }
+    t = parse_len(b.s, b.len);
+    free(b.s);
+    CHECK(t != NULL);
+    if (t == NULL)
+        return;
+    CHECK(agg(t, NULL, SX_SUM, SX_BY_PROJECT, &r, &e) == SX_OK && r.ngroups == (int64_t)ncases);
+    for (c = 0; c < ncases && r.ngroups == (int64_t)ncases; c++) {
+        const sx_group *g = &r.groups[c];
+        CHECK(g->all_int == cases[c].all_int && isum_is(g->isum, cases[c].isum) &&
+              same_double(g->fsum, cases[c].fsum));
+        if (!same_double(g->fsum, cases[c].fsum))
+            fprintf(stderr, "  case %d: fsum %.17g, expected %.17g\n", (int)c, g->fsum,
+                    cases[c].fsum);
+    }
+    sx_result_free(&r);
+    /* the same one at a time, BY_NONE */
+    for (c = 0; c < ncases; c++) {
+        sx_filter f;
+        sx_filter_init(&f);
+        f.project = (int32_t)c + 1;
+        CHECK(agg(t, &f, SX_MEAN, SX_BY_NONE, &r, &e) == SX_OK &&
+              same_double(r.groups[0].fsum, cases[c].fsum));
+        sx_result_free(&r);
+    }
     sx_table_decref(t);
 }
 
@@ -1241,12 +1475,15 @@ int main(void)
     test_bad_args();
     test_extreme_ties();
     test_absent_columns();
+    test_group_storage();
+    test_key_tables();
     test_shipped_data();
     test_fsum_cases();
     test_many_partials();
     test_partials_past_budget();
     test_bigint_format();
     test_big_int_sums();
+    test_int_only_sums();
     test_month_keys();
     test_random();
     return CHECK_DONE();

@@ -61,7 +61,7 @@ extension = Extension(
     sources=["shanxi_ext/module.c"] + core_sources,
     include_dirs=["include"],
     depends=[DATA, "tools/embed_data.py"] + sorted(glob("include/shanxi/*.h"))
-    + sorted(glob("shanxi_ext/*.h")),
+    + sorted(glob("shanxi_ext/*.h")) + sorted(glob("shanxi_ext/core/*.h")),
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=link_args,

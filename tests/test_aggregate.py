@@ -847,3 +847,55 @@ def test_random_panels_agree_with_the_reference(rows, filter_sets):
     written = [(type(v), v) for _, _, v, *_ in rows]
     assert [(type(d["value"]), d["value"]) for d in got_rows] == written
     check_everything(ds, got_rows, filter_sets)
+
+
+# ------------------------------------------------------------------ large tables
+
+def test_a_table_large_enough_for_two_threads():
+    # From a million rows the core aggregates each half of the table on its
+    # own thread and merges the groups: the answers must be the same exact
+    # ones (ints exact past 2**53, floats as math.fsum, the first of equal
+    # extremes), whichever half a group's rows are in.
+    rng = random.Random(2022)
+    n = 1_100_000
+    rows = []
+    lines = ["project,metric,value,unit,as_of,region"]
+    for i in range(n):
+        project, kind = i % 7 + 1, i % 5
+        if kind < 2:
+            unit, value = "people", rng.randrange(-5, 10**6)
+            text = str(value)
+        elif kind < 4:
+            unit, value = "mm", rng.randrange(-10**6, 10**6) / 10
+            text = repr(value)
+        else:
+            unit, value = "CNY", rng.randrange(10**15)
+            text = str(value)
+        day = datetime.date(2022, 1, 1) + datetime.timedelta(days=i % 40)
+        rows.append((project, unit, value, day, i % 3))
+        lines.append("%d,m%d,%s,%s,%s,r%d" % (project, kind, text, unit, day, i % 3))
+    ds = shanxi.loads("\n".join(lines) + "\n")
+    assert len(ds) == n
+
+    def groups(unit, key):
+        out = {}
+        for r in rows:
+            if unit is None or r[1] == unit:
+                out.setdefault(key(r), []).append(r[2])
+        return dict(sorted(out.items()))
+
+    by_project_mm = groups("mm", lambda r: r[0])
+    assert ds.aggregate("sum", by="project", unit="mm") == {
+        k: math.fsum(v) for k, v in by_project_mm.items()}
+    assert ds.aggregate("min", by="project", unit="mm") == {
+        k: min(v) for k, v in by_project_mm.items()}
+    assert ds.aggregate("max", by="project", unit="mm") == {
+        k: max(v) for k, v in by_project_mm.items()}
+    assert ds.total("CNY") == sum(r[2] for r in rows if r[1] == "CNY")
+    people_by_month = groups("people", lambda r: "%04d-%02d" % (r[3].year, r[3].month))
+    assert ds.aggregate("mean", by="month", unit="people") == {
+        k: sum(v) / len(v) for k, v in people_by_month.items()}
+    assert ds.aggregate("count", by="region") == {
+        "r%d" % k: len(v) for k, v in groups(None, lambda r: r[4]).items()}
+    with pytest.raises(ValueError, match="different units"):
+        ds.aggregate("sum", by="project")

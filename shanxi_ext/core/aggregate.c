@@ -17,6 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Large tables are aggregated by two threads, each over half the rows, and
+ * their groups merged: POSIX threads where there are any (elsewhere, and
+ * with SX_NO_THREADS, one thread does it all). */
+#if !defined(SX_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#include <pthread.h>
+#define SX_THREADS 1
+#endif
+/* Rows from which a second thread pays off: it costs tens of microseconds to
+ * start, and a million rows take milliseconds.  The C tests build with a
+ * tiny value so every test runs through the merge too. */
+#ifndef SX_AGG_PARALLEL_ROWS
+#define SX_AGG_PARALLEL_ROWS ((int64_t)1 << 20)
+#endif
+
 #include "shanxi/core.h"
 #include "rowfilter.h"
 
@@ -1069,14 +1083,171 @@ static sx_bigint bigint_canon(int64_t hi, int64_t lo)
     return v;
 }
 
+/* Feed rows [from, to) that q selects into s; 0 on allocation failure. */
+static int feed_range(agg *s, const sxf_compiled *q, int64_t from, int64_t to)
+{
+    uint32_t sel[SXF_BLOCK];
+    int32_t gidx[SXF_BLOCK];
+    /* sel holds offsets within the block; with no filter it is the identity,
+     * built once and only as far as a block needs it (small tables are
+     * common) */
+    size_t identity = 0;
+    int64_t start;
+    if (q->none)
+        return 1;
+    for (start = from; start < to; start += SXF_BLOCK) {
+        size_t len = to - start < SXF_BLOCK ? (size_t)(to - start) : SXF_BLOCK;
+        size_t n;
+        if (q->all) {
+            for (; identity < len; identity++)
+                sel[identity] = (uint32_t)identity;
+            n = len;
+        } else {
+            n = sxf_block(q, start, len, sel);
+        }
+        if (n == 0)
+            continue;
+        if (!block_groups(s, start, sel, n, gidx) || !block_feed(s, start, sel, n, gidx))
+            return 0;
+    }
+    return 1;
+}
+
+/* Add the fixed-point accumulator b into a (both exact: limb by limb). */
+static void sa_merge(superacc *a, superacc *b)
+{
+    int k;
+    sa_carry(a);
+    sa_carry(b);
+    for (k = 0; k < SA_LIMBS; k++)
+        a->limb[k] += b->limb[k];
+    sa_carry(a);
+    a->nonfinite |= b->nonfinite;
+    a->special += b->special;
+}
+
+/* Fold group b of the other half (s2, the later rows) into s's group of the
+ * same key; 0 on allocation failure.  Everything stays exact: integer sums
+ * add, partials are added one by one, accumulators limb by limb; a group
+ * that cannot get an accumulator within the budget is recounted instead,
+ * as an overflowed one is.  On equal extremes the earlier rows' stays. */
+static int merge_group(agg *s, agg *s2, const acc *b)
+{
+    int32_t g = lookup(s, b->key);
+    acc *a;
+    if (g < 0)
+        return 0;
+    a = &s->accs[g];
+    if (b->unit != UNIT_UNSET)
+        merge_unit(a, b->unit);
+    switch (s->func) {
+    case SX_COUNT:
+        break;
+    case SX_SUM:
+    case SX_MEAN:
+        a->has_int |= b->has_int;
+        a->all_int &= b->all_int;
+        a->ihi += b->ihi;
+        a->ilo += b->ilo;       /* each |ilo| < 2^62: no overflow */
+        if (a->ilo >= TWO62) {
+            a->ilo -= TWO62;
+            a->ihi++;
+        } else if (a->ilo <= -TWO62) {
+            a->ilo += TWO62;
+            a->ihi--;
+        }
+        if (a->overflow || b->overflow) {
+            a->overflow = 1;
+        } else if (b->sa >= 0) {
+            if (a->sa < 0 && !to_superacc(s, a))
+                a->overflow = 1;
+            else
+                sa_merge(&s->sas[a->sa], &s2->sas[b->sa]);
+        } else {
+            const double *p = b->cap > 0 ? b->heap : b->inl;
+            int32_t j;
+            for (j = 0; j < b->npart; j++) {
+                if (a->sa >= 0)
+                    sa_add(&s->sas[a->sa], p[j]);
+                else if (!float_add(s, a, p[j]))
+                    return 0;
+            }
+        }
+        break;
+    default:    /* SX_MIN, SX_MAX */
+        if (b->count == 0)
+            break;
+        if (a->count == 0 || b->min < a->min) {
+            a->min = b->min;
+            a->min_is_int = b->min_is_int;
+        }
+        if (a->count == 0 || b->max > a->max) {
+            a->max = b->max;
+            a->max_is_int = b->max_is_int;
+        }
+        a->all_int = a->count == 0 ? b->all_int : (uint8_t)(a->all_int & b->all_int);
+        break;
+    }
+    a->count += b->count;
+    return 1;
+}
+
+#ifdef SX_THREADS
+typedef struct half_job {
+    agg *s;
+    const sxf_compiled *q;
+    int64_t from, to;
+    int ok;
+} half_job;
+
+static void *run_half(void *arg)
+{
+    half_job *job = arg;
+    job->ok = feed_range(job->s, job->q, job->from, job->to);
+    return NULL;
+}
+#endif
+
+/* Feed every row q selects into s: on two threads for a large table. */
+static int feed_all(agg *s, const sxf_compiled *q)
+{
+    const sx_table *t = s->t;
+#ifdef SX_THREADS
+    if (t->nrows >= SX_AGG_PARALLEL_ROWS && t->nrows >= 2 && !q->none) {
+        agg s2;
+        pthread_t thread;
+        int32_t g;
+        int ok;
+        /* the later half to a second thread */
+        half_job job = {&s2, q, t->nrows / 2, t->nrows, 0};
+        agg_init(&s2, t, s->func, s->by);
+        if (!agg_setup(&s2)) {
+            agg_free(&s2);
+            return 0;
+        }
+        int started = pthread_create(&thread, NULL, run_half, &job) == 0;
+        ok = feed_range(s, q, 0, job.from);
+        if (started)
+            pthread_join(thread, NULL);
+        else
+            run_half(&job);     /* no thread to be had: this one does it */
+        ok = ok && job.ok;
+        for (g = 0; ok && g < s2.nacc; g++)
+            ok = merge_group(s, &s2, &s2.accs[g]);
+        agg_free(&s2);
+        return ok;
+    }
+#endif
+    return feed_range(s, q, 0, t->nrows);
+}
+
 sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_by by,
                        sx_result *out, sx_error *err)
 {
     agg s;
     sxf_compiled q;
-    uint32_t sel[SXF_BLOCK];
-    int32_t gidx[SXF_BLOCK], small_order[NSMALL], *order = NULL, g;
-    int64_t start, total = 0;
+    int32_t small_order[NSMALL], *order = NULL, g;
+    int64_t total = 0;
     sx_status st = SX_OK;
     size_t k;
 
@@ -1103,27 +1274,8 @@ sx_status sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_b
         goto nomem;
 
     sxf_compile(&q, t, f);
-    if (!q.none) {
-        /* sel holds offsets within the block; with no filter it is the
-         * identity, built once and only as far as a block needs it (small
-         * tables are common) */
-        size_t identity = 0;
-        for (start = 0; start < t->nrows; start += SXF_BLOCK) {
-            size_t len = t->nrows - start < SXF_BLOCK ? (size_t)(t->nrows - start) : SXF_BLOCK;
-            size_t n;
-            if (q.all) {
-                for (; identity < len; identity++)
-                    sel[identity] = (uint32_t)identity;
-                n = len;
-            } else {
-                n = sxf_block(&q, start, len, sel);
-            }
-            if (n == 0)
-                continue;
-            if (!block_groups(&s, start, sel, n, gidx) || !block_feed(&s, start, sel, n, gidx))
-                goto nomem;
-        }
-    }
+    if (!feed_all(&s, &q))
+        goto nomem;
 
     if (func == SX_MEAN || func == SX_MIN || func == SX_MAX)
         for (g = 0; g < s.nacc; g++)

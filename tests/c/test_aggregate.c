@@ -402,6 +402,24 @@ static void test_extreme_ties(void)
     }
     sx_result_free(&r);
     sx_table_decref(t);
+
+    /* the tied rows in different halves of the table (which the threaded
+     * build aggregates apart and merges): still the first row's wins */
+    t = parse("project,metric,value,unit,as_of\n"
+              "1,a,5.0,u,2022-01-01\n"
+              "1,b,9,u,2022-01-01\n"
+              "1,c,5,u,2022-01-01\n"
+              "1,d,9.0,u,2022-01-01\n");
+    CHECK(t != NULL);
+    if (t == NULL)
+        return;
+    CHECK(agg(t, NULL, SX_MIN, SX_BY_NONE, &r, &e) == SX_OK && r.ngroups == 1);
+    CHECK(r.ngroups == 1 && r.groups[0].min == 5.0 && !r.groups[0].min_is_int);
+    sx_result_free(&r);
+    CHECK(agg(t, NULL, SX_MAX, SX_BY_PROJECT, &r, &e) == SX_OK && r.ngroups == 1);
+    CHECK(r.ngroups == 1 && r.groups[0].max == 9.0 && r.groups[0].max_is_int);
+    sx_result_free(&r);
+    sx_table_decref(t);
 }
 
 /* Absent optional columns: grouping on them gives one empty-key group;

@@ -2622,27 +2622,29 @@ done:
  * done with, so a load needs about the table's memory rather than the
  * table's plus the whole file's.  The mapping is private and never written,
  * so a page dropped here reads back from the file if the parser looks at it
- * again (to point at an error). */
+ * again.  Two parsing threads may call it at once: it keeps no state, and
+ * only whole pages inside the range go (a page shared with the next range
+ * stays until the file is unmapped). */
 typedef struct mapped_input {
     /* (cppcheck, without the system headers, sees only the #else below) */
     /* cppcheck-suppress unusedStructMember */
     char *base;
-    /* cppcheck-suppress unusedStructMember */
-    size_t released;    /* bytes already dropped, a multiple of the page size */
     size_t page;
 } mapped_input;
 
 static void
-release_consumed(void *ctx, size_t n)
+release_consumed(void *ctx, size_t offset, size_t n)
 {
-    mapped_input *m = ctx;
-    size_t upto = n - n % m->page;
+    const mapped_input *m = ctx;
+    size_t from = (offset + m->page - 1) / m->page * m->page;
+    size_t to = (offset + n) / m->page * m->page;
 #ifdef MADV_DONTNEED
-    if (upto > m->released && madvise(m->base + m->released, upto - m->released, MADV_DONTNEED) == 0) {
-        m->released = upto;
+    if (to > from) {
+        (void)madvise(m->base + from, to - from, MADV_DONTNEED);
     }
 #else
-    (void)upto;
+    (void)from;
+    (void)to;
 #endif
 }
 
@@ -2707,7 +2709,7 @@ shanxi_load(PyObject *module, PyObject *path)
             goto done;
         }
         long page = sysconf(_SC_PAGESIZE);
-        mapped_input input = {buf, 0, page > 0 ? (size_t)page : 4096};
+        mapped_input input = {buf, page > 0 ? (size_t)page : 4096};
         sx_parse_options opts = {release_consumed, &input};
         result = parse_to_dataset(st, buf ? buf : "", len, mapped ? &opts : NULL, source);
         if (buf != NULL) {

@@ -774,6 +774,61 @@ def test_errors_far_into_a_large_file_point_at_the_right_place(tmp_path):
     assert ds.total("CNY") == shanxi.loads(good.read_bytes()).total("CNY") == 1 + 1.5 * n
 
 
+
+def big_text(n_rows, middle_row=None):
+    """A 32 MiB+ file (parsed by two threads) of n_rows rows; middle_row, if
+    given, is put halfway through."""
+    head = "project,metric,value,unit,as_of,category,project_key,label\n"
+    rows = ["%d,m%d,%d,people,2022-01-%02d,,k%d,\n" % (i % 9 + 1, i % 40, i, i % 28 + 1, i % 9 + 1)
+            for i in range(n_rows)]
+    if middle_row is not None:
+        rows.insert(n_rows // 2, middle_row)
+    return head + "".join(rows)
+
+
+def test_a_file_split_between_two_threads_loads_as_one():
+    # over 32 MiB the parser splits the input at a line break near the
+    # middle; a split inside a quoted field (a label with line breaks right
+    # at the middle) is noticed and the input parsed in one piece
+    n = 1_000_000
+    quoted = '5,m5,1,people,2022-01-05,,k5,"%s"\n' % ("line\n" * 200_000)
+    for middle in (None, quoted):
+        text = big_text(n, middle)
+        assert len(text) > 32 << 20
+        ds = shanxi.loads(text)
+        assert len(ds) == n + (middle is not None)
+        assert ds.total("people") == sum(range(n)) + (middle is not None)
+        assert [p.key for p in ds.projects()] == ["k%d" % i for i in range(1, 10)]
+        assert ds.aggregate("count", by="metric")["m39"] == len(range(39, n, 40))
+        if middle is not None:
+            labels = [m.label for m in ds.metrics(project=5) if m.label]
+            assert labels == ["line\n" * 200_000]
+
+
+@pytest.mark.parametrize("middle_row, line_of_first, what", [
+    # project 3 has key k3 everywhere else
+    ("3,x,1,people,2022-01-01,,other,\n", 4, "project_key"),
+    # project 4's key is k4
+    ("10,x,1,people,2022-01-01,,k4,\n", 5, "a project_key of its own"),
+    ("6,x,1,people,2022-01-01,culture,k6,\n", None, None),
+])
+def test_two_halves_that_disagree_report_what_one_pass_would(middle_row, line_of_first, what):
+    # a project's key or category given differently in each half of a large
+    # file is an error at the row where one pass meets it, with that line
+    n = 1_000_000
+    text = big_text(n, middle_row)
+    if what is None:
+        # a category only in the middle: the rows of project 6 take it
+        ds = shanxi.loads(text)
+        assert ds.project(6).category == "culture"
+        assert {m.category for m in ds.metrics(project=6)} == {"culture"}
+        return
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.loads(text)
+    assert info.value.line == n // 2 + 2
+    assert what in str(info.value) and ("line %d" % line_of_first) in str(info.value)
+
+
 # ------------------------------------------------------------------ round trips
 
 def test_round_trip_of_the_cli_csv():

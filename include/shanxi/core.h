@@ -168,14 +168,17 @@ sx_status sx_table_parse(const char *buf, size_t len, sx_table **out, sx_error *
 
 /* What a caller may ask of a parse beyond sx_table_parse. */
 typedef struct sx_parse_options {
-    /* When not NULL, called now and then on the parsing thread with a count
-     * n of leading bytes of buf that the parse has finished with, never
-     * decreasing, so a caller that mapped a file can drop those pages from
-     * memory (madvise MADV_DONTNEED) and the peak stays near the size of the
-     * table instead of table plus file.  The parser may still read such bytes
-     * again, to report where an error is: release them only in a way that
-     * keeps their content readable (a file mapping, never anonymous memory). */
-    void (*consumed)(void *ctx, size_t n);
+    /* When not NULL, called now and then with a range [offset, offset + n)
+     * of buf that the parse has finished with, so a caller that mapped a
+     * file can drop those pages from memory (madvise MADV_DONTNEED) and the
+     * peak stays near the size of the table instead of table plus file.
+     * Ranges never overlap.  A large input is parsed by two threads, each
+     * reporting its own ranges, so the callback must be safe to call from
+     * two threads at once.  The parser may read such bytes again (to parse
+     * in one piece after all, or to say where an error is): release them
+     * only in a way that keeps their content readable (a file mapping, never
+     * anonymous memory). */
+    void (*consumed)(void *ctx, size_t offset, size_t n);
     void *ctx;
 } sx_parse_options;
 

@@ -31,6 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* A large input is parsed as two halves on two threads (see
+ * parse_in_halves): POSIX threads where there are any. */
+#if !defined(SX_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#include <pthread.h>
+#define SX_THREADS 1
+#endif
 #if defined(__APPLE__)
 #include <xlocale.h>
 #endif
@@ -81,6 +87,10 @@ static const char *const fixed_names[] = {"project", "value", "as_of", "period_s
 #ifndef SX_PARSE_RELEASE_STEP
 #define SX_PARSE_RELEASE_STEP ((size_t)8 << 20)
 #endif
+/* Inputs from this size are parsed in two halves (the tests use tiny ones). */
+#ifndef SX_PARSE_PARALLEL_BYTES
+#define SX_PARSE_PARALLEL_BYTES ((size_t)32 << 20)
+#endif
 #ifndef SX_PARSE_MIN_GROWTH
 #define SX_PARSE_MIN_GROWTH 1024   /* rows added to a guess, and at least per growth */
 #endif
@@ -122,6 +132,7 @@ typedef struct parser {
     const char *start;         /* after the BOM: column 1 of line 1 */
     const char *end;
     const char *p;             /* next unread byte */
+    const char *stop;          /* stop at the first record starting here or later */
     sx_error *err;
     sx_table *t;
 
@@ -139,7 +150,8 @@ typedef struct parser {
     int column_of[NROLES];     /* 0-based field of each known column, or -1 */
     int64_t cap_rows;          /* rows the column arrays have room for */
     const sx_parse_options *opts;
-    size_t next_release;       /* input offset at which to call opts->consumed */
+    size_t released;           /* input offset up to which opts->consumed was told */
+    size_t next_release;       /* input offset at which to tell it again */
 
     block_cursor cursor;           /* for the fast scan of records */
     column_cache cache[SX_NSTRCOLS];
@@ -1065,6 +1077,18 @@ static void put_code(void *codes, int width, int64_t i, int32_t code)
     }
 }
 
+/* Codes of rows [0, rows) stored at width `from` rewritten at the wider
+ * `to` in the same array (which has room for them), from the last row down
+ * so no code is overwritten before it is read. */
+static void widen_in_place(void *codes, int from, int to, int64_t rows)
+{
+    for (int64_t i = rows - 1; i >= 0; i--) {
+        int32_t code = from == 1 ? ((const int8_t *)codes)[i]     /* NOLINT(clang-analyzer-unix.Malloc) */
+                                 : ((const int16_t *)codes)[i];   /* NOLINT(clang-analyzer-unix.Malloc) */
+        put_code(codes, to, i, code);
+    }
+}
+
 /* A column's dictionary outgrew its code width (codes start as int8): move
  * the codes of rows [0, rows) to the next width, in place, from the last row
  * down so no code is overwritten before it is read. */
@@ -1075,8 +1099,7 @@ static sx_status widen_codes(parser *ps, sx_strcol c, int64_t rows)
     void *codes = realloc(t->codes[c], (size_t)ps->cap_rows * (size_t)wider);
     if (!codes)
         return fail_nomem(ps);
-    for (int64_t i = rows - 1; i >= 0; i--)
-        put_code(codes, wider, i, sx_code_in(codes, width, i));
+    widen_in_place(codes, width, wider, rows);
     t->codes[c] = codes;
     t->code_width[c] = (uint8_t)wider;
     return SX_OK;
@@ -1356,9 +1379,9 @@ static int resize_columns(sx_table *t, size_t rows)
 static sx_status allocate_columns(parser *ps)
 {
     sx_table *t = ps->t;
-    size_t left = (size_t)(ps->end - ps->p), rows;
+    size_t left = (size_t)(ps->stop - ps->p), rows;
     if (left <= SAMPLE_BYTES) {
-        rows = (size_t)count_line_breaks(ps->p, ps->end, ps->end) + 1;
+        rows = (size_t)count_line_breaks(ps->p, ps->stop, ps->end) + 1;
     } else {
         uint64_t lines = count_line_breaks(ps->p, ps->p + SAMPLE_BYTES, ps->end);
         double guess = lines ? (double)left / (double)SAMPLE_BYTES * (double)lines * 1.05 : 0.0;
@@ -1406,13 +1429,14 @@ static sx_status grow_columns(parser *ps)
     return SX_OK;
 }
 
-/* Tell the caller which leading bytes of the input are done with, a step
- * at a time (the current record may still be read). */
+/* Tell the caller which bytes of the input are done with, a step at a
+ * time: those since the last call, up to the next record. */
 static void release_input(parser *ps)
 {
     size_t done = (size_t)(ps->p - ps->buf);
     if (done >= ps->next_release) {
-        ps->opts->consumed(ps->opts->ctx, done);
+        ps->opts->consumed(ps->opts->ctx, ps->released, done - ps->released);
+        ps->released = done;
         ps->next_release = done + RELEASE_STEP;
     }
 }
@@ -1421,7 +1445,7 @@ static sx_status parse_records(parser *ps)
 {
     sx_table *t = ps->t;
     for (;;) {
-        if (ps->p == ps->end)
+        if (ps->p >= ps->stop)
             return SX_OK;
         if (is_line_break(*ps->p)) {
             /* blank lines may only close the file */
@@ -1528,6 +1552,283 @@ static sx_status build_metric_index(parser *ps)
     return SX_OK;
 }
 
+/* A parser at the start of buf, with nothing parsed yet. */
+static void parser_init(parser *ps, const char *buf, size_t len, const sx_parse_options *opts,
+                        sx_error *err)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->opts = opts;
+    ps->err = err;
+    ps->buf = buf ? buf : "";
+    ps->end = ps->buf + (buf ? len : 0);
+    ps->start = ps->buf;
+    if (ps->end - ps->start >= 3 && memcmp(ps->start, "\xEF\xBB\xBF", 3) == 0)
+        ps->start += 3;
+    ps->p = ps->start;
+    ps->stop = ps->end;
+    ps->next_release = RELEASE_STEP;
+    for (int c = 0; c < SX_NSTRCOLS; c++)
+        ps->cache[c].code = -1;
+}
+
+/* Frees what the parser owns (not its table). */
+static void parser_free(parser *ps)
+{
+    free(ps->scratch);
+    free(ps->roles);
+    free(ps->projects);
+    free(ps->project_slots);
+    free(ps->key_owner);
+    free(ps->part_of_at);
+    for (int c = 0; c < SX_NSTRCOLS; c++)
+        free(ps->cache[c].next);
+}
+
+static sx_table *new_table(void)
+{
+    sx_table *t = calloc(1, sizeof *t);
+    if (t)
+        t->refcount = 1;
+    return t;
+}
+
+/* After the rows: the checks and indexes that need all of them. */
+static sx_status finish_table(parser *ps)
+{
+    sx_status st;
+    shrink_columns(ps->t);
+    if ((st = check_part_of(ps)) != SX_OK || (st = build_projects(ps)) != SX_OK)
+        return st;
+    return build_metric_index(ps);
+}
+
+static sx_status parse_whole(const char *buf, size_t len, const sx_parse_options *opts,
+                             sx_table **out, sx_error *err)
+{
+    parser ps;
+    sx_status st;
+    parser_init(&ps, buf, len, opts, err);
+    if (!(ps.t = new_table())) {
+        st = fail_nomem(&ps);
+        goto done;
+    }
+    if ((st = parse_header(&ps)) != SX_OK || (st = allocate_columns(&ps)) != SX_OK ||
+        (st = parse_records(&ps)) != SX_OK || (st = finish_table(&ps)) != SX_OK)
+        goto done;
+    *out = ps.t;
+done:
+    parser_free(&ps);
+    if (st != SX_OK)
+        sx_table_decref(ps.t);
+    return st;
+}
+
+#ifdef SX_THREADS
+/* n rows of size bytes each at *src appended to the na at *dst; *src is
+ * freed and cleared.  0 when out of memory (both stay as they were). */
+static int append_rows(void *dst_field, void *src_field, int64_t na, int64_t nb, size_t size)
+{
+    void **dst = dst_field, **src = src_field;
+    if (*dst == NULL)
+        return 1;       /* a column the file does not have */
+    size_t total = (size_t)(na + nb) * size;
+    void *grown = realloc(*dst, total ? total : 1);
+    if (!grown)
+        return 0;
+    if (nb > 0)
+        memcpy((char *)grown + (size_t)na * size, *src, (size_t)nb * size);
+    *dst = grown;
+    free(*src);
+    *src = NULL;
+    return 1;
+}
+
+/* Append b's rows to a's, as if a had parsed them: b's strings join a's
+ * dictionaries (codes stay in order of first appearance), its projects
+ * join a's.  SX_OK, or SX_ERR_PARSE when the halves disagree about a
+ * project (its key, title or category, or who owns a key): then the caller
+ * parses the whole input again in one piece, which says where. */
+static sx_status merge_halves(parser *a, parser *b)
+{
+    sx_table *ta = a->t, *tb = b->t;
+    int64_t na = ta->nrows, nb = tb->nrows;
+    int32_t *maps[SX_NSTRCOLS] = {NULL};
+    sx_status st = SX_ERR_NOMEM;
+    if (!append_rows(&ta->project, &tb->project, na, nb, sizeof *ta->project) ||
+        !append_rows(&ta->value, &tb->value, na, nb, sizeof *ta->value) ||
+        !append_rows(&ta->is_int, &tb->is_int, na, nb, sizeof *ta->is_int) ||
+        !append_rows(&ta->as_of, &tb->as_of, na, nb, sizeof *ta->as_of) ||
+        !append_rows(&ta->period_start, &tb->period_start, na, nb, sizeof *ta->period_start))
+        goto done;
+    ta->period_start_nulls += tb->period_start_nulls;
+    for (int c = 0; c < SX_NSTRCOLS; c++) {
+        sx_dict *da = &ta->dicts[c];
+        const sx_dict *db = &tb->dicts[c];
+        if (!ta->codes[c])
+            continue;
+        if (!(maps[c] = malloc((size_t)(db->count > 0 ? db->count : 1) * sizeof *maps[c])))
+            goto done;
+        for (int32_t k = 0; k < db->count; k++) {
+            size_t n;
+            const char *str = sx_dict_str(db, k, &n);
+            int32_t before = da->count;
+            if ((st = sx_dict_intern(da, str, n, &maps[c][k])) != SX_OK)
+                goto done;
+            if (c == SX_COL_PART_OF && maps[c][k] == before) {
+                /* where a part_of is first used, for check_part_of */
+                size_t need = (size_t)before + 1;
+                if (need > a->part_of_cap) {
+                    size_t *grown = realloc(a->part_of_at, need * 2 * sizeof *grown);
+                    if (!grown) {
+                        st = SX_ERR_NOMEM;
+                        goto done;
+                    }
+                    a->part_of_at = grown;
+                    a->part_of_cap = need * 2;
+                }
+                a->part_of_at[before] = b->part_of_at[k];
+            }
+        }
+        st = SX_ERR_NOMEM;
+        int width = ta->code_width[c];
+        int wide = da->count <= 128 ? 1 : da->count <= 32768 ? 2 : 4;
+        if (wide < width)
+            wide = width;
+        size_t total = (size_t)(na + nb) * (size_t)wide;
+        void *codes = realloc(ta->codes[c], total ? total : 1);
+        if (!codes)
+            goto done;
+        ta->codes[c] = codes;
+        if (wide != width)
+            widen_in_place(codes, width, wide, na);
+        ta->code_width[c] = (uint8_t)wide;
+        const void *from = tb->codes[c];
+        int from_width = tb->code_width[c];
+        for (int64_t i = 0; i < nb; i++) {
+            /* b's column has a code for each of its nb rows (the analyzer
+             * takes the allocation for one of no size) */
+            int32_t code = from_width == 1   ? ((const int8_t *)from)[i]    /* NOLINT(clang-analyzer-unix.Malloc) */
+                           : from_width == 2 ? ((const int16_t *)from)[i]   /* NOLINT(clang-analyzer-unix.Malloc) */
+                                             : ((const int32_t *)from)[i];  /* NOLINT(clang-analyzer-unix.Malloc) */
+            put_code(codes, wide, na + i, code < 0 ? code : maps[c][code]);
+        }
+        free(tb->codes[c]);
+        tb->codes[c] = NULL;
+        ta->null_count[c] += tb->null_count[c];
+    }
+    ta->nrows = na + nb;
+    a->cap_rows = ta->nrows;
+
+    for (size_t i = 0; i < b->nprojects; i++) {
+        const project_state *q = &b->projects[i];
+        size_t index;
+        if ((st = find_project(a, q->number, &index)) != SX_OK)
+            goto done;
+        project_state *pj = &a->projects[index];
+        pj->nrows += q->nrows;
+        if (q->as_of > pj->as_of)
+            pj->as_of = q->as_of;
+        for (int x = 0; x < NATTRS; x++) {
+            if (q->attr[x] == SX_NULL_CODE)
+                continue;
+            int32_t code = maps[ATTR_COL(x)][q->attr[x]];
+            if (pj->attr[x] != SX_NULL_CODE) {
+                if (pj->attr[x] != code) {
+                    st = SX_ERR_PARSE;
+                    goto done;
+                }
+                continue;
+            }
+            if (x == ATTR_KEY) {
+                if ((size_t)code < a->key_owner_cap && a->key_owner[code] != 0 &&
+                    a->key_owner[code] != (uint32_t)index + 1) {
+                    st = SX_ERR_PARSE;
+                    goto done;
+                }
+                if ((st = claim_project_key(a, index, code, a->buf + q->attr_at[x])) != SX_OK)
+                    goto done;
+                pj = &a->projects[index];
+            }
+            pj->attr[x] = code;
+            pj->attr_at[x] = q->attr_at[x];
+        }
+    }
+    st = SX_OK;
+done:
+    for (int c = 0; c < SX_NSTRCOLS; c++)
+        free(maps[c]);
+    return st;
+}
+
+typedef struct half_job {
+    parser *ps;
+    sx_status st;
+} half_job;
+
+static void *parse_half(void *arg)
+{
+    half_job *job = arg;
+    job->st = allocate_columns(job->ps);
+    if (job->st == SX_OK)
+        job->st = parse_records(job->ps);
+    return NULL;
+}
+
+/* Parse a large input on two threads: the first half on this one, up to the
+ * first record that starts at or after a line break near the middle, and the
+ * rest on another, then merge.  Returns 1 with *out set when that worked;
+ * 0 when the input is better parsed in one piece: the split fell inside a
+ * quoted field (the first half's last record does not end where the second
+ * half began), either half found an error (so that errors are reported
+ * exactly as one pass finds them, with their line), or memory or a thread
+ * was short.  Nothing is left allocated and err is not touched then. */
+static int parse_in_halves(const char *buf, size_t len, const sx_parse_options *opts,
+                           sx_table **out)
+{
+    parser a, b;
+    sx_error ea, eb;
+    half_job job = {&b, SX_ERR_PARSE};
+    pthread_t thread;
+    int ok = 0, started = 0;
+    parser_init(&a, buf, len, opts, &ea);
+    parser_init(&b, buf, len, opts, &eb);
+    if (!(a.t = new_table()) || !(b.t = new_table()) || parse_header(&a) != SX_OK)
+        goto done;
+    const char *middle = a.p + (a.end - a.p) / 2;
+    const char *nl = memchr(middle, '\n', (size_t)(a.end - middle));
+    if (!nl || nl + 1 >= a.end)
+        goto done;
+    a.stop = b.p = nl + 1;
+    b.released = (size_t)(b.p - b.buf);
+    b.next_release = b.released + RELEASE_STEP;
+    b.nfields = a.nfields;
+    memcpy(b.column_of, a.column_of, sizeof b.column_of);
+    if (!(b.roles = malloc((size_t)a.nfields)))
+        goto done;
+    memcpy(b.roles, a.roles, (size_t)a.nfields);
+    started = pthread_create(&thread, NULL, parse_half, &job) == 0;
+    if (!started)
+        goto done;
+    sx_status sa = allocate_columns(&a);
+    if (sa == SX_OK)
+        sa = parse_records(&a);
+    pthread_join(thread, NULL);
+    if (sa != SX_OK || job.st != SX_OK || a.p != a.stop)
+        goto done;
+    if (merge_halves(&a, &b) != SX_OK || finish_table(&a) != SX_OK)
+        goto done;
+    *out = a.t;
+    a.t = NULL;
+    ok = 1;
+done:
+    parser_free(&a);
+    parser_free(&b);
+    sx_table_decref(a.t);
+    sx_table_decref(b.t);
+    return ok;
+}
+#endif
+
 sx_status sx_table_parse(const char *buf, size_t len, sx_table **out, sx_error *err)
 {
     return sx_table_parse_with(buf, len, NULL, out, err);
@@ -1537,51 +1838,15 @@ sx_status sx_table_parse_with(const char *buf, size_t len, const sx_parse_option
                               sx_table **out, sx_error *err)
 {
     sx_error local;
-    parser ps;
-    memset(&ps, 0, sizeof ps);
-    ps.opts = opts;
-    ps.next_release = RELEASE_STEP;
     /* cppcheck-suppress uninitvar ; only its address is taken here */
-    ps.err = err ? err : &local;
-    ps.err->status = SX_OK;
-    ps.err->line = ps.err->column = 0;
-    ps.err->message[0] = '\0';
+    sx_error *e = err ? err : &local;
+    e->status = SX_OK;
+    e->line = e->column = 0;
+    e->message[0] = '\0';
     *out = NULL;
-
-    ps.buf = buf ? buf : "";
-    ps.end = ps.buf + (buf ? len : 0);
-    ps.start = ps.buf;
-    if (ps.end - ps.start >= 3 && memcmp(ps.start, "\xEF\xBB\xBF", 3) == 0)
-        ps.start += 3;
-    ps.p = ps.start;
-    for (int c = 0; c < SX_NSTRCOLS; c++)
-        ps.cache[c].code = -1;
-
-    sx_status st;
-    sx_table *t = ps.t = calloc(1, sizeof *t);
-    if (!t) {
-        st = fail_nomem(&ps);
-        goto done;
-    }
-    t->refcount = 1;
-    if ((st = parse_header(&ps)) != SX_OK || (st = allocate_columns(&ps)) != SX_OK ||
-        (st = parse_records(&ps)) != SX_OK)
-        goto done;
-    shrink_columns(t);
-    if ((st = check_part_of(&ps)) != SX_OK || (st = build_projects(&ps)) != SX_OK ||
-        (st = build_metric_index(&ps)) != SX_OK)
-        goto done;
-    *out = t;
-done:
-    free(ps.scratch);
-    free(ps.roles);
-    free(ps.projects);
-    free(ps.project_slots);
-    free(ps.key_owner);
-    free(ps.part_of_at);
-    for (int c = 0; c < SX_NSTRCOLS; c++)
-        free(ps.cache[c].next);
-    if (st != SX_OK)
-        sx_table_decref(t);
-    return st;
+#ifdef SX_THREADS
+    if (buf != NULL && len >= SX_PARSE_PARALLEL_BYTES && parse_in_halves(buf, len, opts, out))
+        return SX_OK;
+#endif
+    return parse_whole(buf, len, opts, out, e);
 }

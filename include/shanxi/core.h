@@ -172,12 +172,12 @@ typedef struct sx_parse_options {
      * of buf that the parse has finished with, so a caller that mapped a
      * file can drop those pages from memory (madvise MADV_DONTNEED) and the
      * peak stays near the size of the table instead of table plus file.
-     * Ranges never overlap.  A large input is parsed by two threads, each
-     * reporting its own ranges, so the callback must be safe to call from
-     * two threads at once.  The parser may read such bytes again (to parse
-     * in one piece after all, or to say where an error is): release them
-     * only in a way that keeps their content readable (a file mapping, never
-     * anonymous memory). */
+     * A large input is parsed by two threads, each reporting its own ranges,
+     * so the callback must be safe to call from two threads at once.  The
+     * parser may read such bytes again (to parse in one piece after all,
+     * reporting the ranges again, or to say where an error is): release
+     * them only in a way that keeps their content readable (a file mapping,
+     * never anonymous memory). */
     void (*consumed)(void *ctx, size_t offset, size_t n);
     void *ctx;
 } sx_parse_options;

@@ -1624,23 +1624,16 @@ done:
 }
 
 #ifdef SX_THREADS
-/* n rows of size bytes each at *src appended to the na at *dst; *src is
- * freed and cleared.  0 when out of memory (both stay as they were). */
-static int append_rows(void *dst_field, void *src_field, int64_t na, int64_t nb, size_t size)
+/* dst (na rows of size bytes) grown to hold nb more, with src's nb rows
+ * after its own: the grown array, or NULL when out of memory (dst is then
+ * as it was). */
+static void *append_rows(void *dst, const void *src, int64_t na, int64_t nb, size_t size)
 {
-    void **dst = dst_field, **src = src_field;
-    if (*dst == NULL)
-        return 1;       /* a column the file does not have */
     size_t total = (size_t)(na + nb) * size;
-    void *grown = realloc(*dst, total ? total : 1);
-    if (!grown)
-        return 0;
-    if (nb > 0)
-        memcpy((char *)grown + (size_t)na * size, *src, (size_t)nb * size);
-    *dst = grown;
-    free(*src);
-    *src = NULL;
-    return 1;
+    void *grown = realloc(dst, total ? total : 1);
+    if (grown && nb > 0)
+        memcpy((char *)grown + (size_t)na * size, src, (size_t)nb * size);
+    return grown;
 }
 
 /* Append b's rows to a's, as if a had parsed them: b's strings join a's
@@ -1653,13 +1646,28 @@ static sx_status merge_halves(parser *a, parser *b)
     sx_table *ta = a->t, *tb = b->t;
     int64_t na = ta->nrows, nb = tb->nrows;
     int32_t *maps[SX_NSTRCOLS] = {NULL};
-    sx_status st = SX_ERR_NOMEM;
-    if (!append_rows(&ta->project, &tb->project, na, nb, sizeof *ta->project) ||
-        !append_rows(&ta->value, &tb->value, na, nb, sizeof *ta->value) ||
-        !append_rows(&ta->is_int, &tb->is_int, na, nb, sizeof *ta->is_int) ||
-        !append_rows(&ta->as_of, &tb->as_of, na, nb, sizeof *ta->as_of) ||
-        !append_rows(&ta->period_start, &tb->period_start, na, nb, sizeof *ta->period_start))
+    sx_status st = SX_ERR_LIMIT;
+    if (na + nb > MAX_ROWS)     /* each half fits, the whole does not */
         goto done;
+    st = SX_ERR_NOMEM;
+    /* column by column, each of b's freed once copied, to keep the peak low */
+#define APPEND(field)                                                             \
+    do {                                                                          \
+        if (ta->field) {                                                          \
+            void *grown = append_rows(ta->field, tb->field, na, nb, sizeof *ta->field); \
+            if (!grown)                                                           \
+                goto done;                                                        \
+            ta->field = grown;                                                    \
+            free(tb->field);                                                      \
+            tb->field = NULL;                                                     \
+        }                                                                         \
+    } while (0)
+    APPEND(project);
+    APPEND(value);
+    APPEND(is_int);
+    APPEND(as_of);
+    APPEND(period_start);
+#undef APPEND
     ta->period_start_nulls += tb->period_start_nulls;
     for (int c = 0; c < SX_NSTRCOLS; c++) {
         sx_dict *da = &ta->dicts[c];

@@ -13,6 +13,7 @@
 * On a free-threaded build, importing shanxi turns the GIL back on: the module
   does not declare Py_mod_gil, since its lazy caches are filled without locks.
 """
+import contextlib
 import datetime
 import gc
 import math
@@ -173,6 +174,18 @@ class FastSwitching:
         sys.setswitchinterval(self.interval)
 
 
+def run_threads(work, threads=THREADS, slow_collections=False):
+    """Run work(0) .. work(threads - 1) on their own threads, switching
+    between threads as often as possible (and, if asked, with collections
+    that let other threads run in the middle), and wait for all of them."""
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    with FastSwitching(), (SlowCollections() if slow_collections else contextlib.nullcontext()):
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+
 def hammer(operations, iterations=ITERATIONS, threads=THREADS):
     """Each thread runs every operation `iterations` times in its own random
     order; every result must equal the single-threaded one."""
@@ -192,12 +205,7 @@ def hammer(operations, iterations=ITERATIONS, threads=THREADS):
                 failures.append((name, got, expected[name]))
                 return
 
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    with FastSwitching():
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+    run_threads(work, threads)
     assert not failures, "threads disagree with one thread: %r" % (failures[:3],)
     return expected
 
@@ -317,12 +325,7 @@ def test_racing_first_access_gives_one_object(access):
             barrier.wait()
             results[i] = fn(ds)
 
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-        with FastSwitching(), SlowCollections():
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
+        run_threads(work, slow_collections=True)
         later = fn(ds)
         assert all(r is later for r in results), (
             "trial %d: %d different objects for %s" % (trial, len({id(r) for r in results}),
@@ -361,12 +364,7 @@ def test_racing_grouped_aggregations_on_a_fresh_dataset():
                 if got != expected[call]:
                     failures.append((call, got, expected[call]))
 
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-        with FastSwitching(), SlowCollections():
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
+        run_threads(work, slow_collections=True)
         assert not failures, "trial %d: %r" % (trial, failures[:3])
 
 

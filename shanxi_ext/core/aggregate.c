@@ -17,13 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Large tables are aggregated by two threads, each over half the rows, and
- * their groups merged: POSIX threads where there are any (elsewhere, and
- * with SX_NO_THREADS, one thread does it all). */
-#if !defined(SX_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
-#include <pthread.h>
-#define SX_THREADS 1
-#endif
 /* Rows from which a second thread pays off: it costs tens of microseconds to
  * start, and a million rows take milliseconds.  The C tests build with a
  * tiny value so every test runs through the merge too. */
@@ -32,6 +25,7 @@
 #endif
 
 #include "shanxi/core.h"
+#include "platform.h"   /* SX_THREADS: large tables are aggregated as two halves */
 #include "rowfilter.h"
 
 const char *const sx_func_names[SX_NFUNCS] = {"sum", "count", "mean", "min", "max"};
@@ -673,6 +667,19 @@ static int block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, in
     return 1;
 }
 
+/* Keep |ilo| < 2^62 so the next add of a value (|v| <= 2^53) or of another
+ * group's ilo cannot overflow. */
+static inline void carry_ilo(acc *a)
+{
+    if (a->ilo >= TWO62) {
+        a->ilo -= TWO62;
+        a->ihi++;
+    } else if (a->ilo <= -TWO62) {
+        a->ilo += TWO62;
+        a->ihi--;
+    }
+}
+
 static inline void merge_unit(acc *a, int32_t u)
 {
     if (a->unit != u)
@@ -716,14 +723,7 @@ static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, cons
             if (exact_int(t, i, v)) {
                 a->has_int = 1;
                 a->ilo += (int64_t)v;
-                /* keep |ilo| < 2^62 so the next add cannot overflow */
-                if (a->ilo >= TWO62) {
-                    a->ilo -= TWO62;
-                    a->ihi++;
-                } else if (a->ilo <= -TWO62) {
-                    a->ilo += TWO62;
-                    a->ihi--;
-                }
+                carry_ilo(a);
             } else {
                 a->all_int = 0;
                 /* the common float-heavy case stays inline */
@@ -766,24 +766,31 @@ static int block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, cons
  * looks: naming mixed units, recounting overflowed sums). */
 typedef void (*row_fn)(agg *s, int32_t g, int64_t i, void *ctx);
 
+/* The rows of the block [start, start + len) that q selects, as offsets
+ * into sel; how many.  With no filter sel is the identity, built once per
+ * pass (*identity is how far) and only as far as a block needs it (small
+ * tables are common).  Not for a filter that selects nothing. */
+static size_t select_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel,
+                           size_t *identity)
+{
+    if (!q->all)
+        return sxf_block(q, start, len, sel);
+    for (; *identity < len; (*identity)++)
+        sel[*identity] = (uint32_t)*identity;
+    return len;
+}
+
 static int rescan(agg *s, const sxf_compiled *q, row_fn fn, void *ctx)
 {
     uint32_t sel[SXF_BLOCK];
     int32_t gidx[SXF_BLOCK];
     int64_t start;
-    size_t k;
+    size_t k, identity = 0;
     if (q->none)        /* no rows; and sxf_block is not for such a filter */
         return 1;
     for (start = 0; start < s->t->nrows; start += SXF_BLOCK) {
         size_t len = s->t->nrows - start < SXF_BLOCK ? (size_t)(s->t->nrows - start) : SXF_BLOCK;
-        size_t n;
-        if (q->all) {
-            for (k = 0; k < len; k++)
-                sel[k] = (uint32_t)k;
-            n = len;
-        } else {
-            n = sxf_block(q, start, len, sel);
-        }
+        size_t n = select_block(q, start, len, sel, &identity);
         if (!block_groups(s, start, sel, n, gidx))
             return 0;
         for (k = 0; k < n; k++)
@@ -1088,23 +1095,13 @@ static int feed_range(agg *s, const sxf_compiled *q, int64_t from, int64_t to)
 {
     uint32_t sel[SXF_BLOCK];
     int32_t gidx[SXF_BLOCK];
-    /* sel holds offsets within the block; with no filter it is the identity,
-     * built once and only as far as a block needs it (small tables are
-     * common) */
     size_t identity = 0;
     int64_t start;
     if (q->none)
         return 1;
     for (start = from; start < to; start += SXF_BLOCK) {
         size_t len = to - start < SXF_BLOCK ? (size_t)(to - start) : SXF_BLOCK;
-        size_t n;
-        if (q->all) {
-            for (; identity < len; identity++)
-                sel[identity] = (uint32_t)identity;
-            n = len;
-        } else {
-            n = sxf_block(q, start, len, sel);
-        }
+        size_t n = select_block(q, start, len, sel, &identity);
         if (n == 0)
             continue;
         if (!block_groups(s, start, sel, n, gidx) || !block_feed(s, start, sel, n, gidx))
@@ -1149,13 +1146,7 @@ static int merge_group(agg *s, agg *s2, const acc *b)
         a->all_int &= b->all_int;
         a->ihi += b->ihi;
         a->ilo += b->ilo;       /* each |ilo| < 2^62: no overflow */
-        if (a->ilo >= TWO62) {
-            a->ilo -= TWO62;
-            a->ihi++;
-        } else if (a->ilo <= -TWO62) {
-            a->ilo += TWO62;
-            a->ihi--;
-        }
+        carry_ilo(a);
         if (a->overflow || b->overflow) {
             a->overflow = 1;
         } else if (b->sa >= 0) {

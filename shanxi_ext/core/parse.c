@@ -31,20 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-/* A large input is parsed as two halves on two threads (see
- * parse_in_halves): POSIX threads where there are any. */
-#if !defined(SX_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
-#include <pthread.h>
-#define SX_THREADS 1
-#endif
+
+#include "platform.h"   /* SX_SSE2, SX_THREADS (see parse_in_halves), sx_lowest_bit */
 #if defined(__APPLE__)
 #include <xlocale.h>
-#endif
-/* SX_NO_SIMD builds the portable scanners only (to test them on x86). */
-#if !defined(SX_NO_SIMD) && \
-    (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
-#include <emmintrin.h>
-#define SX_SSE2 1
 #endif
 
 /* A locale-independent strtod exists on these; elsewhere plain strtod is
@@ -383,20 +373,6 @@ static const unsigned char byte_class[256] = {
     [0x80] = HIGH64, HIGH64,
 };
 
-static unsigned lowest_bit(uint64_t bits)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_ctzll(bits);
-#else
-    unsigned i = 0;
-    while (!(bits & 1u)) {
-        bits >>= 1;
-        i++;
-    }
-    return i;
-#endif
-}
-
 /* Bit i set where p[i] (i < n <= 64) is a comma, line break, quote or
  * non-ASCII byte. */
 static uint64_t special_mask(const unsigned char *p, size_t n)
@@ -428,7 +404,7 @@ static size_t next_special(block_cursor *bc, const unsigned char *buf, size_t po
         if (bc->valid && pos - bc->base < 64) {   /* pos never goes back */
             uint64_t rest = bc->bits & (~UINT64_C(0) << (pos - bc->base));
             if (rest)
-                return bc->base + lowest_bit(rest);
+                return bc->base + sx_lowest_bit(rest);
             pos = bc->base + 64;
         }
         if (pos >= len)
@@ -454,7 +430,7 @@ static const unsigned char *skip_plain(const unsigned char *q, const unsigned ch
         /* the sign bit of v itself marks the non-ASCII bytes */
         unsigned bits = (unsigned)_mm_movemask_epi8(_mm_or_si128(hit, v));
         if (bits)
-            return q + lowest_bit(bits);
+            return q + sx_lowest_bit(bits);
         q += 16;
     }
 #endif
@@ -473,7 +449,7 @@ static const unsigned char *skip_to_quote(const unsigned char *q, const unsigned
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
         unsigned bits = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), v));
         if (bits)
-            return q + lowest_bit(bits);
+            return q + sx_lowest_bit(bits);
         q += 16;
     }
 #endif
@@ -1062,6 +1038,13 @@ static void remember_successor(column_cache *cc, int32_t prev, int32_t code)
     cc->next[prev] = code;
 }
 
+/* The narrowest code width, in bytes, for a dictionary of count strings:
+ * int8 holds codes -1 .. 127, int16 up to 32767. */
+static int code_width_for(int32_t count)
+{
+    return count <= 128 ? 1 : count <= 32768 ? 2 : 4;
+}
+
 static void put_code(void *codes, int width, int64_t i, int32_t code)
 {
     switch (width) {
@@ -1130,8 +1113,9 @@ static sx_status store_string(parser *ps, sx_strcol c, int64_t row)
             if (c == SX_COL_PART_OF && code == before && (st = note_part_of(ps, code)) != SX_OK)
                 return st;
             remember_successor(cc, prev, code);
-            if (code == before && code > (ps->t->code_width[c] == 1 ? INT8_MAX : INT16_MAX) &&
-                ps->t->code_width[c] < 4 && (st = widen_codes(ps, c, row)) != SX_OK)
+            /* strings come one at a time, so one step wider is enough */
+            if (code == before && code_width_for(d->count) > ps->t->code_width[c] &&
+                (st = widen_codes(ps, c, row)) != SX_OK)
                 return st;
         }
         cc->code = code;
@@ -1699,7 +1683,7 @@ static sx_status merge_halves(parser *a, parser *b)
         }
         st = SX_ERR_NOMEM;
         int width = ta->code_width[c];
-        int wide = da->count <= 128 ? 1 : da->count <= 32768 ? 2 : 4;
+        int wide = code_width_for(da->count);
         if (wide < width)
             wide = width;
         size_t total = (size_t)(na + nb) * (size_t)wide;

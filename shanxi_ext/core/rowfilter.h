@@ -12,13 +12,7 @@
 #include <stdint.h>
 
 #include "shanxi/core.h"
-
-/* SX_NO_SIMD builds the portable loops only (tests/c runs both builds). */
-#if !defined(SX_NO_SIMD) && \
-    (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
-#include <emmintrin.h>
-#define SXF_SSE2 1
-#endif
+#include "platform.h"   /* SX_SSE2, sx_lowest_bit */
 
 /* Rows per block: the selection vector fits comfortably in L1. */
 #define SXF_BLOCK 1024
@@ -95,25 +89,7 @@ static inline void sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filt
     q->all = q->ncond == 0 && q->as_of == NULL;
 }
 
-/* The offsets j in [0, len) of rows start + j that pass, ascending, into sel;
- * returns how many.  Only for a filter that is neither none nor all.  Each
- * condition is one branch-free pass that narrows the selection, so the cost
- * is a few instructions per row and condition with no mispredictions. */
-#ifdef SXF_SSE2
-static inline unsigned sxf_lowest_bit(unsigned bits)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_ctz(bits);
-#else
-    unsigned i = 0;
-    while (!(bits & 1u)) {
-        bits >>= 1;
-        i++;
-    }
-    return i;
-#endif
-}
-
+#ifdef SX_SSE2
 /* The first condition on 8- or 16-bit codes, 16 rows per compare: the
  * offsets of the set bits of each match mask go to sel, so the work is per
  * vector plus per match (codes of a few distinct strings are the common
@@ -130,7 +106,7 @@ static inline size_t sxf_first_sse2(const void *col, int width, int32_t v, size_
             __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(c + j));
             unsigned bits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, want));
             for (; bits != 0; bits &= bits - 1)
-                sel[n++] = (uint32_t)(j + sxf_lowest_bit(bits));
+                sel[n++] = (uint32_t)(j + sx_lowest_bit(bits));
         }
     } else {
         const int16_t *c = col;
@@ -140,7 +116,7 @@ static inline size_t sxf_first_sse2(const void *col, int width, int32_t v, size_
             __m128i hi = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(const void *)(c + j + 8)), want);
             unsigned bits = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi));
             for (; bits != 0; bits &= bits - 1)
-                sel[n++] = (uint32_t)(j + sxf_lowest_bit(bits));
+                sel[n++] = (uint32_t)(j + sx_lowest_bit(bits));
         }
     }
     *count = n;
@@ -167,13 +143,17 @@ static inline size_t sxf_first_sse2(const void *col, int width, int32_t v, size_
         }                                                           \
     } while (0)
 
+/* The offsets j in [0, len) of rows start + j that pass, ascending, into sel;
+ * returns how many.  Only for a filter that is neither none nor all.  Each
+ * condition is one branch-free pass that narrows the selection, so the cost
+ * is a few instructions per row and condition with no mispredictions. */
 static inline size_t sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
 {
     size_t n = 0, j = 0, k, m;
     int c = 0;
     if (q->ncond > 0) {
         int32_t v = q->val[0];
-#ifdef SXF_SSE2
+#ifdef SX_SSE2
         if (q->width[0] < 4)
             j = sxf_first_sse2((const char *)q->col[0] + (size_t)start * (size_t)q->width[0],
                                q->width[0], v, len, sel, &n);

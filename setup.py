@@ -41,7 +41,10 @@ class build_ext_with_data(build_ext):
 
 compile_args, link_args, macros = [], [], []
 if os.name != "nt":
-    compile_args += ["-std=c99"]
+    compile_args += ["-std=c11"]
+    # Only PyInit__shanxi is the module's interface: the functions the
+    # binding's files and the core share stay inside the .so.
+    compile_args += ["-fvisibility=hidden"]
 if flag("SHANXI_STRICT"):
     compile_args += ["-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes",
                      "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
@@ -55,10 +58,9 @@ if flag("SHANXI_DEBUG"):
 if sys.platform.startswith("linux"):
     macros += [("_GNU_SOURCE", "1")]
 
-core_sources = sorted(glob("shanxi_ext/core/*.c"))
 extension = Extension(
     "shanxi._shanxi",
-    sources=["shanxi_ext/module.c"] + core_sources,
+    sources=sorted(glob("shanxi_ext/*.c")) + sorted(glob("shanxi_ext/core/*.c")),
     include_dirs=["include"],
     depends=[DATA, "tools/embed_data.py"] + sorted(glob("include/shanxi/*.h"))
     + sorted(glob("shanxi_ext/*.h")) + sorted(glob("shanxi_ext/core/*.h")),

@@ -7,7 +7,7 @@ Prints one table: for each target, our time (or throughput, or memory), the
 peer's, their ratio and whether the target is met.  Every time is the median
 of --repeat interleaved repeats (ours, peer, ours, peer, ... with the order
 flipped on every repeat).  Large inputs are generated into a temporary
-directory (see bench/panel.py) and deleted afterwards.  A peer that is not
+directory (see tools/panelgen.py) and deleted afterwards.  A peer that is not
 installed gets a row saying so.  See bench/README.md for what each row does.
 """
 import argparse
@@ -28,8 +28,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-import panel  # noqa: E402
+sys.path.insert(0, str(REPO / "tools"))
+import panelgen  # noqa: E402  (the panel generator the tests share)
 
 # What the rows measure.
 LOOKUP_PROJECT = 7
@@ -468,6 +468,35 @@ def aggregator(lib, obj):
     raise ValueError(lib)
 
 
+def aggregator_keys(lib, obj):
+    """As aggregator, by two keys: sum(value) by region and month where unit is
+    AGG_UNIT, each library computing the month from as_of in the query; the
+    result as {(region, "YYYY-MM"): float}."""
+    u = AGG_UNIT
+    if lib == "shanxi":
+        return (lambda: obj.aggregate("sum", by=("region", "month"), unit=u),
+                lambda r: {k: float(v) for k, v in r.items()})
+    if lib == "pandas":
+        def pd_by_region_month():
+            s = obj.loc[obj["unit"] == u]
+            return s.groupby([s["region"], s["as_of"].dt.to_period("M")],
+                             observed=True)["value"].sum()
+        return (pd_by_region_month,
+                lambda r: {(str(k[0]), str(k[1])): float(v) for k, v in r.items()})
+    if lib == "polars":
+        import polars as pl
+        return (lambda: obj.filter(pl.col("unit") == u)
+                .group_by(["region", pl.col("as_of").dt.truncate("1mo").alias("month")])
+                .agg(pl.col("value").sum()).sort(["region", "month"]),
+                lambda r: {(k, m.strftime("%Y-%m")): float(v) for k, m, v in r.iter_rows()})
+    if lib == "duckdb":
+        sql = ("SELECT region, date_trunc('month', as_of) AS m, sum(value) FROM t "
+               "WHERE unit = '%s' GROUP BY region, m ORDER BY region, m" % u)
+        return (lambda: obj.execute(sql).fetchall(),
+                lambda r: {(k, m.strftime("%Y-%m")): float(v) for k, m, v in r})
+    raise ValueError(lib)
+
+
 def agree(a, b):
     if a.keys() != b.keys():
         return False
@@ -506,7 +535,7 @@ def bench_size(args, tmp, nrows, judged):
     import shanxi
     path = Path(tmp) / ("panel_%d.csv" % nrows)
     log("generating %s rows -> %s" % (fmt_rows(nrows), path))
-    info = panel.write_panel(path, nrows)
+    info = panelgen.write_panel(path, nrows)
     mb = info["bytes"] / 1e6
     log("  %.1f MB written" % mb)
     size = nrows
@@ -623,6 +652,42 @@ def bench_size(args, tmp, nrows, judged):
                     status_of(ok, judged), ours_ns=ours.median, peer_ns=t.median,
                     ours_samples=ours.samples, peer_samples=t.samples, goal=goal,
                     answers_agree=answers[lib])
+
+        # ---- 7b. the same by two keys, region and month (a panel's first question)
+        what = "aggregate('sum', by=('region', 'month'), unit=%r)" % AGG_UNIT
+        log("  %s: ours vs %s" % (what, ", ".join(PEERS_AGG)))
+        ours_f, ours_conv = aggregator_keys("shanxi", ds)
+        expect = ours_conv(ours_f())
+        timeds = [Timed("shanxi", func=ours_f)]
+        answers = {}
+        for lib in PEERS_AGG:
+            if lib in objs and not isinstance(objs[lib], Exception):
+                try:
+                    f, conv = aggregator_keys(lib, objs[lib])
+                    answers[lib] = agree(expect, conv(f()))
+                    timeds.append(Timed(lib, func=f))
+                except Exception as exc:
+                    answers[lib] = exc
+        interleave(timeds, args.repeat, args.budget_ns)
+        ours = timeds[0]
+        peer_t = {t.name: t for t in timeds[1:]}
+        for lib in PEERS_AGG:
+            target = "(for information)"
+            if lib not in objs:
+                not_installed(7, what, size, lib, target)
+                continue
+            err = objs[lib] if isinstance(objs[lib], Exception) else answers.get(lib)
+            if isinstance(err, Exception) or peer_t[lib].error is not None:
+                failed(7, what, size, lib, target,
+                       err if isinstance(err, Exception) else peer_t[lib].error)
+                continue
+            t = peer_t[lib]
+            x = t.median / ours.median
+            add_row(7, what, size, fmt_ns(ours.median), lib, fmt_ns(t.median), x,
+                    times_text(x) + spread_text(spread(ours.samples, t.samples))
+                    + ("" if answers[lib] else " (ANSWERS DIFFER)"), target, "-",
+                    ours_ns=ours.median, peer_ns=t.median, ours_samples=ours.samples,
+                    peer_samples=t.samples, answers_agree=answers[lib])
         del objs, timeds
         gc.collect()
 
@@ -655,7 +720,127 @@ def bench_size(args, tmp, nrows, judged):
             path.unlink()
         except OSError:
             pass
+    bench_frame(args, tmp, nrows, judged)
     return info
+
+
+# ---------------------------------------------------------------- 9: to_frame()
+
+
+def frame_panel(path, nrows):
+    """A panel of every column of the data/ format: the embedded figures with
+    their labels, categories, project keys and titles and part_of keys, so
+    the frame has text in every column and a share for every part."""
+    import shanxi
+
+    by_key = {m.key: m for m in shanxi.metrics()}
+    projects = {p.number: p for p in shanxi.projects()}
+    figures = []
+    for f in panelgen.template():
+        m, p = by_key[f.metric], projects[f.project]
+        figures.append(f._replace(project_key=p.key, project_title=p.title,
+                                  category=p.category, label=m.label, part_of=m.part_of,
+                                  period_start="year" if m.period_start else None))
+    return panelgen.write_panel(path, nrows, figures=figures, columns=panelgen.COLUMNS)
+
+
+def frame_child(path, repeat):
+    """Run in a fresh interpreter without pyarrow (sys.modules["pyarrow"] is
+    None, as when it is not installed): time ds.to_frame() and report its
+    peak RSS growth and the frame's own size."""
+    sys.modules["pyarrow"] = None
+    import shanxi
+
+    ds = shanxi.load(path)
+    frame = ds.to_frame()              # warm-up: pandas imported, shares computed
+    del frame
+    gc.collect()
+    before = proc_status()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:   # VmHWM counts from here on
+            f.write("5")
+    except OSError:
+        pass                            # not Linux: the peak of the whole process
+    t0 = time.perf_counter_ns()
+    frame = ds.to_frame()
+    first = time.perf_counter_ns() - t0
+    peak = proc_status()["VmHWM"] - before["VmRSS"]
+    size = int(frame.memory_usage(deep=True).sum())
+    samples = [first]
+    for _ in range(repeat - 1):
+        del frame
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        frame = ds.to_frame()
+        samples.append(time.perf_counter_ns() - t0)
+    print(json.dumps({"samples": samples, "peak_kib": peak, "frame_bytes": size,
+                      "columns": list(frame.columns)}))
+
+
+def bench_frame(args, tmp, nrows, judged):
+    """Row 9: ds.to_frame() against pyarrow.table(ds).to_pandas(), with
+    pyarrow (in this process, interleaved) and without it (a child process
+    that hides pyarrow), and the peak memory of the one without."""
+    what = "to_frame()"
+    target = "<= 2x pyarrow.table(ds).to_pandas()"
+    if not have("pandas"):
+        not_installed(9, what, nrows, "pandas", target)
+        return
+    if not have("pyarrow"):
+        not_installed(9, what, nrows, "pyarrow.table(ds).to_pandas()", target)
+        return
+    import pyarrow as pa
+
+    import shanxi
+
+    def to_pandas(ds):
+        return pa.table(ds).to_pandas()
+
+    path = Path(tmp) / ("frame_%d.csv" % nrows)
+    log("  to_frame(): generating %s rows of every column -> %s" % (fmt_rows(nrows), path))
+    frame_panel(path, nrows)
+    try:
+        ds = shanxi.load(str(path))
+        ds.to_frame()                      # warm-up: imports, the share column
+        ours = Timed("shanxi", func=ds.to_frame, after=gc.collect)
+        peer = Timed("pyarrow", func=functools.partial(to_pandas, ds), after=gc.collect)
+        interleave([ours, peer], args.repeat, args.budget_ns if nrows < 1_000_000 else 1)
+        x = peer.median / ours.median
+        add_row(9, what + " with pyarrow", nrows, fmt_ns(ours.median),
+                "pyarrow.table(ds).to_pandas()", fmt_ns(peer.median), x,
+                "%.2fx its time" % (1 / x) + spread_text(spread(ours.samples, peer.samples,
+                                                                invert=True)),
+                target, status_of(x >= 0.5, judged), ours_ns=ours.median, peer_ns=peer.median,
+                ours_samples=ours.samples, peer_samples=peer.samples, goal=0.5)
+
+        log("  to_frame() without pyarrow (fresh process)")
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--frame-child",
+                               str(path), str(args.repeat)], cwd=tmp, capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip()
+                               else "exit %d" % proc.returncode)
+        child = json.loads(proc.stdout.strip().splitlines()[-1])
+        alone = median(child["samples"])
+        x = peer.median / alone
+        add_row(9, what + " without pyarrow", nrows, fmt_ns(alone),
+                "pyarrow.table(ds).to_pandas()", fmt_ns(peer.median), x,
+                "%.2fx its time" % (1 / x), target, status_of(x >= 0.5, judged),
+                ours_ns=alone, peer_ns=peer.median, ours_samples=child["samples"], goal=0.5)
+        peak, size = child["peak_kib"] * 1024, child["frame_bytes"]
+        ratio = peak / size if size else float("inf")
+        add_row(9, "peak memory of to_frame() without pyarrow (RSS growth)", nrows,
+                "%.1f MB" % (peak / 1e6), "the frame's own size", "%.1f MB" % (size / 1e6),
+                1 / ratio if ratio else None, "%.2fx the frame" % ratio,
+                "<= 2x the frame's size", status_of(ratio <= 2.0, judged), goal=0.5,
+                peak_bytes=peak, frame_bytes=size)
+        del ds
+        gc.collect()
+    finally:
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------- report
@@ -714,6 +899,7 @@ SECTIONS = {
     6: "peak memory of that load (fresh process per library)",
     7: "aggregation over the loaded panel",
     8: "export to pyarrow",
+    9: "to_frame() of a panel of every column, with and without pyarrow",
 }
 
 
@@ -788,9 +974,13 @@ def main(argv=None):
     p.add_argument("--memory-all", action="store_true",
                    help="measure peak memory at every size, not only the largest")
     p.add_argument("--memory-child", nargs=2, metavar=("LIB", "PATH"), help=argparse.SUPPRESS)
+    p.add_argument("--frame-child", nargs=2, metavar=("PATH", "REPEAT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.memory_child:
         memory_child(*args.memory_child)
+        return 0
+    if args.frame_child:
+        frame_child(args.frame_child[0], int(args.frame_child[1]))
         return 0
     try:
         sizes = [int(s.replace("_", "")) for s in
@@ -853,7 +1043,7 @@ def main(argv=None):
                                                              f["bytes"] / 1e6) for f in files)
           + " (generated, deleted after)")
     print("times are medians of %d interleaved repeats; MET/MISSED is judged at %s rows for "
-          "rows 5-8%s" % (args.repeat, fmt_rows(sizes[-1]),
+          "rows 5-9%s" % (args.repeat, fmt_rows(sizes[-1]),
                           " (--quick: smoke test, not a measurement)" if args.quick else ""))
     print()
     ROWS.sort(key=lambda r: (r["section"], r["rows"] or 0))   # stable: peers keep their order

@@ -26,9 +26,76 @@ A short tour::
 an inclusive ``since``/``until`` date range; ``shanxi.to_frame()`` gives a
 pandas DataFrame (pandas is optional); ``shanxi.load(path)`` and
 ``shanxi.loads(text)`` read your own CSV files in the same format into a
-``Dataset`` with the same methods.  ``python -m shanxi`` prints the data.
+``Dataset`` with the same methods (``load`` also takes a list of paths, a
+directory or a glob pattern, read as one dataset).  ``python -m shanxi`` prints the data.
 """
-from ._shanxi import Dataset, Metric, ParseError, Project, data, load, loads
+from . import _shanxi
+from ._shanxi import Dataset, Metric, ParseError, Partial, Project, data, load, loads
+
+
+# What Dataset.to_frame() and the _repr_html_ methods call, handed to the
+# extension once here (it never imports Python modules by name).  The
+# helpers' modules are imported on the first call: pandas support and HTML
+# cost nothing until asked for.
+def _frame_of(ds, kind):
+    from ._frame import to_frame
+
+    return to_frame(ds, kind)
+
+
+def _html_of(obj):
+    from ._render import html
+
+    return html(obj)
+
+
+def _paths_of(arg):
+    from ._paths import paths
+
+    return paths(arg)
+
+
+def _chunks_of(source, encoding, name):
+    from ._sources import chunks
+
+    return chunks(source, encoding, name)
+
+
+def _hint_of(head):
+    from ._sources import hint
+
+    return hint(head)
+
+
+def _expanduser(path):
+    from os.path import expanduser
+
+    return expanduser(path)
+
+
+class Figures(tuple):
+    """A tuple of Metric, as metrics() and search() return it.
+
+    It is a tuple in every way (it compares equal to a tuple of the same
+    figures, pickles, slices to plain tuples) that also shows as a table
+    in a notebook.  One a dataset made, holding a part of some whole,
+    carries each figure's share from the dataset's share column
+    (``_shares``, doubles, NaN for none).
+    """
+
+    def __reduce__(self):
+        # a plain tuple's worth: the shares are the dataset's to recompute
+        return (Figures, (tuple(self),))
+
+    def _repr_html_(self):
+        from ._render import html
+
+        return html(self)
+
+
+
+_shanxi._register(frame=_frame_of, html=_html_of, figures=Figures, chunks=_chunks_of, hint=_hint_of,
+                  expanduser=_expanduser, paths=_paths_of)
 
 __version__ = "0.1.0"
 
@@ -58,8 +125,10 @@ SOURCE = type(type.__dict__)({
 
 __all__ = [
     "Dataset",
+    "Figures",
     "Metric",
     "ParseError",
+    "Partial",
     "Project",
     "SOURCE",
     "__version__",

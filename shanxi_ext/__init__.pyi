@@ -2,14 +2,16 @@
 
 import datetime
 from collections.abc import Mapping
-from typing import Literal, overload
+from typing import Literal, SupportsIndex, overload
 
+from numpy import datetime64
 from pandas import DataFrame
-from typing_extensions import TypeAlias
+from typing_extensions import TypeAlias, disjoint_base
 
 from ._shanxi import Dataset as Dataset
 from ._shanxi import Metric as Metric
 from ._shanxi import ParseError as ParseError
+from ._shanxi import Partial as Partial
 from ._shanxi import Project as Project
 from ._shanxi import _FigureDict
 from ._shanxi import data as data
@@ -19,8 +21,10 @@ from ._shanxi import loads as loads
 __version__: str
 __all__ = [
     "Dataset",
+    "Figures",
     "Metric",
     "ParseError",
+    "Partial",
     "Project",
     "SOURCE",
     "__version__",
@@ -40,10 +44,19 @@ __all__ = [
 ]
 SOURCE: Mapping[str, str]
 
-_ProjectKey: TypeAlias = int | str | Project
-_Date: TypeAlias = datetime.date | str
+@disjoint_base
+class Figures(tuple[Metric, ...]):
+    """What metrics() and search() return: a tuple that shows as a table in a notebook."""
+
+    def _repr_html_(self) -> str: ...
+
+_ProjectKey: TypeAlias = SupportsIndex | str | Project
+_Date: TypeAlias = datetime.date | datetime64 | str
 _Func: TypeAlias = Literal["sum", "count", "mean", "min", "max"]
 _Number: TypeAlias = int | float
+# aggregate(by=...): one grouping, or a tuple of them (tuple keys, a part each)
+_By: TypeAlias = Literal["project", "metric", "category", "unit", "region", "as_of", "month"]
+_KeyPart: TypeAlias = int | str | datetime.date | None
 
 # The module-level functions are shanxi.data's bound methods.
 def projects() -> tuple[Project, ...]: ...
@@ -151,6 +164,19 @@ def aggregate(
     since: _Date | None = None,
     until: _Date | None = None,
 ) -> dict[str | None, _Number]: ...
+@overload
+def aggregate(
+    func: _Func = "sum",
+    *,
+    by: tuple[_By, ...],
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> dict[tuple[_KeyPart, ...], _Number]: ...
 def total(
     unit: str,
     *,

@@ -1,11 +1,37 @@
-"""Print the shanxi data: ``python -m shanxi`` or the ``shanxi`` command.
+"""Print the shanxi data, or your own file of figures: ``python -m shanxi`` or ``shanxi``.
 
-    shanxi                         the twelve projects and their figures, as a table
-    shanxi --format csv            the data file's columns, readable by shanxi.loads and pandas
-    shanxi --format json           a list of objects, one per figure
-    shanxi --format markdown       a GitHub table
-    shanxi --project 7             one project (number, key or title word), with shares
+    shanxi                          the twelve projects and their figures, as a table
+    shanxi FILE                     the figures of FILE (a CSV in the data/ format; - for stdin)
+    shanxi --format csv             the data file's columns (and share), readable by shanxi.loads
+    shanxi --format json            a list of objects, one per figure
+    shanxi --format markdown        a GitHub table
+    shanxi --project 7              one project (number, key or title word)
+    shanxi FILE --region Taiyuan --since 2022-07-01     filters, as metrics() takes them
+    shanxi FILE --by month --unit people                a sum per month; --func count|mean|min|max
+
+Listing: the table has a share column ("80.97% of elevators_started") for each
+figure that is part of another figure of the file (same project, region and
+date), and then csv and json have a ``share`` column too.  A region column
+appears when the figures listed cover more than one region.  The table and
+markdown formats show the first 50 figures and a "... N more figures" line;
+``--all`` shows every one, ``--limit N`` at most N in any format.  csv and json
+are for other programs and give every figure unless ``--limit`` is given.
+
+Aggregation (``--by`` or ``--func``): one row per group, the key then the
+value, in the same four formats; ``--func`` defaults to sum and, as in
+``aggregate()``, figures of different units never add up: pass ``--unit`` or
+``--by unit``.
+
+Every option may be given once: a second ``--format`` (or ``--by``, ...) is a
+usage error, not "the last one wins".
+
+Exit status, as ``python -m json.tool`` has it: 0 on success; 1 when FILE is
+not valid data, with ``shanxi: FILE:LINE:COLUMN: reason`` on stderr; 2 for a
+usage error (an unknown option or value, a FILE that cannot be opened, a
+project, metric, region, unit or category the data does not have, a bad date,
+an aggregation over mixed units), with a usage line and ``shanxi: error: ...``.
 """
+import argparse
 import os
 import sys
 
@@ -17,24 +43,87 @@ COLUMNS = (
     "unit", "as_of", "period_start", "part_of", "region",
 )
 
+# aggregate()'s by keys and funcs.
+BY_KEYS = ("project", "metric", "category", "unit", "region", "as_of", "month")
+FUNCS = ("sum", "count", "mean", "min", "max")
+
+# metrics()'s filters, each also an option of the same name.
+FILTERS = ("project", "metric", "unit", "category", "region", "since", "until")
+
+# The table and markdown formats list this many figures unless --all or --limit.
+PREVIEW_ROWS = 50
+
+# Output is written in pieces of about this many characters.
+_WRITE_CHUNK = 1 << 16
+
+
+class _Once(argparse.Action):
+    """Store an option's value, and refuse a second one: no silent "last one wins".
+
+    Options using it default to None (the real defaults are applied after
+    parsing), so a value already there means the option came before.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        before = getattr(namespace, self.dest, None)
+        if before is not None:
+            raise argparse.ArgumentError(
+                self, "given more than once (%r, then %r)" % (before, values))
+        setattr(namespace, self.dest, values)
+
+
+def _count(text):
+    """A --limit argument: a non-negative integer."""
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.isdigit()):
+        raise argparse.ArgumentTypeError("expected a whole number >= 0, not %r" % text)
+    return int(stripped)
+
 
 def _parser():
-    import argparse
-
     from . import __version__
 
     parser = argparse.ArgumentParser(
         prog="shanxi",
-        description="Print the figures of the twelve 2022 Shanxi livelihood projects.",
-        epilog="Source: China Daily, 'Deeds benefit residents of Shanxi' (updated 2023-01-12).",
+        description="Print the figures of the twelve 2022 Shanxi livelihood projects, or of "
+                    "FILE, a CSV file in the same format; or aggregate them.",
+        epilog="Source of the embedded data: China Daily, 'Deeds benefit residents of Shanxi' "
+               "(updated 2023-01-12). Exit status: 0 on success, 1 if FILE is not valid data, "
+               "2 for a usage error.",
     )
     parser.add_argument(
-        "--format", choices=FORMATS, default="table",
-        help="output format (default: table); csv has the data file's columns")
+        "file", nargs="?", metavar="FILE",
+        help="a CSV file in the data/ format (- reads stdin); default: the embedded data")
     parser.add_argument(
-        "--project", metavar="N",
-        help="only this project, by number, key or a word of its title; "
-             "adds each figure's share of the whole it is part of")
+        "--format", choices=FORMATS, action=_Once,
+        help="output format (default: table); csv has the data file's columns, "
+             "and share when a figure has one")
+    filters = parser.add_argument_group("filters (as metrics() takes them)")
+    filters.add_argument(
+        "--project", metavar="N", action=_Once,
+        help="only this project, by number, key or a word of its title")
+    filters.add_argument("--metric", metavar="KEY", action=_Once, help="only this metric key")
+    filters.add_argument("--unit", action=_Once, help="only figures in this unit")
+    filters.add_argument("--category", action=_Once, help="only this category")
+    filters.add_argument("--region", action=_Once, help="only this region")
+    filters.add_argument(
+        "--since", metavar="DATE", action=_Once,
+        help="only figures as of DATE (YYYY-MM-DD) or later")
+    filters.add_argument(
+        "--until", metavar="DATE", action=_Once, help="only figures as of DATE or earlier")
+    agg = parser.add_argument_group("aggregation (instead of the listing)")
+    agg.add_argument(
+        "--by", choices=BY_KEYS, action=_Once,
+        help="one row per group of this key")
+    agg.add_argument(
+        "--func", choices=FUNCS, action=_Once,
+        help="what to compute over each group (default: sum)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--limit", metavar="N", type=_count, action=_Once,
+        help="print at most N rows (default: %d in table and markdown, all in csv and json)"
+             % PREVIEW_ROWS)
+    size.add_argument("--all", action="store_true", help="print every row in every format")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     return parser
 
@@ -50,59 +139,143 @@ def _project_key(text):
 def main(argv=None):
     """Run the command line: print the data in the asked format; 0 on success.
 
-    Bad arguments and an unknown project exit with status 2 and a usage line
-    on stderr, as argparse does.
+    FILE that is not valid data exits with status 1 and
+    ``shanxi: FILE:LINE:COLUMN: reason`` on stderr; bad arguments, a FILE
+    that cannot be opened and a filter the data has no match for exit with
+    status 2 and a usage line on stderr, as argparse does.
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    fmt = args.format or "table"
 
-    from . import data
-    from ._render import shares
-
-    if args.project is not None:
-        try:
-            chosen = data.project(_project_key(args.project))
-        except (KeyError, TypeError) as exc:
-            parser.error(exc.args[0] if exc.args else str(exc))
-        projects = (chosen,)
-        metrics = chosen.metrics
-        rows = [row for row in data.to_dicts() if row["project"] == chosen.number]
-    else:
-        projects = data.projects()
-        metrics = data.metrics()
-        rows = data.to_dicts()
-    part_shares = shares(metrics)
-    share_list = [part_shares.get(i) for i in range(len(metrics))]
-
-    with_share = args.project is not None
-    if args.format == "table":
-        out = _table(projects, metrics, share_list)
-    elif args.format == "csv":
-        out = _csv(rows, share_list if with_share else None)
-    elif args.format == "json":
-        out = _json(rows, share_list if with_share else None)
-    else:
-        out = _markdown(metrics, share_list)
-
+    dataset = _dataset(parser, args.file)
+    if isinstance(dataset, int):
+        return dataset
     try:
-        sys.stdout.write(out)
-        sys.stdout.flush()
+        filters = _filters(dataset, args)
+        if args.by is not None or args.func is not None:
+            pieces = _aggregation(dataset, args, filters, fmt)
+        else:
+            pieces = _listing(dataset, args, filters, fmt)
+    except (KeyError, TypeError, ValueError) as exc:
+        parser.error(_message(exc))
+    _write(pieces)
+    return 0
+
+
+def _dataset(parser, path):
+    """The Dataset to print: the embedded one, FILE's, or 1 after reporting bad data."""
+    from . import ParseError, data, load, loads
+
+    if path is None:
+        return data
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            return loads(sys.stdin.buffer.read())
+        return load(path)
+    except ParseError as exc:
+        # (a directory's error is in one of its files: exc.source names it)
+        where = name if path == "-" else exc.source
+        sys.stderr.write("shanxi: %s:%d:%d: %s\n" % (where, exc.line, exc.column, exc.reason))
+    except OSError as exc:
+        parser.error("can't open %r: %s" % (path, exc.strerror or exc))
+    except ValueError as exc:
+        sys.stderr.write("shanxi: %s: %s\n" % (name, _message(exc)))
+    return 1
+
+
+def _filters(dataset, args):
+    """The keyword filters of metrics() and aggregate() from the options."""
+    filters = {}
+    for name in FILTERS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name == "project":
+            # Resolved first for project()'s messages: no such number, did you mean.
+            value = dataset.project(_project_key(value)).number
+        filters[name] = value
+    return filters
+
+
+def _message(exc):
+    """An exception's message for the command line: its options, not the API's keywords."""
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return text.replace('pass unit=... or by="unit"', "pass --unit UNIT or --by unit")
+
+
+def _write(pieces):
+    """Write the pieces of text to stdout, quietly stopping if the reader has gone."""
+    out = sys.stdout
+    try:
+        buf, size = [], 0
+        for piece in pieces:
+            buf.append(piece)
+            size += len(piece)
+            if size >= _WRITE_CHUNK:
+                out.write("".join(buf))
+                buf, size = [], 0
+        out.write("".join(buf))
+        out.flush()
     except BrokenPipeError:
         # The reader (head, less) has gone: stop quietly, and point stdout at
         # devnull so the interpreter's last flush does not complain either.
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, out.fileno())
         os.close(devnull)
-    return 0
 
 
-# ------------------------------------------------------------------ formats
+# ------------------------------------------------------------------ listing
+
+def _listing(dataset, args, filters, fmt):
+    """The pieces of the listing of the figures the filters select."""
+    metrics = dataset.metrics(**filters)
+    limit = args.limit
+    if limit is None and not args.all and fmt in ("table", "markdown"):
+        limit = PREVIEW_ROWS
+    shown = metrics if limit is None or limit >= len(metrics) else metrics[:limit]
+    more = len(metrics) - len(shown)
+    share_list = _share_list(dataset, shown)
+    if not any(s is not None for s in share_list):
+        share_list = None
+    # Decided on the whole selection, so that a preview has the full listing's columns.
+    with_region = bool(metrics) and len(dataset.aggregate("count", by="region", **filters)) > 1
+    if fmt == "table":
+        return _table(dataset, shown, share_list, with_region, more)
+    if fmt == "csv":
+        return _csv(dataset, shown, share_list)
+    if fmt == "json":
+        return _json(dataset, shown, share_list)
+    return _markdown(shown, share_list, with_region, more)
+
+
+def _share_list(dataset, shown):
+    """Each shown figure's share of its whole, or None; the wholes may be unshown."""
+    from ._render import shares
+
+    wanted = {(m.project, m.part_of) for m in shown if m.part_of is not None}
+    if not wanted:
+        return [None] * len(shown)
+    seen = set(shown)
+    wholes = []
+    for project, key in sorted(wanted):
+        try:
+            candidates = dataset.metrics(project=project, metric=key)
+        except KeyError:      # a part_of naming no figure of the file: no share
+            continue
+        wholes.extend(m for m in candidates if m not in seen)
+    part_shares = shares(list(shown) + wholes)
+    return [part_shares.get(i) for i in range(len(shown))]
+
+
+def _more(count, what):
+    return "... %s more %s (--all shows every one)" % ("{:,}".format(count), what)
+
 
 def _number(value):
-    """A value for people: ints with thousands separators, floats as repr."""
-    if isinstance(value, int):
-        return "{:,}".format(value)
-    return repr(value)
+    """A value for people: thousands separators, floats otherwise as repr gives them."""
+    return "{:,}".format(value)
 
 
 def _when(metric):
@@ -120,28 +293,58 @@ def _share_text(metric, share):
     return "%s of %s" % (percent(share), metric.part_of)
 
 
-def _table(projects, metrics, share_list):
+def _width(text):
+    """Columns text takes in a terminal: two for wide (CJK) characters, none for combining."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _ljust(text, width):
+    return text + " " * (width - _width(text))
+
+
+def _rjust(text, width):
+    return " " * (width - _width(text)) + text
+
+
+def _table(dataset, metrics, share_list, with_region, more):
+    shares = share_list or [None] * len(metrics)
     by_project = {}
-    for metric, share in zip(metrics, share_list):
-        by_project.setdefault(metric.project, []).append(
-            (metric.key, _number(metric.value), metric.unit, _when(metric),
-             _share_text(metric, share)))
-    cells = [line for lines in by_project.values() for line in lines]
+    for metric, share in zip(metrics, shares):
+        cells = [metric.key]
+        if with_region:
+            cells.append(metric.region or "")
+        cells += [_number(metric.value), metric.unit, _when(metric), _share_text(metric, share)]
+        by_project.setdefault(metric.project, []).append(cells)
+    projects = [p for p in dataset.projects() if p.number in by_project]
+    rows = [cells for lines in by_project.values() for cells in lines]
+    ncols = 6 if with_region else 5
+    value_col = ncols - 4
+    widths = [max([_width(c[i]) for c in rows] or [0]) for i in range(ncols)]
     width_num = max([len(str(p.number)) for p in projects] or [1])
-    widths = [max([len(c[i]) for c in cells] or [0]) for i in range(5)]
     indent = " " * (width_num + 2)
-    out = []
     for p in projects:
         heading = [str(p.number).rjust(width_num)]
         heading += [x for x in (p.title or p.key,) if x]
         if p.category:
             heading.append("[%s]" % p.category)
-        out.append("  ".join(heading))
-        for key, value, unit, when, share in by_project.get(p.number, ()):
-            line = "  ".join((key.ljust(widths[0]), value.rjust(widths[1]),
-                              unit.ljust(widths[2]), when.ljust(widths[3]), share))
-            out.append((indent + line).rstrip())
-    return "\n".join(out) + "\n"
+        yield "  ".join(heading) + "\n"
+        for cells in by_project[p.number]:
+            line = "  ".join(
+                _rjust(c, widths[i]) if i == value_col else
+                c if i == ncols - 1 else _ljust(c, widths[i])
+                for i, c in enumerate(cells))
+            yield (indent + line).rstrip() + "\n"
+    if more:
+        yield _more(more, "figures") + "\n"
 
 
 def _plain(value):
@@ -155,35 +358,72 @@ def _plain(value):
     return str(value)
 
 
-def _csv(rows, share_list):
+def _rows(dataset, metrics):
+    """The figures as to_dicts() rows, in the data file's columns."""
+    projects = {p.number: p for p in dataset.projects()}
+    for m in metrics:
+        p = projects[m.project]
+        yield {
+            "project": m.project, "project_key": p.key, "project_title": p.title,
+            "category": m.category, "metric": m.key, "label": m.label, "value": m.value,
+            "unit": m.unit, "as_of": m.as_of, "period_start": m.period_start,
+            "part_of": m.part_of, "region": m.region,
+        }
+
+
+def _csv_lines(header, records):
     import csv
     import io
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    header = list(COLUMNS) + (["share"] if share_list is not None else [])
     writer.writerow(header)
-    for i, row in enumerate(rows):
-        fields = [_plain(row[name]) for name in COLUMNS]
-        if share_list is not None:
-            fields.append(_plain(share_list[i]))
-        writer.writerow(fields)
-    return buf.getvalue()
+    yield buf.getvalue()
+    for fields in records:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([_plain(v) for v in fields])
+        yield buf.getvalue()
 
 
-def _json(rows, share_list):
+def _csv(dataset, metrics, share_list):
+    header = list(COLUMNS) + (["share"] if share_list is not None else [])
+
+    def records():
+        for i, row in enumerate(_rows(dataset, metrics)):
+            fields = [row[name] for name in COLUMNS]
+            if share_list is not None:
+                fields.append(share_list[i])
+            yield fields
+
+    return _csv_lines(header, records())
+
+
+def _json_lines(objects):
+    """json.dumps(list(objects), indent=2), a piece per object."""
     import json
 
-    objects = []
-    for i, row in enumerate(rows):
-        obj = {}
-        for name in COLUMNS:
-            value = row[name]
-            obj[name] = value.isoformat() if hasattr(value, "isoformat") else value
-        if share_list is not None:
-            obj["share"] = share_list[i]
-        objects.append(obj)
-    return json.dumps(objects, indent=2, ensure_ascii=False) + "\n"
+    first = True
+    for obj in objects:
+        text = json.dumps(obj, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        yield ("[\n  " if first else ",\n  ") + text
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def _json_value(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _json(dataset, metrics, share_list):
+    def objects():
+        for i, row in enumerate(_rows(dataset, metrics)):
+            obj = {name: _json_value(row[name]) for name in COLUMNS}
+            if share_list is not None:
+                obj["share"] = share_list[i]
+            yield obj
+
+    return _json_lines(objects())
 
 
 def _md_cell(text):
@@ -191,21 +431,83 @@ def _md_cell(text):
         "\n", " ").replace("\r", " ")
 
 
-def _markdown(metrics, share_list):
-    with_share = any(s is not None for s in share_list)
+def _md_row(cells):
+    return "| %s |\n" % " | ".join(_md_cell(c) for c in cells)
+
+
+def _markdown(metrics, share_list, with_region, more):
     header = ["project", "metric", "label", "value", "unit", "as_of"]
     align = ["---:", "---", "---", "---:", "---", "---"]
-    if with_share:
+    if with_region:
+        header.insert(2, "region")
+        align.insert(2, "---")
+    if share_list is not None:
         header.append("share")
         align.append("---:")
-    out = ["| %s |" % " | ".join(header), "| %s |" % " | ".join(align)]
-    for metric, share in zip(metrics, share_list):
+    yield _md_row(header)
+    yield "| %s |\n" % " | ".join(align)
+    for i, metric in enumerate(metrics):
         cells = [str(metric.project), metric.key, metric.label or "", _number(metric.value),
                  metric.unit, _when(metric)]
-        if with_share:
-            cells.append(_share_text(metric, share))
-        out.append("| %s |" % " | ".join(_md_cell(c) for c in cells))
-    return "\n".join(out) + "\n"
+        if with_region:
+            cells.insert(2, metric.region or "")
+        if share_list is not None:
+            cells.append(_share_text(metric, share_list[i]))
+        yield _md_row(cells)
+    if more:
+        yield "\n" + _more(more, "figures") + "\n"
+
+
+# ------------------------------------------------------------------ aggregation
+
+def _aggregation(dataset, args, filters, fmt):
+    """The pieces of aggregate(func, by=..., **filters) in the asked format."""
+    func = args.func or "sum"
+    result = dataset.aggregate(func, by=args.by, **filters)
+    if args.by is None:
+        header, rows = [func], [(result,)]
+    else:
+        header, rows = [args.by, func], list(result.items())
+    more = 0
+    if args.limit is not None and args.limit < len(rows):
+        more = len(rows) - args.limit
+        rows = rows[:args.limit]
+    if fmt == "csv":
+        return _csv_lines(header, rows)
+    if fmt == "json":
+        return _json_lines({h: _json_value(v) for h, v in zip(header, row)} for row in rows)
+    if fmt == "markdown":
+        return _groups_markdown(header, rows, more)
+    return _groups_table(header, rows, more)
+
+
+def _key_text(key):
+    # Project numbers are names, not quantities: no thousands separators.
+    return key.isoformat() if hasattr(key, "isoformat") else str(key)
+
+
+def _groups_table(header, rows, more):
+    if len(header) == 1:      # one number: just the number
+        yield _number(rows[0][0]) + "\n"
+        return
+    keys = [_key_text(k) for k, _ in rows]
+    values = [_number(v) for _, v in rows]
+    kw = max([_width(k) for k in keys + [header[0]]])
+    vw = max([_width(v) for v in values + [header[1]]])
+    yield _ljust(header[0], kw) + "  " + _rjust(header[1], vw) + "\n"
+    for key, value in zip(keys, values):
+        yield _ljust(key, kw) + "  " + _rjust(value, vw) + "\n"
+    if more:
+        yield _more(more, "groups") + "\n"
+
+
+def _groups_markdown(header, rows, more):
+    yield _md_row(header)
+    yield "| %s |\n" % " | ".join(["---"] * (len(header) - 1) + ["---:"])
+    for row in rows:
+        yield _md_row([_key_text(v) for v in row[:-1]] + [_number(row[-1])])
+    if more:
+        yield "\n" + _more(more, "groups") + "\n"
 
 
 if __name__ == "__main__":

@@ -1,27 +1,44 @@
 """pandas DataFrames of a Dataset: what ``Dataset.to_frame()`` calls.
 
 pandas (and numpy, which comes with it) are imported only when a frame is
-asked for, so ``import shanxi`` stays light.  The columns are built straight
-from the dataset: from ``to_dicts()`` in general, or, for a large loaded file
-when pyarrow is installed, from the dataset's Arrow stream, which hands over
-the numeric columns without a Python object per row.  Both give the same
-frame.
+asked for, so ``import shanxi`` stays light.  The columns are built from the
+dataset's native ones, never from a Python object per row: through its
+Arrow stream when pyarrow is installed and the dataset is large, else from
+the raw buffers ``Dataset._columns()`` hands out.  Both give the same
+frame, with the columns and order of ``to_dicts()`` and the Arrow export
+(``COLUMNS``) and these dtypes, under pandas 2 and 3 alike:
+
+=============  ==================================================
+project        int64
+text columns   category (categories: the distinct strings, in
+               order of first appearance; NaN where empty)
+value, share   float64 (share NaN where a figure has none)
+as_of,         datetime64[s] (NaT where empty); seconds hold every
+period_start   date of the data/ format, 0001-01-01 to 9999-12-31
+=============  ==================================================
 """
 
 KINDS = ("metrics", "projects")
 
-METRIC_COLUMNS = (
-    "project", "project_key", "metric", "label", "value", "unit", "category",
-    "as_of", "period_start", "part_of", "region", "share",
+# One schema: the columns of to_dicts() and of the Arrow export, in order.
+COLUMNS = (
+    "project", "project_key", "project_title", "category", "metric", "label", "value",
+    "unit", "as_of", "period_start", "part_of", "region", "share",
 )
+TEXT_COLUMNS = ("project_key", "project_title", "category", "metric", "label", "unit",
+                "part_of", "region")
+DATE_COLUMNS = ("as_of", "period_start")
+# Kept for callers of the old name.
+METRIC_COLUMNS = COLUMNS
 PROJECT_COLUMNS = ("number", "key", "title", "category", "as_of", "figures")
 
 # The Arrow stream is used from this many figures on (when pyarrow is there);
-# below it, to_dicts() is as fast and spares importing pyarrow.
+# below it the raw buffers are as fast and spare importing pyarrow.
 ARROW_MIN_ROWS = 50_000
 
-_EPOCH_ORDINAL = 719163      # datetime.date(1970, 1, 1).toordinal()
-_NAT = -(2 ** 63)            # NaT as the int64 behind a numpy datetime64
+DATE_DTYPE = "datetime64[s]"
+_NO_DATE = -(2 ** 31)          # SX_NO_DATE: an empty date in the native columns
+_SECONDS_PER_DAY = 86400
 
 
 def to_frame(ds, kind="metrics"):
@@ -32,9 +49,16 @@ def to_frame(ds, kind="metrics"):
         raise ValueError("unknown to_frame() kind %r; expected one of %s"
                          % (kind, ", ".join(repr(k) for k in KINDS)))
     pd = _import_pandas()
+    import numpy as np
+
     if kind == "projects":
-        return _projects_frame(pd, ds)
-    return _metrics_frame(pd, ds)
+        return _projects_frame(pd, np, ds)
+    columns = None
+    if len(ds) >= ARROW_MIN_ROWS:
+        columns = _columns_from_arrow(np, ds)
+    if columns is None:
+        columns = _columns_from_buffers(np, ds)
+    return _metrics_frame(pd, np, columns)
 
 
 def _import_pandas():
@@ -45,191 +69,150 @@ def _import_pandas():
     return pandas
 
 
-# ------------------------------------------------------------------ dtypes
+# ------------------------------------------------------------------ building the frame
 
-def _str_dtype(pd):
-    """The dtype pandas gives a column of text: object (pandas 2) or str (pandas 3)."""
-    return pd.Series(["x"]).dtype
-
-
-def _strings(pd, values):
-    return pd.Series(values, dtype=_str_dtype(pd))
-
-
-def _datetimes(pd, days):
-    """A datetime64 Series from an int64 array of days since 1970 (_NAT for none).
-
-    The unit is the one pd.to_datetime gives a datetime.date (ns in pandas 2,
-    s in pandas 3), unless a date lies outside the range of ns: then s.
-    """
-    import datetime
-
-    days = days.view("datetime64[D]")
-    target = pd.to_datetime([datetime.date(2000, 1, 1)]).dtype
-    series = pd.Series(days.astype("datetime64[s]"))
-    if series.dtype != target:
-        try:
-            series = series.astype(target)
-        except (ValueError, OverflowError):   # OutOfBoundsDatetime is a ValueError
-            pass
-    return series
+def _dates(np, days):
+    """datetime64[s] of an array of int32 days since 1970 (_NO_DATE for none)."""
+    seconds = days.astype("int64")
+    seconds *= _SECONDS_PER_DAY
+    out = seconds.view(DATE_DTYPE)
+    missing = days == _NO_DATE
+    if missing.any():
+        out[missing] = np.datetime64("NaT", "s")
+    return out
 
 
-def _days(np, dates):
-    """int64 days since 1970 of a sequence of datetime.date or None."""
-    epoch, nat = _EPOCH_ORDINAL, _NAT
-    return np.array([nat if d is None else d.toordinal() - epoch for d in dates], dtype="int64")
+def _categorical(pd, np, codes, categories):
+    """A Categorical of int codes (-1 for empty) into a tuple of str."""
+    dtype = pd.CategoricalDtype(pd.Index(list(categories), dtype=_text_dtype(pd)))
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
-# ------------------------------------------------------------------ metrics
-
-def _metrics_frame(pd, ds):
-    import numpy as np
-
-    columns = None
-    if len(ds) >= ARROW_MIN_ROWS:
-        columns = _columns_from_arrow(pd, np, ds)
-    if columns is None:
-        columns = _columns_from_dicts(np, ds)
-    (project, project_key, metric, label, value, unit, category, as_of, period_start,
-     part_of, region) = columns
-
-    data = {
-        "project": np.asarray(project, dtype="int64"),
-        "project_key": _strings(pd, project_key),
-        "metric": _strings(pd, metric),
-        "label": _strings(pd, label),
-        "value": np.asarray(value, dtype="float64"),
-        "unit": pd.Categorical(_strings(pd, unit)),
-        "category": pd.Categorical(_strings(pd, category)),
-        "as_of": _datetimes(pd, as_of),
-        "period_start": _datetimes(pd, period_start),
-        "part_of": _strings(pd, part_of),
-        "region": _strings(pd, region),
-    }
-    frame = pd.DataFrame(data, columns=list(METRIC_COLUMNS[:-1]))
-    frame["share"] = _shares(pd, np, frame)
-    return frame
+def _text_dtype(pd):
+    """What pandas makes of a list of str: object (pandas 2) or str (pandas 3)."""
+    return pd.Index(["x"]).dtype
 
 
-def _shares(pd, np, frame):
-    """Each figure's value over the value of its part_of figure (float64, NaN where none).
-
-    The whole is the figure of the same project whose metric key is the
-    part_of key, for the same region and as_of (a missing region matches a
-    missing one).  Where there is no such figure, more than one, or it is
-    zero, the share is NaN.
-    """
-    share = np.full(len(frame), np.nan)
-    has_part = frame["part_of"].notna().to_numpy(dtype=bool)
-    if not has_part.any():
-        return share
-    keys = ["metric", "project", "region", "as_of"]
-    wanted = frame["part_of"][has_part].unique()
-    wholes = frame.loc[frame["metric"].isin(wanted), keys + ["value"]]
-    wholes = wholes[~wholes.duplicated(keys, keep=False)]
-    parts = frame.loc[has_part, ["part_of", "project", "region", "as_of"]]
-    parts = parts.rename(columns={"part_of": "metric"})
-    # A left merge on unique right keys keeps the parts' rows and order.
-    merged = parts.merge(wholes.rename(columns={"value": "_whole"}), how="left", on=keys)
-    whole = merged["_whole"].to_numpy(dtype="float64", copy=True)
-    whole[whole == 0] = np.nan
-    share[has_part] = frame["value"].to_numpy()[has_part] / whole
-    return share
+def _metrics_frame(pd, np, columns):
+    """The frame of a dict of native columns, as _columns_from_* give them:
+    project, value, share (ndarrays), as_of, period_start (int32 days),
+    and (codes, categories) for each text column."""
+    data = {}
+    for name in COLUMNS:
+        column = columns[name]
+        if name == "project":
+            data[name] = np.array(column, dtype="int64")
+        elif name in ("value", "share"):
+            data[name] = np.array(column, dtype="float64")
+        elif name in DATE_COLUMNS:
+            data[name] = _dates(np, column)
+        else:
+            data[name] = _categorical(pd, np, *column)
+    return pd.DataFrame(data, columns=list(COLUMNS), copy=False)
 
 
-def _columns_from_dicts(np, ds):
-    rows = ds.to_dicts()
-
-    def column(name):
-        return [row[name] for row in rows]
-
-    return (
-        column("project"), column("project_key"), column("metric"), column("label"),
-        column("value"), column("unit"), column("category"),
-        _days(np, column("as_of")), _days(np, column("period_start")),
-        column("part_of"), column("region"),
-    )
+def _project_codes(np, projects, project, categories, attribute):
+    """Each row's code of its project's key or title (-1 where none)."""
+    at = {s: i for i, s in enumerate(categories)}
+    # project numbers are positive int32: a table by number, then one gather
+    by_number = np.full(max((p.number for p in projects), default=0) + 1, -1, dtype="int32")
+    for p in projects:
+        by_number[p.number] = at.get(getattr(p, attribute), -1)
+    return by_number[project]
 
 
-def _columns_from_arrow(pd, np, ds):
-    """The same columns read through the Arrow stream, or None to use to_dicts()."""
-    if not hasattr(ds, "__arrow_c_stream__"):
-        return None
+def _columns_from_buffers(np, ds):
+    """The native columns as numpy arrays over Dataset._columns()'s buffers."""
+    raw = ds._columns()
+    out = {"project": np.frombuffer(raw["project"], dtype="int32"),
+           "value": np.frombuffer(raw["value"], dtype="float64"),
+           "share": np.frombuffer(raw["share"], dtype="float64"),
+           "as_of": np.frombuffer(raw["as_of"], dtype="int32")}
+    n = len(out["project"])
+    period = raw["period_start"]
+    out["period_start"] = (np.full(n, _NO_DATE, dtype="int32") if period is None
+                           else np.frombuffer(period, dtype="int32"))
+    projects = None
+    for name in TEXT_COLUMNS:
+        item = raw[name]
+        if item is None:
+            out[name] = (np.full(n, -1, dtype="int8"), ())
+            continue
+        codes, categories = item
+        if name in ("project_key", "project_title"):
+            if projects is None:
+                projects = ds.projects()
+            codes = _project_codes(np, projects, out["project"], categories,
+                                   name[len("project_"):])
+        else:
+            codes = np.frombuffer(codes, dtype="int%d" % (8 * codes.itemsize))
+        out[name] = (codes, categories)
+    return out
+
+
+def _columns_from_arrow(np, ds):
+    """The same columns read through the Arrow stream, or None to use the buffers."""
     try:
         import pyarrow as pa
-        import pyarrow.compute as pc
     except ImportError:
         return None
-    try:
-        table = pa.table(ds)
-    except (TypeError, ValueError, NotImplementedError, pa.ArrowException):
-        return None
-    schema = table.schema
-    if table.num_rows != len(ds):
+    table = pa.table(ds).combine_chunks()
+    if table.num_rows != len(ds) or tuple(table.column_names) != COLUMNS:
         return None
 
-    def is_text(t):
-        return pa.types.is_string(t) or pa.types.is_large_string(t) or (
-            pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type)
-                                           or pa.types.is_large_string(t.value_type)))
+    def chunk(name):
+        column = table.column(name)
+        return column.chunk(0) if column.num_chunks else pa.array([], column.type)
 
-    expected = {"project": pa.types.is_integer, "value": pa.types.is_floating,
-                "as_of": pa.types.is_date32, "period_start": pa.types.is_date32}
-    for name in ("metric", "label", "unit", "category", "part_of", "region"):
-        expected[name] = is_text
-    for name, check in expected.items():
-        i = schema.get_field_index(name)
-        if i < 0 and name in ("project", "metric", "value", "unit", "as_of"):
-            return None
-        if i >= 0 and not check(schema.field(name).type):
-            return None
-
+    # What a null slot holds is the producer's to say, and this producer
+    # (core/arrow.c) says it: -1 in a text column's indices, SX_NO_DATE in
+    # period_start, NaN in share, as in the native columns; only a column the
+    # file lacks (every slot null) holds zeros.  So no mask is made here.
+    out = {}
+    for name in ("project", "value", "share"):
+        out[name] = _values(np, chunk(name))
     n = table.num_rows
+    for name in DATE_COLUMNS:
+        array = chunk(name)
+        out[name] = (np.full(n, _NO_DATE, dtype="int32") if n and array.null_count == n
+                     else _values(np, array.view(pa.int32())))
+    for name in TEXT_COLUMNS:
+        array = chunk(name)
+        codes = (np.full(n, -1, dtype="int8") if n and array.null_count == n
+                 else _values(np, array.indices))
+        out[name] = (codes, tuple(array.dictionary.to_pylist()))
+    return out
 
-    def text(name):
-        if schema.get_field_index(name) < 0:
-            return [None] * n
-        return pc.cast(table.column(name), pa.string()).to_pandas()
 
-    def days(name):
-        if schema.get_field_index(name) < 0:
-            return np.full(n, _NAT, dtype="int64")
-        col = pc.cast(table.column(name), pa.int32())
-        values = np.asarray(pc.fill_null(col, 0).to_numpy(), dtype="int64")
-        if col.null_count:
-            values[np.asarray(pc.is_null(col).to_numpy(), dtype=bool)] = _NAT
-        return values
-
-    project = np.asarray(table.column("project").to_numpy(), dtype="int64")
-    # Keys come from the project, as to_dicts() takes them.
-    projects = ds.projects()
-    numbers = np.array([p.number for p in projects], dtype="int64")
-    keys = np.array([p.key for p in projects] + [None], dtype=object)
-    at = np.searchsorted(numbers, project)
-    if len(numbers):
-        at[numbers[np.minimum(at, len(numbers) - 1)] != project] = len(numbers)
-    return (
-        project, keys[at], text("metric"), text("label"),
-        np.asarray(table.column("value").to_numpy(), dtype="float64"), text("unit"),
-        text("category"), days("as_of"), days("period_start"), text("part_of"), text("region"),
-    )
+def _values(np, array):
+    """The values buffer of a primitive Arrow array as a numpy array, nulls
+    and all (what a null slot holds is the caller's to mask)."""
+    dtype = np.dtype(array.type.to_pandas_dtype())
+    buffer = array.buffers()[1]
+    if buffer is None or len(array) == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(buffer, dtype=dtype, count=len(array),
+                         offset=array.offset * dtype.itemsize)
 
 
 # ------------------------------------------------------------------ projects
 
-def _projects_frame(pd, ds):
-    import numpy as np
-
+def _projects_frame(pd, np, ds):
     projects = ds.projects()
     counts = ds.aggregate("count", by="project") if len(ds) else {}
-    category = pd.Categorical(_strings(pd, [p.category for p in projects]))
+    text = _text_dtype(pd)
+    categories = []
+    for p in projects:
+        if p.category is not None and p.category not in categories:
+            categories.append(p.category)
+    as_of = [_NO_DATE if p.as_of is None else p.as_of.toordinal() - 719163 for p in projects]
     data = {
         "number": np.array([p.number for p in projects], dtype="int64"),
-        "key": _strings(pd, [p.key for p in projects]),
-        "title": _strings(pd, [p.title for p in projects]),
-        "category": category,
-        "as_of": _datetimes(pd, _days(np, [p.as_of for p in projects])),
+        "key": pd.Series([p.key for p in projects], dtype=text),
+        "title": pd.Series([p.title for p in projects], dtype=text),
+        "category": pd.Categorical([p.category for p in projects],
+                                   dtype=pd.CategoricalDtype(pd.Index(categories, dtype=text))),
+        "as_of": _dates(np, np.array(as_of, dtype="int32")),
         "figures": np.array([counts.get(p.number, 0) for p in projects], dtype="int64"),
     }
     return pd.DataFrame(data, columns=list(PROJECT_COLUMNS))

@@ -3,17 +3,24 @@
 import datetime
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, Literal, TypedDict, final, overload
+from typing import Any, Literal, Protocol, SupportsIndex, TypedDict, final, overload
 
 from _typeshed import ReadableBuffer
 
 # The DataFrame type when pandas is installed (Any for type checkers without it).
+# numpy.datetime64 likewise (dates may be one).
+from numpy import datetime64
 from pandas import DataFrame
 from typing_extensions import TypeAlias
 
-_Date: TypeAlias = datetime.date | str
+# A date argument: a date or datetime (pandas.Timestamp is one), a numpy.datetime64
+# of days or finer, or 'YYYY-MM-DD'.
+_Date: TypeAlias = datetime.date | datetime64 | str
 _Func: TypeAlias = Literal["sum", "count", "mean", "min", "max"]
 _Number: TypeAlias = int | float
+# aggregate(by=...): one grouping, or a tuple of them (tuple keys, a part each)
+_By: TypeAlias = Literal["project", "metric", "category", "unit", "region", "as_of", "month"]
+_KeyPart: TypeAlias = int | str | datetime.date | None
 
 class _FigureDict(TypedDict):
     project: int
@@ -28,6 +35,7 @@ class _FigureDict(TypedDict):
     period_start: datetime.date | None
     part_of: str | None
     region: str | None
+    share: float | None
 
 class ParseError(ValueError):
     # Malformed input to load/loads: where (source, line, column) and why (reason).
@@ -41,7 +49,7 @@ class Metric:
     def __new__(
         cls,
         key: str,
-        project: int,
+        project: SupportsIndex,
         value: int | float,
         unit: str,
         as_of: _Date,
@@ -81,7 +89,7 @@ class Metric:
 class Project:
     def __new__(
         cls,
-        number: int,
+        number: SupportsIndex,
         key: str | None = None,
         title: str | None = None,
         category: str | None = None,
@@ -106,12 +114,40 @@ class Project:
     def __reduce__(self) -> tuple[Any, ...]: ...
     def _repr_html_(self) -> str: ...
 
-_ProjectKey: TypeAlias = int | str | Project
+# A project by number (anything with __index__ but a bool: numpy integers too), key,
+# title word or Project.
+_ProjectKey: TypeAlias = SupportsIndex | str | Project
 
 @final
 class Dataset:
     @property
-    def source(self) -> str: ...
+    def source(self) -> str | tuple[str, ...]: ...
+    # What is in it, from the dictionaries (no object per row), made once:
+    @property
+    def nrows(self) -> int: ...
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def metric_keys(self) -> tuple[str, ...]: ...
+    @property
+    def units(self) -> tuple[str, ...]: ...
+    @property
+    def regions(self) -> tuple[str | None, ...]: ...
+    @property
+    def categories(self) -> tuple[str | None, ...]: ...
+    @property
+    def date_range(self) -> tuple[datetime.date, datetime.date] | None: ...
+    @overload
+    def unique(self, column: Literal["project"], /) -> tuple[int, ...]: ...
+    @overload
+    def unique(
+        self,
+        column: Literal[
+            "metric", "unit", "category", "region", "label", "part_of", "project_key",
+            "project_title",
+        ],
+        /,
+    ) -> tuple[str | None, ...]: ...
     def projects(self) -> tuple[Project, ...]: ...
     def project(self, key: _ProjectKey, /) -> Project: ...
     def metrics(
@@ -127,6 +163,20 @@ class Dataset:
     ) -> tuple[Metric, ...]: ...
     def metric(self, key: str, /) -> Metric: ...
     def search(self, text: str, /) -> tuple[Metric, ...]: ...
+    def partial(
+        self,
+        func: _Func = "sum",
+        *,
+        by: _By | None = None,
+        seq: int = 0,
+        project: _ProjectKey | None = None,
+        metric: str | None = None,
+        unit: str | None = None,
+        category: str | None = None,
+        region: str | None = None,
+        since: _Date | None = None,
+        until: _Date | None = None,
+    ) -> Partial: ...
     @overload
     def aggregate(
         self,
@@ -225,6 +275,20 @@ class Dataset:
         since: _Date | None = None,
         until: _Date | None = None,
     ) -> dict[str | None, _Number]: ...
+    @overload
+    def aggregate(
+        self,
+        func: _Func = "sum",
+        *,
+        by: tuple[_By, ...],
+        project: _ProjectKey | None = None,
+        metric: str | None = None,
+        unit: str | None = None,
+        category: str | None = None,
+        region: str | None = None,
+        since: _Date | None = None,
+        until: _Date | None = None,
+    ) -> dict[tuple[_KeyPart, ...], _Number]: ...
     def total(
         self,
         unit: str,
@@ -247,8 +311,38 @@ class Dataset:
     def __reduce__(self) -> str: ...
     def _repr_html_(self) -> str: ...
     def _ipython_key_completions_(self) -> list[str]: ...
+    def _columns(self) -> dict[str, object]: ...
+
+@final
+class Partial:
+    # An exact partial aggregate (Dataset.partial); immutable.
+    @property
+    def func(self) -> _Func: ...
+    @property
+    def by(self) -> _By | None: ...
+    @property
+    def rows(self) -> int: ...
+    def merge(self, other: Partial, /) -> Partial: ...
+    @classmethod
+    def merge_all(cls, partials: Iterable[Partial], /) -> Partial: ...
+    def result(self) -> Any: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, blob: ReadableBuffer, /) -> Partial: ...
+    def __len__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
 
 data: Dataset
 
-def load(path: str | bytes | os.PathLike[str] | os.PathLike[bytes], /) -> Dataset: ...
-def loads(text: str | ReadableBuffer, /) -> Dataset: ...
+_Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+
+class _BinaryFile(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+def load(
+    path: _Path | list[_Path] | tuple[_Path, ...] | _BinaryFile,
+    /,
+    *,
+    encoding: str | None = None,
+) -> Dataset: ...
+def loads(text: str | ReadableBuffer, /, *, encoding: str | None = None) -> Dataset: ...

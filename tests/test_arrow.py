@@ -3,13 +3,13 @@ polars, DuckDB and pandas, compared figure by figure with to_dicts(), and with
 pyarrow's own reading of the CSV file."""
 from __future__ import annotations
 
-import csv
 import datetime
 import gc
-import io
 import math
-import random
+import os
+import sys
 
+import panelgen
 import pytest
 
 import shanxi
@@ -17,52 +17,51 @@ import shanxi
 pa = pytest.importorskip("pyarrow")
 
 D = datetime.date
-ALL_COLUMNS = [
+# The columns of the data/ format, then each figure's share: every export
+# has all of them, in this order, whatever the file had (one schema with
+# to_dicts() and to_frame(): test_schema.py).
+FILE_COLUMNS = [
     "project", "project_key", "project_title", "category", "metric", "label",
     "value", "unit", "as_of", "period_start", "part_of", "region",
 ]
+ALL_COLUMNS = FILE_COLUMNS + ["share"]
 STRING_COLUMNS = {"project_key", "project_title", "category", "metric", "label", "unit",
                   "part_of", "region"}
 NOT_NULL = {"project", "metric", "value", "unit", "as_of"}
 
 
-def make_panel(n_rows, seed=7, columns=ALL_COLUMNS):
-    """CSV text of a generated panel and its rows as to_dicts() would give them."""
-    rng = random.Random(seed)
-    regions = ["太原", "Datong", 'Lüliang, "west"', "two\nlines", "Yangquan", None]
-    projects = {n: ("p%d" % n, "Project number %d, in full" % n, ["health", "culture", None][n % 3])
-                for n in range(1, 9)}
-    metrics = [("people_%d" % i, "people") for i in range(5)] + [
-        ("rate", "percent"), ("money", "CNY"), ("usd", "USD")]
-    rows = []
-    for i in range(n_rows):
-        number = rng.choice(list(projects))
-        key, title, category = projects[number]
-        metric, unit = rng.choice(metrics)
-        if unit == "percent":
-            value = round(rng.uniform(0, 100), 2)
-        elif unit == "USD":
-            value = float(rng.randrange(10 ** 9)) / 8     # exact binary fractions
-        else:
-            value = rng.randrange(-1000, 10 ** 7)
-        as_of = D(2020, 1, 1) + datetime.timedelta(days=rng.randrange(1500))
-        row = {
-            "project": number, "project_key": key, "project_title": title,
-            "category": category, "metric": metric,
-            "label": rng.choice([None, "label %d" % (i % 17), "with, comma"]),
-            "value": value, "unit": unit, "as_of": as_of,
-            "period_start": rng.choice([None, D(as_of.year, 1, 1)]),
-            "part_of": "people_0" if metric == "people_1" else None,
-            "region": rng.choice(regions),
-        }
-        rows.append({k: (row[k] if k in columns else None) for k in ALL_COLUMNS})
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for r in rows:
-        # columns of other names are unknown to shanxi, and ignored
-        writer.writerow(["" if r.get(k) is None else r.get(k, "?, ignored") for k in columns])
-    return out.getvalue(), rows
+def _figures():
+    """Eight projects (titles with commas, some without a category) of the same
+    eight metrics: counts, a percentage, CNY and USD in exact binary fractions."""
+    metrics = [("people_%d" % i, "people", 1000 * (i + 1), "int") for i in range(4)] + [
+        ("people_4", "people", -1000, "int"), ("rate", "percent", None, "cents"),
+        ("money", "CNY", 10 ** 7, "int"), ("usd", "USD", None, "eighths")]
+    figures = []
+    for n in range(1, 9):
+        for i, (metric, unit, base, kind) in enumerate(metrics):
+            figures.append(panelgen.Figure(
+                n, metric, unit, base, kind, project_key="p%d" % n,
+                project_title="Project number %d, in full" % n,
+                category=["health", "culture", None][n % 3],
+                label=[None, "label %d" % (i % 17), "with, comma"][(n + i) % 3],
+                part_of="people_0" if metric == "people_1" else None,
+                period_start="year" if (n + i) % 2 else None))
+    return figures
+
+
+PANEL_OPTIONS = dict(
+    figures=_figures(),
+    regions=["太原", "Datong", 'Lüliang, "west"', "two\nlines", "Yangquan", None],
+    dates=[D(2020, 1, 1) + datetime.timedelta(days=15 * d) for d in range(100)])
+
+
+def make_panel(n_rows, seed=7, columns=FILE_COLUMNS):
+    """CSV text of a generated panel (CRLF lines, as the csv module writes them)
+    and its rows as to_dicts() would give them."""
+    options = dict(PANEL_OPTIONS, seed=seed, columns=columns)
+    # columns of other names are unknown to shanxi, and ignored
+    return (panelgen.panel_text(n_rows, newline="\r\n", **options),
+            panelgen.panel_rows(n_rows, **options))
 
 
 PANEL_TEXT, PANEL_ROWS = make_panel(3000)
@@ -124,6 +123,8 @@ def test_schema_types_and_nullability(ds):
             assert field.type == pa.float64()
         elif field.name in ("as_of", "period_start"):
             assert field.type == pa.date32()
+        elif field.name == "share":
+            assert field.type == pa.float64()
         else:
             assert field.name in STRING_COLUMNS
             # the per-project columns are built at export; the others are
@@ -154,6 +155,25 @@ def test_metadata_of_a_file(tmp_path):
     assert schema.field("value").metadata[b"shanxi.units"].decode("utf-8") == "元"
 
 
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"),
+                    reason="needs a file system that takes any bytes as a name")
+def test_metadata_of_a_file_whose_name_is_not_utf8(tmp_path):
+    # The source is the name decoded with the file system encoding: a byte
+    # that is not UTF-8 becomes a lone surrogate, which the export writes as
+    # a backslash escape, since Arrow metadata must be UTF-8.
+    directory = os.fsencode(tmp_path)
+    path = os.path.join(directory, b"panel\xff.csv")
+    with open(path, "wb") as f:
+        f.write(b"project,metric,value,unit,as_of\n1,a,1,people,2022-01-01\n")
+    ds = shanxi.load(path)
+    assert ds.source == os.fsdecode(path)
+    table = pa.table(ds)
+    assert table.column("value").to_pylist() == [1]
+    expected = os.fsdecode(path).encode("utf-8", "backslashreplace")
+    assert table.schema.metadata[b"shanxi.source"] == expected
+    assert expected.endswith(b"panel\\udcff.csv")
+
+
 def test_values_figure_by_figure(ds):
     table = pa.table(ds)
     table.validate(full=True)
@@ -167,21 +187,28 @@ def test_values_figure_by_figure(ds):
     ["as_of", "unit", "value", "metric", "project", "region"],
     ["project", "metric", "value", "unit", "as_of", "label", "period_start", "notes"],
 ])
-def test_only_the_columns_the_file_has(present):
+def test_every_column_whatever_the_file_has(present):
     text, _ = make_panel(50, columns=present)
     loaded = shanxi.loads(text)
     table = pa.table(loaded)
     table.validate(full=True)
-    assert table.column_names == [c for c in ALL_COLUMNS if c in present]
+    assert table.column_names == ALL_COLUMNS
     assert table.to_pylist() == expected_rows(loaded, table.column_names)
+    for name in FILE_COLUMNS:
+        if name not in present:
+            # a column the file lacks: all null, of the type it has when present
+            assert table.column(name).null_count == 50, name
+    assert table.schema.field("label").type.value_type == pa.string()
+    assert table.schema.field("period_start").type == pa.date32()
 
 
 def test_empty_dataset():
     table = pa.table(shanxi.loads("project,metric,value,unit,as_of,region\n"))
     table.validate(full=True)
     assert table.num_rows == 0
-    assert table.column_names == ["project", "metric", "value", "unit", "as_of", "region"]
+    assert table.column_names == ALL_COLUMNS
     assert table.schema.field("region").type == pa.dictionary(pa.int8(), pa.string())
+    assert table.schema.field("label").type == pa.dictionary(pa.int8(), pa.string())
 
 
 def test_nulls_are_nulls(panel):
@@ -403,8 +430,9 @@ def test_export_agrees_with_pyarrow_csv(tmp_path, seed, n, crlf):
     ours = pa.table(shanxi.load(path))
     ours.validate(full=True)
     assert ours.num_rows == theirs.num_rows == n
-    assert ours.column_names == [c for c in ALL_COLUMNS if c in theirs.column_names]
-    for name in ours.column_names:
+    assert ours.column_names == ALL_COLUMNS
+    assert theirs.column_names == FILE_COLUMNS
+    for name in theirs.column_names:
         mine, other = decoded(ours.column(name)), decoded(theirs.column(name))
         if name == "project":
             other = other.cast(pa.int32())
@@ -421,6 +449,6 @@ def test_embedded_data_agrees_with_pyarrow_csv():
     path = pathlib.Path(__file__).resolve().parent.parent / "data" / "shanxi_2022.csv"
     theirs = read_csv_as_shanxi_types(path)
     ours = pa.table(shanxi.data)
-    assert ours.column_names == theirs.column_names
-    for name in ours.column_names:
+    assert ours.column_names == theirs.column_names + ["share"]
+    for name in theirs.column_names:
         assert decoded(ours.column(name)).equals(decoded(theirs.column(name))), name

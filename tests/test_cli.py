@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -95,11 +96,19 @@ def test_project_by_number_key_or_word(name, outputs):
 
 # ------------------------------------------------------------------ csv
 
-def test_csv_is_the_data_file(outputs):
+def test_csv_is_the_data_file_with_shares(outputs):
     out = outputs["csv", None]
-    assert out.splitlines()[0] == ",".join(COLUMNS)
+    lines = out.splitlines()
+    assert lines[0] == ",".join(COLUMNS) + ",share"
+    # The share is the last field, after any quoted commas: cut it off and
+    # what is left is the data file.
+    assert all(line.count(",") >= len(COLUMNS) for line in lines)
+    without = "".join(line.rsplit(",", 1)[0] + "\n" for line in lines)
     if CSV_PATH.is_file():
-        assert out == CSV_PATH.read_text(encoding="utf-8")
+        assert without == CSV_PATH.read_text(encoding="utf-8")
+    shares = [line.rsplit(",", 1)[1] for line in lines[1:]]
+    assert sum(1 for x in shares if x) == 4       # the four figures with a part_of
+    assert repr(519 / 641) in shares
 
 
 def test_csv_loads_back_to_equal_figures(outputs):
@@ -114,8 +123,9 @@ def test_csv_reads_with_pandas(outputs):
     import io
 
     frame = pd.read_csv(io.StringIO(outputs["csv", None]))
-    assert list(frame.columns) == list(COLUMNS)
+    assert list(frame.columns) == list(COLUMNS) + ["share"]
     assert len(frame) == 33
+    assert frame["share"].count() == 4
     assert frame["value"].sum() == pytest.approx(sum(m.value for m in shanxi.metrics()))
     assert frame.loc[frame["metric"] == "elevators_completed", "value"].item() == 519
 
@@ -139,8 +149,10 @@ def test_json_is_the_figures(outputs):
     for row in shanxi.to_dicts():
         expected.append({k: (v.isoformat() if hasattr(v, "isoformat") else v)
                          for k, v in row.items()})
+        # The C share() of each figure with a whole (the keys are unique here).
+        expected[-1]["share"] = shanxi.share(row["metric"]) if row["part_of"] else None
     assert objects == expected
-    assert all(list(obj) == list(COLUMNS) for obj in objects)
+    assert all(list(obj) == list(COLUMNS) + ["share"] for obj in objects)
     by_key = {obj["metric"]: obj for obj in objects}
     assert by_key["trained_people"]["value"] == 606900
     assert isinstance(by_key["trained_people"]["value"], int)
@@ -233,6 +245,328 @@ def test_broken_pipe_is_quiet():
                           timeout=60)
     assert proc.stderr == ""
     assert proc.returncode == 0
+
+
+# ------------------------------------------------------------------ your own file
+
+# A small panel: two regions (one named in Chinese, two columns wide in a
+# terminal), a part and its whole in each, a float in another unit.
+PANEL = (
+    "project,project_key,metric,label,value,unit,as_of,part_of,region\n"
+    "1,training,trained,参加培训人数,1200,people,2022-11-30,,太原\n"
+    "1,training,certified,取得证书人数,900,people,2022-11-30,trained,太原\n"
+    "1,training,trained,参加培训人数,800,people,2022-11-30,,Datong\n"
+    "1,training,certified,取得证书人数,600,people,2022-11-30,trained,Datong\n"
+    "1,training,subsidy,补贴（元）,1500.5,CNY,2022-12-31,,Datong\n"
+)
+
+PANEL_TABLE = (
+    "1  training\n"
+    "   trained    太原      1,200  people  2022-11-30\n"
+    "   certified  太原        900  people  2022-11-30  75.00% of trained\n"
+    "   trained    Datong      800  people  2022-11-30\n"
+    "   certified  Datong      600  people  2022-11-30  75.00% of trained\n"
+    "   subsidy    Datong  1,500.5  CNY     2022-12-31\n"
+)
+
+
+@pytest.fixture
+def panel(tmp_path):
+    path = tmp_path / "panel.csv"
+    path.write_text(PANEL, encoding="utf-8")
+    return path
+
+
+def ok(*args, cwd=None, input=None):
+    """Run, check success and a quiet stderr, and give stdout."""
+    if input is None:
+        proc = run(*args, cwd=cwd)
+    else:
+        env = dict(os.environ, PYTHONIOENCODING="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "shanxi", *args], input=input,
+                              capture_output=True, text=True, encoding="utf-8", env=env,
+                              cwd=cwd, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    return proc.stdout
+
+
+def test_file_table_has_regions_and_shares(panel):
+    assert ok(str(panel)) == PANEL_TABLE
+
+
+def test_file_from_stdin(panel):
+    assert ok("-", input=PANEL) == PANEL_TABLE
+
+
+def test_file_markdown(panel):
+    lines = ok(str(panel), "--format", "markdown").splitlines()
+    assert lines[0] == "| project | metric | region | label | value | unit | as_of | share |"
+    assert lines[2] == "| 1 | trained | 太原 | 参加培训人数 | 1,200 | people | 2022-11-30 |  |"
+    assert lines[3].endswith("| 900 | people | 2022-11-30 | 75.00% of trained |")
+    assert len(lines) == 7
+
+
+def test_file_csv_carries_share_and_loads_back(panel):
+    out = ok(str(panel), "--format", "csv")
+    lines = out.splitlines()
+    assert lines[0] == ",".join(COLUMNS) + ",share"
+    assert lines[1] == "1,training,,,trained,参加培训人数,1200,people,2022-11-30,,,太原,"
+    assert lines[2].endswith(",trained,太原,0.75")
+    assert shanxi.loads(out).metrics() == shanxi.load(panel).metrics()
+
+
+def test_file_json_carries_share(panel):
+    objects = json.loads(ok(str(panel), "--format", "json"))
+    assert [o["share"] for o in objects] == [None, 0.75, None, 0.75, None]
+    assert objects[4]["value"] == 1500.5 and objects[4]["region"] == "Datong"
+    assert objects[0]["label"] == "参加培训人数"
+
+
+def test_no_share_column_without_parts(panel):
+    out = ok(str(panel), "--format", "csv", "--metric", "subsidy")
+    assert out.splitlines()[0] == ",".join(COLUMNS)
+    assert "share" not in json.loads(ok(str(panel), "--format", "json", "--unit", "CNY"))[0]
+
+
+def test_filters(panel):
+    # The whole of a share may be filtered out: the share is still there.
+    assert ok(str(panel), "--metric", "certified", "--region", "Datong") == (
+        "1  training\n"
+        "   certified  600  people  2022-11-30  75.00% of trained\n")
+    out = ok(str(panel), "--format", "csv", "--since", "2022-12-01")
+    assert out.splitlines()[1:] == [
+        "1,training,,,subsidy,补贴（元）,1500.5,CNY,2022-12-31,,,Datong"]
+    out = ok(str(panel), "--format", "csv", "--until", "2022-11-30", "--unit", "people")
+    assert len(out.splitlines()) == 5
+    assert ok(str(panel), "--format", "json", "--since", "2023-01-01") == "[]\n"
+    assert ok(str(panel), "--since", "2023-01-01") == ""
+
+
+def test_embedded_filters_match_metrics():
+    out = ok("--format", "csv", "--unit", "people", "--since", "2022-12-01")
+    import csv
+
+    assert [row["metric"] for row in csv.DictReader(out.splitlines())] == [
+        m.key for m in shanxi.metrics(unit="people", since="2022-12-01")]
+    out = ok("--format", "json", "--category", "health", "--until", "2022-11-30")
+    assert [o["metric"] for o in json.loads(out)] == [
+        m.key for m in shanxi.metrics(category="health", until="2022-11-30")]
+
+
+# ------------------------------------------------------------------ aggregation
+
+def test_aggregate_table(panel):
+    assert ok(str(panel), "--by", "region", "--unit", "people") == (
+        "region    sum\n"
+        "Datong  1,400\n"
+        "太原    2,100\n")
+
+
+def test_aggregate_formats(panel):
+    assert ok(str(panel), "--by", "as_of", "--func", "count", "--format", "csv") == (
+        "as_of,count\n2022-11-30,4\n2022-12-31,1\n")
+    assert json.loads(ok(str(panel), "--by", "region", "--func", "mean", "--metric",
+                         "certified", "--format", "json")) == [
+        {"region": "Datong", "mean": 600.0}, {"region": "太原", "mean": 900.0}]
+    assert ok(str(panel), "--by", "region", "--unit", "people", "--format", "markdown") == (
+        "| region | sum |\n| --- | ---: |\n| Datong | 1,400 |\n| 太原 | 2,100 |\n")
+
+
+def test_aggregate_one_number():
+    assert ok("--func", "count") == "33\n"
+    assert ok("--func", "sum", "--unit", "CNY") == "47,230,000\n"
+    assert ok("--func", "sum", "--unit", "CNY", "--format", "csv") == "sum\n47230000\n"
+    assert json.loads(ok("--func", "max", "--unit", "percent", "--format", "json")) == [
+        {"max": 99.99}]
+
+
+def test_aggregate_matches_the_api():
+    out = ok("--by", "category", "--func", "count", "--format", "json")
+    assert {o["category"]: o["count"] for o in json.loads(out)} == shanxi.aggregate(
+        "count", by="category")
+    out = ok("--by", "project", "--unit", "CNY", "--format", "csv")
+    assert out == "project,sum\n6,26580000\n12,20650000\n"
+    assert ok("--by", "month", "--func", "count", "--limit", "2") == (
+        "month    count\n"
+        "2022-07      1\n"
+        "2022-09      1\n"
+        "... 3 more groups (--all shows every one)\n")
+
+
+# ------------------------------------------------------------------ large files
+
+def test_large_file_listing_is_a_preview(tmp_path):
+    path = tmp_path / "many.csv"
+    rows = ["project,metric,value,unit,as_of,region"]
+    rows += ["1,m%d,%d,people,2022-01-01,r%d" % (i, i, i % 3) for i in range(120)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lines = ok(str(path)).splitlines()
+    assert lines[0] == "1"
+    assert len(lines) == 1 + 50 + 1
+    assert lines[1].split() == ["m0", "r0", "0", "people", "2022-01-01"]
+    assert lines[50].split()[0] == "m49"
+    assert lines[-1] == "... 70 more figures (--all shows every one)"
+    md = ok(str(path), "--format", "markdown").splitlines()
+    assert len(md) == 2 + 50 + 2
+    assert md[-2:] == ["", "... 70 more figures (--all shows every one)"]
+    assert len(ok(str(path), "--all").splitlines()) == 1 + 120
+    assert len(ok(str(path), "--limit", "3").splitlines()) == 1 + 3 + 1
+    # For programs: every figure, unless asked for fewer, and no trailer.
+    assert len(ok(str(path), "--format", "csv").splitlines()) == 1 + 120
+    assert len(json.loads(ok(str(path), "--format", "json"))) == 120
+    assert ok(str(path), "--format", "csv", "--limit", "2").splitlines()[1:] == [
+        "1,,,,m0,,0,people,2022-01-01,,,r0", "1,,,,m1,,1,people,2022-01-01,,,r1"]
+    assert ok(str(path), "--limit", "0") == "... 120 more figures (--all shows every one)\n"
+
+
+# ------------------------------------------------------------------ bad files
+
+def fails(*args, cwd=None):
+    proc = run(*args, cwd=cwd)
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.parametrize("text, where", [
+    ("project,metric,value,unit,as_of\n1,x,12a,people,2022-01-01\n",
+     '2:5: expected a finite number in column "value", found "12a"'),
+    ("", "1:1: expected a header row, found an empty input"),
+    ("project,metric,value,unit,as_of\n1,x,1,people,2022-02-30\n",
+     None),
+])
+def test_bad_file_exits_1_with_file_line_column(tmp_path, text, where):
+    path = tmp_path / "bad.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(path)
+    if where is None:     # whatever the parser says, the command line says it the same way
+        where = "%d:%d: %s" % (info.value.line, info.value.column, info.value.reason)
+    code, err = fails("bad.csv", cwd=tmp_path)
+    assert code == 1
+    assert err == "shanxi: bad.csv:%s\n" % where
+
+
+def test_bad_bytes_exit_1(tmp_path):
+    (tmp_path / "bad.csv").write_bytes(b"project,metric,value,unit,as_of\n1,\xff,1,u,2022-01-01\n")
+    assert fails("bad.csv", cwd=tmp_path) == (
+        1, "shanxi: bad.csv:2:3: expected UTF-8 text, found the invalid byte FF\n")
+
+
+def test_bad_stdin_exits_1():
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "shanxi", "-"], input="project,metric\n1,x\n",
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("shanxi: <stdin>:1:1: expected a header with the columns")
+
+
+def test_a_directory_is_its_csv_files(tmp_path):
+    head = "project,metric,value,unit,as_of\n"
+    (tmp_path / "a.csv").write_text(head + "1,x,2,CNY,2022-01-01\n")
+    (tmp_path / "b.csv").write_text(head + "1,y,3,CNY,2022-01-01\n")
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "shanxi", "--format", "csv", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "x" in proc.stdout and "y" in proc.stdout
+    (tmp_path / "c.csv").write_text(head + "1,z,oops,CNY,2022-01-01\n")
+    assert fails(".", cwd=tmp_path) == (
+        1, "shanxi: %s:2:5: expected a finite number in column \"value\", found \"oops\"\n"
+        % os.path.join(".", "c.csv"))
+
+
+# A directory is read as its .csv files (shanxi.load): "." has none.
+@pytest.mark.parametrize("name, reason", [("missing.csv", os.strerror(2)),
+                                          (".", "the directory holds no .csv files")])
+def test_unopenable_file_exits_2_with_usage(tmp_path, name, reason):
+    code, err = fails(name, cwd=tmp_path)
+    assert code == 2
+    assert err.startswith("usage: shanxi")
+    assert err.endswith("shanxi: error: can't open %r: %s\n" % (name, reason))
+
+
+# ------------------------------------------------------------------ bad arguments
+
+USAGE = "usage: shanxi "
+UNITS = ("CNY, USD, activities, brands, cases, cities, consultations, counties, couples, devices, "
+         "elevators, people, percent, performances, projects, schools, screenings, stations, teams")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "csv", "--format", "json"],
+     "argument --format: given more than once ('csv', then 'json')"),
+    (["--format", "csv", "--format", "csv"],
+     "argument --format: given more than once ('csv', then 'csv')"),
+    (["--by", "region", "--by", "month"],
+     "argument --by: given more than once ('region', then 'month')"),
+    (["--func", "sum", "--func=count"],
+     "argument --func: given more than once ('sum', then 'count')"),
+    (["--project", "7", "--project", "8"],
+     "argument --project: given more than once ('7', then '8')"),
+    (["--unit", "CNY", "--unit", "USD"],
+     "argument --unit: given more than once ('CNY', then 'USD')"),
+    (["--region", "Shanxi", "--region", "Shanxi"],
+     "argument --region: given more than once ('Shanxi', then 'Shanxi')"),
+    (["--since", "2022-01-01", "--since", "2022-02-01"],
+     "argument --since: given more than once ('2022-01-01', then '2022-02-01')"),
+    (["--limit", "1", "--limit", "2"], "argument --limit: given more than once (1, then 2)"),
+    (["--limit", "2", "--all"], "argument --all: not allowed with argument --limit"),
+    (["--limit", "-1"], "argument --limit: expected a whole number >= 0, not '-1'"),
+    (["--limit", "ten"], "argument --limit: expected a whole number >= 0, not 'ten'"),
+    (["--by", "city"], "argument --by: invalid choice: 'city' (choose from 'project', "
+                       "'metric', 'category', 'unit', 'region', 'as_of', 'month')"),
+    (["--func", "median"], "argument --func: invalid choice: 'median' (choose from 'sum', "
+                           "'count', 'mean', 'min', 'max')"),
+    (["a.csv", "b.csv"], "unrecognized arguments: b.csv"),
+    (["--by", "region"], "in region Shanxi: cannot sum figures in different units (%s); "
+                         "pass --unit UNIT or --by unit" % UNITS),
+    (["--func", "mean"],
+     "cannot average figures in different units (%s); pass --unit UNIT or --by unit" % UNITS),
+    (["--func", "mean", "--since", "2030-01-01"], "mean of no figures"),
+    (["--region", "Taiyuan"], "no region 'Taiyuan' in the embedded 2022 dataset"),
+    (["--metric", "elevators"], "no metric 'elevators' in the embedded 2022 dataset; "
+                                "did you mean 'elevators_started', 'elevators_completed'?"),
+    (["--unit", "yuan"], "no unit 'yuan' in the embedded 2022 dataset"),
+    (["--category", "sport", "--by", "unit"], "no category 'sport' in the embedded 2022 dataset"),
+    (["--since", "2022-13-01"], "since must be a date as YYYY-MM-DD, not '2022-13-01'"),
+    (["--until", "yesterday", "--format", "csv"],
+     "until must be a date as YYYY-MM-DD, not 'yesterday'"),
+])
+def test_bad_arguments_exit_2_with_the_message(args, message):
+    code, err = fails(*args)
+    assert code == 2
+    assert err.startswith(USAGE)
+    [last] = [line for line in err.splitlines() if line.startswith("shanxi: error: ")]
+    if "invalid choice" in message:
+        # argparse quotes the choices on some Pythons (3.9-3.13), not on
+        # others, and 3.15 adds its own guess ("median, maybe you meant mean?")
+        plain = re.sub(r", maybe you meant [^?]*\?", "", last.replace("'", ""))
+        assert plain == ("shanxi: error: " + message).replace("'", "")
+    else:
+        assert last == "shanxi: error: " + message
+    assert err.endswith("\n") and err.splitlines()[-1] == last
+
+
+def test_mixed_units_in_a_file(panel):
+    code, err = fails(str(panel), "--func", "sum")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "shanxi: error: cannot sum figures in different units (CNY, people); "
+        "pass --unit UNIT or --by unit")
+    code, err = fails(str(panel), "--region", "Taiyuan")
+    assert err.splitlines()[-1] == "shanxi: error: no region 'Taiyuan' in %s" % panel
+
+
+def test_repeated_options_in_process(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--format", "csv", "--format", "json"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        "shanxi: error: argument --format: given more than once ('csv', then 'json')")
 
 
 # ------------------------------------------------------------------ in process

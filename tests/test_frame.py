@@ -4,17 +4,20 @@ import math
 import subprocess
 import sys
 
+import panelgen
 import pytest
 
 import shanxi
 from shanxi import _frame
 
+# One schema: to_dicts() and the Arrow export have the same columns (test_schema.py).
 METRIC_COLUMNS = [
-    "project", "project_key", "metric", "label", "value", "unit", "category",
-    "as_of", "period_start", "part_of", "region", "share",
+    "project", "project_key", "project_title", "category", "metric", "label", "value",
+    "unit", "as_of", "period_start", "part_of", "region", "share",
 ]
 PROJECT_COLUMNS = ["number", "key", "title", "category", "as_of", "figures"]
-STRING_COLUMNS = ["project_key", "metric", "label", "part_of", "region"]
+TEXT_COLUMNS = ["project_key", "project_title", "category", "metric", "label", "unit",
+                "part_of", "region"]
 
 PANEL = """\
 project,metric,value,unit,as_of,region,part_of,label
@@ -55,18 +58,29 @@ def test_columns_and_rows(frame):
     assert list(frame.index) == list(range(33))
 
 
-def test_dtypes(pd, frame):
+def check_dtypes(pd, frame):
+    """The dtypes of the README's table, the same under pandas 2 and 3."""
     assert frame["project"].dtype == "int64"
     assert frame["value"].dtype == "float64"
     assert frame["share"].dtype == "float64"
-    assert isinstance(frame["unit"].dtype, pd.CategoricalDtype)
-    assert isinstance(frame["category"].dtype, pd.CategoricalDtype)
-    assert pd.api.types.is_datetime64_dtype(frame["as_of"].dtype)
-    assert pd.api.types.is_datetime64_dtype(frame["period_start"].dtype)
-    # The unit pd.to_datetime gives dates in this pandas (ns in 2, s in 3).
-    assert frame["as_of"].dtype == pd.to_datetime([datetime.date(2022, 1, 1)]).dtype
-    for name in STRING_COLUMNS:
-        assert _is_text(pd, frame[name]), name
+    assert frame["as_of"].dtype == "datetime64[s]"
+    assert frame["period_start"].dtype == "datetime64[s]"
+    for name in TEXT_COLUMNS:
+        dtype = frame[name].dtype
+        assert isinstance(dtype, pd.CategoricalDtype), name
+        assert not dtype.ordered, name
+        # the categories are pandas' own text: object in pandas 2, str in pandas 3
+        assert dtype.categories.dtype == pd.Index(["x"]).dtype, name
+
+
+def test_dtypes(pd, frame):
+    check_dtypes(pd, frame)
+    # categories in order of first appearance, as the native dictionaries keep them
+    units = []
+    for m in shanxi.metrics():
+        if m.unit not in units:
+            units.append(m.unit)
+    assert list(frame["unit"].cat.categories) == units
 
 
 def test_values_match_the_api(pd, frame):
@@ -193,6 +207,7 @@ def test_panel_shares_match_region_and_date(pd):
     ds = shanxi.loads(PANEL)
     frame = ds.to_frame()
     assert list(frame.columns) == METRIC_COLUMNS
+    check_dtypes(pd, frame)
     share = frame["share"].tolist()
     assert share[1] == 4 / 10          # North, January
     assert share[3] == 5 / 20          # South, January
@@ -222,6 +237,7 @@ def test_missing_optional_columns(pd):
     ds = shanxi.loads("project,metric,value,unit,as_of\n3,a,1,x,2020-02-29\n")
     frame = ds.to_frame()
     assert list(frame.columns) == METRIC_COLUMNS
+    check_dtypes(pd, frame)
     row = frame.iloc[0]
     assert row["project"] == 3 and row["metric"] == "a" and row["value"] == 1.0
     assert row["as_of"] == pd.Timestamp("2020-02-29")
@@ -239,8 +255,7 @@ def test_empty_dataset(pd):
     frame = ds.to_frame()
     assert list(frame.columns) == METRIC_COLUMNS
     assert len(frame) == 0
-    assert frame["value"].dtype == "float64"
-    assert pd.api.types.is_datetime64_dtype(frame["as_of"].dtype)
+    check_dtypes(pd, frame)
     projects = ds.to_frame("projects")
     assert list(projects.columns) == PROJECT_COLUMNS
     assert len(projects) == 0
@@ -250,7 +265,7 @@ def test_dates_beyond_nanoseconds(pd):
     ds = shanxi.loads("project,metric,value,unit,as_of\n"
                       "1,far,1,x,9999-12-31\n1,near,2,x,0001-01-01\n")
     frame = ds.to_frame()
-    assert pd.api.types.is_datetime64_dtype(frame["as_of"].dtype)
+    assert frame["as_of"].dtype == "datetime64[s]"
     assert frame["as_of"].iloc[0].year == 9999
     assert frame["as_of"].iloc[1].year == 1
 
@@ -263,36 +278,54 @@ def test_exact_big_integers(pd):
 # ------------------------------------------------------------------ the Arrow path
 
 def _panel(n):
-    lines = ["project,project_key,category,metric,label,value,unit,as_of,period_start,"
-             "part_of,region"]
-    start = datetime.date(2000, 1, 1)
-    for i in range(n):
-        # (region, day) is distinct for every i, so every part has one whole.
-        project = i % 5 + 1
-        region = "r%d" % (i % 7)
-        day = (start + datetime.timedelta(days=i // 7)).isoformat()
-        lines.append("%d,p%d,cat%d,whole,,%d,things,%s,,,%s"
-                     % (project, project, project % 3, 100 + i, day, region))
-        lines.append("%d,p%d,cat%d,part,a part,%s,things,%s,2022-01-01,whole,%s"
-                     % (project, project, project % 3, i * 0.5, day, region))
-    return "\n".join(lines) + "\n"
+    """n (whole, part) pairs of five projects: pair k has the value 100 + k and
+    its part k * 0.5, and (project, region, day) is distinct for every pair, so
+    every part has one whole."""
+    figures = []
+    for p in range(1, 6):
+        common = dict(project_key="p%d" % p, category="cat%d" % (p % 3))
+        figures.append(panelgen.Figure(p, "whole", "things", None, "int", **common))
+        figures.append(panelgen.Figure(p, "part", "things", None, "int", label="a part",
+                                       part_of="whole", period_start=datetime.date(2022, 1, 1),
+                                       **common))
+
+    def value(block, figure):
+        k = 5 * block + figure.project - 1
+        return 100 + k if figure.metric == "whole" else k * 0.5
+
+    return panelgen.panel_text(
+        2 * n, figures=figures, regions=["r%d" % r for r in range(7)], values=value,
+        dates=[datetime.date(2000, 1, 1) + datetime.timedelta(days=d) for d in range(n)],
+        columns=["project", "project_key", "category", "metric", "label", "value", "unit",
+                 "as_of", "period_start", "part_of", "region"])
 
 
-@pytest.mark.parametrize("text", [None, PANEL, "PANEL2000"])
-def test_arrow_path_gives_the_same_frame(pd, monkeypatch, text):
+@pytest.mark.parametrize("text", [None, PANEL, "PANEL2000", "EMPTY"])
+def test_arrow_and_buffers_give_the_same_frame(pd, text):
     pytest.importorskip("pyarrow")
-    if text is None:
-        ds = shanxi.data
-    elif text == "PANEL2000":
+    np = pytest.importorskip("numpy")
+    ds = {None: shanxi.data, PANEL: None, "PANEL2000": None, "EMPTY": None}[text]
+    if text == "PANEL2000":
         ds = shanxi.loads(_panel(2000))
-    else:
+    elif text == "EMPTY":
+        ds = shanxi.loads("project,metric,value,unit,as_of,region\n")
+    elif ds is None:
         ds = shanxi.loads(text)
-    from_dicts = _frame.to_frame(ds)
-    monkeypatch.setattr(_frame, "ARROW_MIN_ROWS", 0)
-    assert _frame._columns_from_arrow(pd, __import__("numpy"), ds) is not None, \
-        "the Arrow stream was not usable"
-    from_arrow = _frame.to_frame(ds)
-    pd.testing.assert_frame_equal(from_arrow, from_dicts)
+    from_arrow = _frame._columns_from_arrow(np, ds)
+    assert from_arrow is not None, "the Arrow stream was not usable"
+    from_buffers = _frame._columns_from_buffers(np, ds)
+    frame = _frame._metrics_frame(pd, np, from_buffers)
+    pd.testing.assert_frame_equal(_frame._metrics_frame(pd, np, from_arrow), frame)
+    pd.testing.assert_frame_equal(ds.to_frame(), frame)
+
+
+def test_large_frame_without_pyarrow_is_the_same(pd, monkeypatch):
+    pytest.importorskip("pyarrow")
+    ds = shanxi.loads(_panel(_frame.ARROW_MIN_ROWS // 2 + 1))
+    assert len(ds) >= _frame.ARROW_MIN_ROWS
+    with_arrow = ds.to_frame()
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    pd.testing.assert_frame_equal(ds.to_frame(), with_arrow)
 
 
 def test_large_panel(pd):

@@ -22,6 +22,7 @@ import pathlib
 import subprocess
 import sys
 
+import panelgen
 import pytest
 
 import shanxi
@@ -57,25 +58,29 @@ MONTH_ENDS = [D(2022, 1, 31), D(2022, 2, 28), D(2022, 3, 31), D(2023, 1, 31)]
 
 def panel_rows():
     """The panel as plain dicts with to_dicts()'s keys and Python values."""
-    rows = []
-    i = 0
-    for as_of in MONTH_ENDS:
-        for region in REGIONS:
-            for number, (key, title, category) in PROJECTS.items():
-                i += 1
-                base = dict(project=number, project_key=key, project_title=title,
-                            category=category, as_of=as_of, region=region, period_start=None,
-                            part_of=None)
-                rows.append(dict(base, metric="%s_people" % key, label="People reached",
-                                 value=1000 * number + i, unit="people"))
-                rows.append(dict(base, metric="%s_done" % key, label=None,
-                                 value=500 * number + i, unit="people",
-                                 part_of="%s_people" % key))
-                rows.append(dict(base, metric="%s_rate" % key, label="Rate, in percent",
-                                 value=round(50 + i / 7, 2), unit="percent",
-                                 period_start=D(as_of.year, 1, 1)))
-                rows.append(dict(base, metric="%s_money" % key, label=None,
-                                 value=10_000_000 * number + 12345 * i, unit="CNY"))
+    figures = []
+    for number, (key, title, category) in PROJECTS.items():
+        project = dict(project_key=key, project_title=title, category=category)
+        figures += [
+            panelgen.Figure(number, "%s_people" % key, "people", None, "int",
+                            label="People reached", **project),
+            panelgen.Figure(number, "%s_done" % key, "people", None, "int",
+                            part_of="%s_people" % key, **project),
+            panelgen.Figure(number, "%s_rate" % key, "percent", None, "cents",
+                            label="Rate, in percent", period_start="year", **project),
+            panelgen.Figure(number, "%s_money" % key, "CNY", None, "int", **project),
+        ]
+    numbers = list(PROJECTS)
+
+    def value(block, figure):
+        # i counts the (date, region, project) triples from 1
+        i, number = 3 * block + numbers.index(figure.project) + 1, figure.project
+        kind = figure.metric.rsplit("_", 1)[1]
+        return {"people": 1000 * number + i, "done": 500 * number + i,
+                "rate": round(50 + i / 7, 2), "money": 10_000_000 * number + 12345 * i}[kind]
+
+    rows = panelgen.panel_rows(None, figures=figures, regions=REGIONS, dates=MONTH_ENDS,
+                               values=value, columns=COLUMNS)
     # one figure with a key of its own, so metric() and share() have a single row
     rows.append(dict(project=2, project_key="screening", project_title=PROJECTS[2][1],
                      category="health", metric="screening_referred", label="Referred",
@@ -221,8 +226,8 @@ def test_required_columns_only():
     assert m.label is None and m.part_of is None and m.region is None and m.category is None
     assert m.period_start is None
     (d,) = loaded.to_dicts()
-    assert list(d) == COLUMNS
-    assert all(d[k] is None for k in OPTIONAL)
+    assert list(d) == COLUMNS + ["share"]       # the file's columns, then the share
+    assert all(d[k] is None for k in OPTIONAL + ["share"])
     (p,) = loaded.projects()
     assert (p.number, p.key, p.title, p.category) == (3, None, None, None)
 
@@ -373,7 +378,8 @@ def test_share_in_a_panel(ds):
     # the whole names several figures: share() says so instead of guessing
     with pytest.raises(ValueError, match="figures"):
         ds.share("screening_referred")
-    with pytest.raises(ValueError):
+    n = sum(r["metric"] == "skills_done" for r in ROWS)
+    with pytest.raises(ValueError, match="names %d figures" % n):
         ds.share("skills_done")       # several figures under this key too
 
 
@@ -550,9 +556,11 @@ def test_missing_file(tmp_path):
         shanxi.load(str(missing))
 
 
-def test_directory(tmp_path):
-    with pytest.raises(IsADirectoryError):
+def test_directory_without_csv_files(tmp_path):
+    # a directory is read as its *.csv files (tests/test_multifile.py)
+    with pytest.raises(FileNotFoundError, match="holds no .csv files") as info:
         shanxi.load(tmp_path)
+    assert info.value.filename == str(tmp_path)
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
@@ -573,7 +581,8 @@ def test_empty_file_is_a_parse_error_not_an_os_error(tmp_path):
     assert (info.value.source, info.value.line, info.value.column) == (str(path), 1, 1)
 
 
-@pytest.mark.parametrize("arg", [5, None, 1.5, ["a.csv"], object()])
+# (a list of paths is many files: tests/test_multifile.py)
+@pytest.mark.parametrize("arg", [5, None, 1.5, [5], ("a.csv", None), object()])
 def test_load_wrong_type(arg):
     with pytest.raises(TypeError):
         shanxi.load(arg)
@@ -679,6 +688,7 @@ def test_failed_load_changes_nothing(tmp_path, panel_path):
     assert figures(shanxi.load(panel_path)) == expected_figures(ROWS)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 def test_failed_loads_leave_no_open_files_or_memory(tmp_path):
     # a 30 MB file that fails on its last line
@@ -727,6 +737,7 @@ print(json.dumps({"rows": len(ds), "peak_growth": status()["VmHWM"] - before,
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isfile("/proc/self/status"), reason="needs /proc")
 def test_load_does_not_keep_the_whole_file_in_memory(tmp_path):
     # ~96 MB of which the table keeps ~3 MB: rows with a wide column that no
@@ -749,6 +760,7 @@ def test_load_does_not_keep_the_whole_file_in_memory(tmp_path):
     assert got["peak_growth"] < size // 3, (got, size)
 
 
+@pytest.mark.slow
 def test_errors_far_into_a_large_file_point_at_the_right_place(tmp_path):
     # load() drops the pages it has parsed; an error found later that names
     # an early line must read that line again correctly.
@@ -786,6 +798,7 @@ def big_text(n_rows, middle_row=None):
     return head + "".join(rows)
 
 
+@pytest.mark.slow
 def test_a_file_split_between_two_threads_loads_as_one():
     # over 32 MiB the parser splits the input at a line break near the
     # middle; a split inside a quoted field (a label with line breaks right
@@ -805,6 +818,7 @@ def test_a_file_split_between_two_threads_loads_as_one():
             assert labels == ["line\n" * 200_000]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("middle_row, line_of_first, what", [
     # project 3 has key k3 everywhere else
     ("3,x,1,people,2022-01-01,,other,\n", 4, "project_key"),

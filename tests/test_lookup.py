@@ -150,7 +150,7 @@ def test_project_number_out_of_range(n):
 
 @pytest.mark.parametrize("bad", [7.0, True, False, None, b"7", [7], (7,), {7: 7}, 7j, object()])
 def test_project_wrong_types(bad):
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="a project is named by its number"):
         shanxi.project(bad)
 
 
@@ -207,7 +207,7 @@ def test_unknown_metric_suggests_close_candidates(key, suggestion):
 @pytest.mark.parametrize(
     "bad", [1, 1.5, None, b"elevators_completed", ["elevators_completed"], True])
 def test_metric_wrong_types(bad):
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="metric must be a str"):
         shanxi.metric(bad)
 
 
@@ -350,16 +350,17 @@ def test_metrics_unknown_filter_values_raise_keyerror(name, value, suggestion):
     ("since", 20220101), ("since", b"2022-01-01"), ("until", 1.5), ("until", [2022, 1, 1]),
 ])
 def test_metrics_bad_types_raise_typeerror(name, value):
-    with pytest.raises(TypeError):
+    match = "a project is named by" if name == "project" else r"\b%s must be" % name
+    with pytest.raises(TypeError, match=match):
         shanxi.metrics(**{name: value})
 
 
 @pytest.mark.parametrize(
     "value", ["2022-13-01", "2022-02-30", "20220101", "2022-1-1", "yesterday", ""])
 def test_metrics_bad_date_strings_raise_valueerror(value):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="since must be a date"):
         shanxi.metrics(since=value)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="until must be a date"):
         shanxi.metrics(until=value)
 
 
@@ -415,9 +416,38 @@ def test_search_returns_the_same_objects():
     assert all(m is shanxi.metric(m.key) for m in shanxi.search("elevator"))
 
 
+ACCENTED = shanxi.loads(
+    "project,project_key,project_title,metric,label,value,unit,as_of\n"
+    "1,lighting,Éclairage public des villages,points_lumineux,Points lumineux posés,5,"
+    "points,2022-12-31\n"
+    "2,streets,Große Straßen,strassen_km,Länge der STRASSEN,12,km,2022-12-31\n"
+    "3,schools,Écoles rurales,écoles_ouvertes,,3,schools,2022-12-31\n")
+
+
+@pytest.mark.parametrize("text, keys", [
+    ("éclairage", ["points_lumineux"]),
+    ("ÉCLAIRAGE public", ["points_lumineux"]),
+    ("Éclairage", ["points_lumineux"]),
+    ("POSÉS", ["points_lumineux"]),
+    ("straße", ["strassen_km"]),       # casefolds to "strasse", as the text does
+    ("GROSSE", ["strassen_km"]),
+    ("länge", ["strassen_km"]),
+    ("ÉCOLES_OUVERTES", ["écoles_ouvertes"]),
+    ("eclairage", []),                 # case is folded, accents are not
+])
+def test_search_folds_case_as_project_does(text, keys):
+    assert keys_of(ACCENTED.search(text)) == keys
+
+
+def test_search_finds_what_project_finds():
+    # the case: project() found the project, search() nothing
+    for word in ("éclairage", "ÉCLAIRAGE", "écoles", "große", "GROSSE"):
+        assert ACCENTED.search(word) == ACCENTED.project(word).metrics, word
+
+
 @pytest.mark.parametrize("bad", [5, None, b"legal", ["legal"]])
 def test_search_wrong_types(bad):
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="text must be a str"):
         shanxi.search(bad)
 
 
@@ -590,7 +620,9 @@ def test_metric_constructor_builds_a_value():
     ("period_start", 1),
 ])
 def test_metric_constructor_type_errors(name, value):
-    with pytest.raises(TypeError):
+    # key and unit are str-only arguments, whose message numbers them
+    match = "must be str" if name in ("key", "unit") else r"\b%s must be" % name
+    with pytest.raises(TypeError, match=match):
         shanxi.Metric(**dict(GOOD, **{name: value}))
 
 
@@ -600,7 +632,7 @@ def test_metric_constructor_type_errors(name, value):
     ("as_of", "2022-02-30"), ("as_of", "not a date"), ("period_start", "2022-13-01"),
 ])
 def test_metric_constructor_value_errors(name, value):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\b%s must be " % name):
         shanxi.Metric(**dict(GOOD, **{name: value}))
 
 
@@ -611,13 +643,19 @@ def test_metric_constructor_arity():
         shanxi.Metric(**GOOD, colour="red")
 
 
-@pytest.mark.parametrize("name,value,exc", [
-    ("number", 1.0, TypeError), ("number", True, TypeError), ("number", 0, ValueError),
-    ("number", 2**80, ValueError), ("key", 1, TypeError), ("as_of", 5, TypeError),
-    ("as_of", "2022-02-30", ValueError), ("metrics", [1], TypeError), ("metrics", 1, TypeError),
+@pytest.mark.parametrize("name,value,exc,match", [
+    ("number", 1.0, TypeError, "number must be an int"),
+    ("number", True, TypeError, "number must be an int"),
+    ("number", 0, ValueError, "number must be a positive number"),
+    ("number", 2**80, ValueError, "number must be a positive number"),
+    ("key", 1, TypeError, "key must be a str"),
+    ("as_of", 5, TypeError, "as_of must be a datetime.date"),
+    ("as_of", "2022-02-30", ValueError, "as_of must be a date"),
+    ("metrics", [1], TypeError, "metrics must be Metric objects"),
+    ("metrics", 1, TypeError, "not iterable"),
 ])
-def test_project_constructor_validation(name, value, exc):
-    with pytest.raises(exc):
+def test_project_constructor_validation(name, value, exc, match):
+    with pytest.raises(exc, match=match):
         shanxi.Project(**dict(dict(number=1), **{name: value}))
 
 
@@ -677,7 +715,7 @@ def test_source_is_read_only():
         shanxi.SOURCE["title"] = "something else"
     with pytest.raises(TypeError):
         del shanxi.SOURCE["title"]
-    with pytest.raises((TypeError, AttributeError)):
+    with pytest.raises(AttributeError, match="clear"):    # a mappingproxy has no clear()
         shanxi.SOURCE.clear()
     assert shanxi.SOURCE["title"] == "Deeds benefit residents of Shanxi"
 
@@ -700,8 +738,8 @@ SIGNATURES = {
     "share": [("key", POS, NO)],
     "to_frame": [("kind", POS_KW, "metrics")],
     "to_dicts": [],
-    "loads": [("text", POS, NO)],
-    "load": [("path", POS, NO)],
+    "loads": [("text", POS, NO), ("encoding", KW, None)],
+    "load": [("path", POS, NO), ("encoding", KW, None)],
 }
 
 
@@ -775,6 +813,10 @@ def _call(fn, *args, **kwargs):
         fn(*args, **kwargs)
     except ALLOWED:
         pass
+    except RuntimeError as e:
+        # an integer argument may be anything with __index__ (numpy's):
+        # the exception of a failing one is the caller's to see
+        assert str(e) == "indexed"
 
 
 def test_no_wrong_argument_is_ever_a_systemerror():
@@ -804,22 +846,25 @@ def test_no_wrong_argument_is_ever_a_systemerror():
 
 
 def test_load_with_odd_paths():
-    for obj in (None, 1.5, object(), [], {}, 2**100):
+    for obj in (None, 1.5, object(), {}, 2**100, [None], ("a.csv", 1.5)):
         with pytest.raises(TypeError):
             shanxi.load(obj)
+    with pytest.raises(ValueError, match="empty list"):  # a list is many files: none here
+        shanxi.load([])
     for obj in ("", b"", "/nonexistent/shanxi.csv"):
         with pytest.raises(OSError):
             shanxi.load(obj)
-    with pytest.raises((ValueError, OSError)):
+    # A lone surrogate has no bytes in the file system's encoding (POSIX, UTF-8).
+    with pytest.raises(UnicodeEncodeError, match="surrogates not allowed"):
         shanxi.load("\ud800")
 
 
 def test_odd_date_strings_are_value_errors():
     for obj in ("\ud800", "2022-01-01\ud800", "２０２２-01-01", "2022-01-01 ", " 2022-01-01",
                 "2022-01-01T00:00"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="since must be a date"):
             shanxi.metrics(since=obj)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="as_of must be a date"):
             shanxi.Metric("k", 1, 1, "u", obj)
 
 
@@ -831,3 +876,88 @@ def test_unknown_strings_with_lone_surrogates_are_key_errors():
         with pytest.raises(KeyError):
             shanxi.metrics(**{f: "\ud800"})
     assert shanxi.search("\ud800") == ()
+
+
+# --------------------------------------------------------------------- messages
+
+
+@pytest.mark.parametrize("key", ["7", " 7 ", "٧"])
+def test_a_number_as_a_str_suggests_that_project(key):
+    with pytest.raises(KeyError) as info:
+        shanxi.project(key)
+    message = info.value.args[0]
+    assert "did you mean project 7?" in message
+    assert "'in'" not in message and "'of'" not in message
+
+
+def test_a_number_as_a_str_that_no_project_has_says_the_range():
+    with pytest.raises(KeyError) as info:
+        shanxi.project("99")
+    assert "projects are numbered 1 to 12" in info.value.args[0]
+
+
+def test_project_and_metric_suggestions_have_one_format():
+    with pytest.raises(KeyError) as project:
+        shanxi.project("elevatr")
+    with pytest.raises(KeyError) as metric:
+        shanxi.metric("elevators_complete")
+    assert project.value.args[0].endswith("; did you mean 'elevator'?")
+    assert metric.value.args[0].endswith(
+        "; did you mean 'elevators_completed', 'elevators_started'?")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: shanxi.project("elevatr"),
+    lambda: shanxi.project(99),
+    lambda: shanxi.metric("nope"),
+    lambda: shanxi.metrics(unit="nope"),
+])
+def test_messages_name_the_embedded_dataset_in_words(call):
+    with pytest.raises(KeyError) as info:
+        call()
+    message = info.value.args[0]
+    assert "the embedded 2022 dataset" in message
+    assert "shanxi_2022.csv" not in message
+
+
+def test_repr_names_the_embedded_dataset_in_words():
+    assert repr(shanxi.data) == (
+        "<shanxi.Dataset the embedded 2022 dataset: 33 figures, 12 projects>")
+    assert shanxi.data.source == "the embedded 2022 dataset"
+    assert "shanxi_2022.csv" not in shanxi.data._repr_html_()
+
+
+@pytest.mark.parametrize("bound", ["since", "until"])
+def test_nat_is_not_a_date(bound):
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match="%s must be a date, not NaT" % bound):
+        shanxi.metrics(**{bound: pd.NaT})
+    with pytest.raises(ValueError):
+        shanxi.aggregate("count", **{bound: pd.NaT})
+    # a Timestamp is still a date
+    everything = shanxi.metrics(since=datetime.date(2022, 1, 1), until=datetime.date(2022, 12, 31))
+    stamp = pd.Timestamp("2022-12-31" if bound == "until" else "2022-01-01")
+    assert shanxi.metrics(**{bound: stamp}) == everything
+
+
+def test_a_key_wins_over_the_same_word_in_another_title():
+    ds = shanxi.loads(
+        "project,project_key,project_title,metric,value,unit,as_of\n"
+        "1,lighting,Éclairage public,a,5,points,2022-12-31\n"
+        "2,schools,Écoles et lighting,b,3,schools,2022-12-31\n"
+        "3,roads,Roads and lighting,c,3,km,2022-12-31\n")
+    assert ds.project("lighting").number == 1
+    assert ds.project("LIGHTING").number == 1
+    assert ds.project("éclairage public").number == 1
+    assert ds.project("roads").number == 3
+    assert ds.project("et").number == 2
+
+
+def test_projects_and_metrics_are_suggested_by_one_rule():
+    # a key that is part of a longer name counts as close, for both
+    with pytest.raises(KeyError) as project:
+        shanxi.project("elev")
+    with pytest.raises(KeyError) as metric:
+        shanxi.metric("elev")
+    assert "did you mean 'elevator_installation', 'elevator'?" in project.value.args[0]
+    assert "did you mean 'elevators_started', 'elevators_completed'?" in metric.value.args[0]

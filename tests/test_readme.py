@@ -1,10 +1,17 @@
-"""The README's ```python blocks are doctests, and they must pass as written."""
+"""The README's ```python blocks are doctests, and its ```console blocks are
+command lines whose output must be as written."""
 from __future__ import annotations
 
 import doctest
 import importlib.util
+import os
 import pathlib
 import re
+import shlex
+import subprocess
+import sys
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -24,6 +31,26 @@ def python_blocks():
 
 
 BLOCKS = python_blocks()
+
+CONSOLE = re.compile(r"^```[ \t]*console[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+def console_examples():
+    """(line, command, expected output) of each `$ ` line of the ```console blocks."""
+    text = README.read_text(encoding="utf-8")
+    examples = []
+    for match in CONSOLE.finditer(text):
+        first = text.count("\n", 0, match.start(1))
+        for i, line in enumerate(match.group(1).splitlines(keepends=True)):
+            if line.startswith("$ "):
+                examples.append([first + i + 1, line[2:].strip(), ""])
+            else:
+                assert examples, "README.md:%d: output before any command" % (first + i + 1)
+                examples[-1][2] += line
+    return [tuple(e) for e in examples]
+
+
+CONSOLE_EXAMPLES = console_examples()
 
 
 def test_the_readme_has_doctested_examples():
@@ -47,3 +74,36 @@ def test_readme_examples():
         assert result.failed == 0, "README.md:%d: %s" % (line + 1, "".join(report))
         assert result.attempted == len(test.examples)
         globs = test.globs
+
+
+def test_the_readme_has_command_line_examples():
+    commands = [cmd for _, cmd, _ in CONSOLE_EXAMPLES]
+    assert any(cmd.startswith("shanxi examples/") for cmd in commands)
+    assert any("--by" in cmd for cmd in commands)
+
+
+@pytest.mark.parametrize("line, command, expected", CONSOLE_EXAMPLES,
+                         ids=[str(e[0]) for e in CONSOLE_EXAMPLES])
+def test_readme_command_line(line, command, expected):
+    """`shanxi ARGS` runs as python -m shanxi, `python` as this interpreter; | pipes."""
+    stages = []
+    words = shlex.split(command)
+    while words:
+        stage = words[:words.index("|")] if "|" in words else words
+        words = words[len(stage) + 1:]
+        if stage[0] == "shanxi":
+            stages.append([sys.executable, "-m", "shanxi"] + stage[1:])
+        elif stage[0] == "python":
+            if "import pandas" in " ".join(stage):
+                pytest.importorskip("pandas")
+            stages.append([sys.executable] + stage[1:])
+        else:
+            pytest.fail("README.md:%d: only shanxi and python commands run here" % line)
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    data = None
+    for argv in stages:
+        proc = subprocess.run(argv, input=data, capture_output=True, cwd=str(ROOT), env=env,
+                              timeout=120)
+        assert proc.returncode == 0, "README.md:%d: %s" % (line, proc.stderr.decode())
+        data = proc.stdout
+    assert data.decode("utf-8") == expected, "README.md:%d" % line

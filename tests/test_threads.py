@@ -25,12 +25,15 @@ import textwrap
 import threading
 import time
 
+import panelgen
 import pytest
 
 import shanxi
 
 THREADS = 8
-ITERATIONS = int(os.environ.get("SHANXI_THREAD_ITERATIONS", "40"))
+# Rounds per thread: 40 at scale (SHANXI_SLOW=1, as CI runs), 10 by default.
+ITERATIONS = int(os.environ.get("SHANXI_THREAD_ITERATIONS",
+                                "40" if os.environ.get("SHANXI_SLOW") == "1" else "10"))
 
 
 # ------------------------------------------------------------------ data
@@ -38,21 +41,21 @@ ITERATIONS = int(os.environ.get("SHANXI_THREAD_ITERATIONS", "40"))
 def panel_text(nrows, seed):
     """A panel in the data/ format whose figures depend on seed, with
     quoted fields, several units, regions and dates."""
-    rng = random.Random(seed)
-    lines = ["project,project_key,project_title,category,metric,label,value,unit,as_of,region\n"]
     units = ("CNY", "people", "percent")
-    for i in range(nrows):
-        p = 1 + rng.randrange(6)
-        unit = units[i % 3]
-        if unit == "percent":
-            value = "%d.%02d" % (rng.randrange(100), rng.randrange(100))
-        else:
-            value = str(rng.randrange(10 ** 7))
-        lines.append('%d,p%d,"Project %d, part %d",cat%d,m%d,"a ""label""",%s,%s,'
-                     '2022-%02d-%02d,r%d\n'
-                     % (p, p, p, seed, p % 3, i % 40, value, unit, 1 + rng.randrange(12),
-                        1 + rng.randrange(28), rng.randrange(30)))
-    return "".join(lines)
+    figures = []
+    for k in range(40):
+        p, unit = 1 + k % 6, units[k % 3]
+        figures.append(panelgen.Figure(
+            p, "m%d" % k, unit, 10 ** 7, "cents" if unit == "percent" else "int",
+            project_key="p%d" % p, project_title="Project %d, part %d" % (p, seed),
+            category="cat%d" % (p % 3), label='a "label"'))
+    regions = ["r%d" % r for r in range(30)]
+    blocks = -(-nrows // (len(figures) * len(regions)))
+    return panelgen.panel_text(
+        nrows, figures=figures, regions=regions, seed=seed,
+        dates=[datetime.date(2022, 1 + d % 12, 1 + 11 * d % 28) for d in range(blocks)],
+        columns=["project", "project_key", "project_title", "category", "metric", "label",
+                 "value", "unit", "as_of", "region"])
 
 
 def broken(text, at_line):
@@ -489,6 +492,7 @@ def test_subinterpreter_with_its_own_gil():
     main_interpreter_still_works()
 
 
+@pytest.mark.slow
 def test_subinterpreters_come_and_go():
     """Creating and destroying interpreters that import shanxi: each import
     runs the module's exec, each destroy its clear and free."""
@@ -498,6 +502,7 @@ def test_subinterpreters_come_and_go():
     main_interpreter_still_works()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="own-GIL interpreters are 3.12+")
 def test_own_gil_subinterpreters_in_parallel():
     """Several interpreters with their own GIL parse and aggregate at the same

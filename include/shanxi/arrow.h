@@ -20,8 +20,8 @@ extern "C" {
 #define ARROW_C_DATA_INTERFACE
 
 #define ARROW_FLAG_DICTIONARY_ORDERED 1
-#define ARROW_FLAG_NULLABLE 2
-#define ARROW_FLAG_MAP_KEYS_SORTED 4
+#define ARROW_FLAG_NULLABLE           2
+#define ARROW_FLAG_MAP_KEYS_SORTED    4
 
 struct ArrowSchema {
     const char *format;
@@ -64,9 +64,11 @@ struct ArrowArrayStream {
 #endif /* ARROW_C_STREAM_INTERFACE */
 
 /* Fill *out with a new stream over every row of t: a struct schema whose
- * fields are the table's columns (project int32, metric/unit/... as
- * dictionary<int32, utf8>, value float64, as_of date32, period_start date32
- * when present), with the unit vocabulary and source in metadata.  The
+ * fields are every column of the data/ format, all-null where the file has
+ * none, and each row's share (project int32, metric/unit/... as
+ * dictionary<intN, utf8>, value float64, as_of and period_start date32,
+ * share float64; arrow.c lists them), with the unit vocabulary and source in
+ * metadata.  The
  * stream holds a reference to t (numeric columns are not copied), so it may
  * outlive the caller's; release it with out->release(out).  `source` is
  * copied.  Returns SX_OK or SX_ERR_NOMEM (then *out is untouched). */

@@ -1,8 +1,9 @@
 /*
  * arrow.c -- export a table through the Arrow C stream interface.
  *
- * The stream gives one schema, a struct ("+s") with one field per column the
- * table has, in this order (absent optional columns are left out):
+ * The stream gives one schema, a struct ("+s") with one field per column, in
+ * this order, whichever columns the file had (to_frame() and to_dicts() carry
+ * the same ones; an optional column the file lacks is all null):
  *
  *   project        int32 "i"                  non-null
  *   project_key    dictionary<int32, utf8>    nullable   (per project)
@@ -16,9 +17,11 @@
  *   period_start   date32 "tdD"               nullable
  *   part_of        dictionary<intN, utf8>     nullable
  *   region         dictionary<intN, utf8>     nullable
+ *   share          float64 "g"                nullable   (sx_table_shares)
  *
  * where intN is the width the table stores that column's codes in: int8
- * ("c") for up to 128 distinct strings, int16 ("s") up to 32768, else int32.
+ * ("c") for up to 128 distinct strings, int16 ("s") up to 32768, else int32;
+ * int8 with an empty dictionary for a column the file lacks.
  *
  * then one record batch holding every row (none for an empty table), then
  * the end of the stream.
@@ -31,12 +34,15 @@
  *     order of first appearance, joined with "," (a unit that itself holds
  *     a comma makes the list ambiguous; the unit column is authoritative).
  *
- * Memory: numeric columns, dictionary strings and the codes of the string
- * columns point straight into the table.  What has to be made at export
- * time is owned by the array that uses it: validity bitmaps (only for
- * columns that have nulls, which the parser counted, so a column without
- * any costs nothing per row; otherwise buffers[0] is NULL) and the per-row
- * project_key/project_title indices, looked up from each row's sx_project.
+ * Memory: numeric columns, the share column (computed once per table and
+ * kept with it), dictionary strings and the codes of the string columns
+ * point straight into the table.  What has to be made at export time is
+ * owned by the array that uses it: validity bitmaps (only for columns that
+ * have nulls, which the parser counted, so a column without any costs
+ * nothing per row; otherwise buffers[0] is NULL), the per-row
+ * project_key/project_title indices, looked up from each row's sx_project,
+ * and the zeroed values and bitmap of a column the file lacks (calloc'd, so
+ * pages nobody reads are never touched).
  * A null slot of a table code array holds SX_NULL_CODE (-1), an index out of
  * the dictionary's range: the Arrow columnar format leaves the value of a
  * null slot unspecified, and pyarrow's validate(full=True), polars, DuckDB
@@ -69,18 +75,19 @@ static const char empty_data[8] = {0};
 /* ------------------------------------------------------------------ columns */
 
 typedef enum column_kind {
-    KIND_PROJECT,       /* t->project */
-    KIND_VALUE,         /* t->value */
-    KIND_AS_OF,         /* t->as_of */
-    KIND_PERIOD_START,  /* t->period_start, SX_NO_DATE is null */
-    KIND_STRING,        /* t->codes[strcol] into t->dicts[strcol] */
-    KIND_PROJECT_STRING /* a code of each row's sx_project, into t->dicts[strcol] */
+    KIND_PROJECT,        /* t->project */
+    KIND_VALUE,          /* t->value */
+    KIND_AS_OF,          /* t->as_of */
+    KIND_PERIOD_START,   /* t->period_start, SX_NO_DATE is null */
+    KIND_STRING,         /* t->codes[strcol] into t->dicts[strcol] */
+    KIND_PROJECT_STRING, /* a code of each row's sx_project, into t->dicts[strcol] */
+    KIND_SHARE           /* sx_table_shares(t) */
 } column_kind;
 
 typedef struct column_def {
     const char *name;
     column_kind kind;
-    int strcol;         /* an sx_strcol for the string kinds, else -1 */
+    int strcol; /* an sx_strcol for the string kinds, else -1 */
     int nullable;
 } column_def;
 
@@ -97,50 +104,34 @@ static const column_def columns[] = {
     {"period_start", KIND_PERIOD_START, -1, 1},
     {"part_of", KIND_STRING, SX_COL_PART_OF, 1},
     {"region", KIND_STRING, SX_COL_REGION, 1},
+    {"share", KIND_SHARE, -1, 1},
 };
 
 #define NCOLUMNS ((int)(sizeof columns / sizeof columns[0]))
 
-static int column_present(const sx_table *t, const column_def *c)
-{
-    switch (c->kind) {
-    case KIND_PERIOD_START:
-        return t->period_start != NULL;
-    case KIND_STRING:
-    case KIND_PROJECT_STRING:
-        return t->codes[c->strcol] != NULL;
-    default:
-        return 1;
-    }
-}
-
-static const char *column_format(const sx_table *t, const column_def *c)
+static const char *
+column_format(const sx_table *t, const column_def *c)
 {
     switch (c->kind) {
     case KIND_VALUE:
+    case KIND_SHARE:
         return "g";
     case KIND_AS_OF:
     case KIND_PERIOD_START:
         return "tdD";
     case KIND_STRING:
-        /* the table's own codes, at their width: int8, int16 or int32 */
-        return t->code_width[c->strcol] == 1 ? "c" : t->code_width[c->strcol] == 2 ? "s" : "i";
+        /* the table's own codes, at their width: int8, int16 or int32 (int8
+         * for an absent column, width 0) */
+        return t->code_width[c->strcol] <= 1 ? "c" : t->code_width[c->strcol] == 2 ? "s" : "i";
     default:
-        return "i";     /* project numbers, and the indices built per project */
+        return "i"; /* project numbers, and the indices built per project */
     }
-}
-
-static int64_t count_present(const sx_table *t)
-{
-    int64_t n = 0;
-    for (int i = 0; i < NCOLUMNS; i++)
-        n += column_present(t, &columns[i]);
-    return n;
 }
 
 /* ------------------------------------------------------------------ helpers */
 
-static char *copy_bytes(const char *s, size_t len)
+static char *
+copy_bytes(const char *s, size_t len)
 {
     char *p = malloc(len + 1);
     if (p) {
@@ -151,14 +142,16 @@ static char *copy_bytes(const char *s, size_t len)
     return p;
 }
 
-static void put_int32(char *p, int32_t v)
+static void
+put_int32(char *p, int32_t v)
 {
     memcpy(p, &v, sizeof v);
 }
 
 /* One key/value pair in the C data interface metadata encoding, malloc'd
  * into *out.  Both lengths must fit an int32. */
-static int encode_metadata(const char *key, const char *value, size_t value_len, char **out)
+static int
+encode_metadata(const char *key, const char *value, size_t value_len, char **out)
 {
     size_t key_len = strlen(key);
     if (key_len > INT32_MAX || value_len > INT32_MAX)
@@ -183,7 +176,8 @@ static int encode_metadata(const char *key, const char *value, size_t value_len,
 
 /* The "shanxi.units" metadata of the value field: every unit of the table,
  * in code order, separated by commas. */
-static int units_metadata(const sx_table *t, char **out)
+static int
+units_metadata(const sx_table *t, char **out)
 {
     const sx_dict *d = &t->dicts[SX_COL_UNIT];
     size_t total = 0;
@@ -218,14 +212,15 @@ static int units_metadata(const sx_table *t, char **out)
 typedef struct schema_node {
     char *name;
     char *metadata;
-    struct ArrowSchema *children;       /* storage of the child structs */
+    struct ArrowSchema *children; /* storage of the child structs */
     struct ArrowSchema **child_ptrs;
-    struct ArrowSchema *dictionary;     /* storage of the dictionary struct */
+    struct ArrowSchema *dictionary; /* storage of the dictionary struct */
 } schema_node;
 
 /* Releases the children and dictionary still in place (a consumer may have
  * moved some out, leaving release == NULL behind), then what the node owns. */
-static void schema_release(struct ArrowSchema *s)
+static void
+schema_release(struct ArrowSchema *s)
 {
     schema_node *p = s->private_data;
     for (int64_t i = 0; i < s->n_children; i++) {
@@ -248,8 +243,9 @@ static void schema_release(struct ArrowSchema *s)
 /* Make *s a live node with a copy of name, zeroed (released) children and,
  * if with_dict, a zeroed dictionary for the caller to fill.  On failure *s is
  * released (release == NULL) and nothing is leaked. */
-static int schema_init(struct ArrowSchema *s, const char *format, const char *name,
-                       int64_t flags, int64_t n_children, int with_dict)
+static int
+schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t flags,
+            int64_t n_children, int with_dict)
 {
     memset(s, 0, sizeof *s);
     schema_node *p = calloc(1, sizeof *p);
@@ -287,14 +283,16 @@ fail:
     return ENOMEM;
 }
 
-static void schema_set_metadata(struct ArrowSchema *s, char *metadata)
+static void
+schema_set_metadata(struct ArrowSchema *s, char *metadata)
 {
     schema_node *p = s->private_data;
     p->metadata = metadata;
     s->metadata = metadata;
 }
 
-static int make_field(const sx_table *t, const column_def *c, struct ArrowSchema *f)
+static int
+make_field(const sx_table *t, const column_def *c, struct ArrowSchema *f)
 {
     int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
     int rc = schema_init(f, column_format(t, c), c->name, c->nullable ? ARROW_FLAG_NULLABLE : 0, 0,
@@ -305,7 +303,7 @@ static int make_field(const sx_table *t, const column_def *c, struct ArrowSchema
         /* The dictionary values never hold nulls. */
         rc = schema_init(f->dictionary, "u", "", 0, 0, 0);
         if (rc)
-            return rc;      /* the caller releases f */
+            return rc; /* the caller releases f */
     }
     if (c->kind == KIND_VALUE) {
         char *m;
@@ -317,10 +315,11 @@ static int make_field(const sx_table *t, const column_def *c, struct ArrowSchema
     return 0;
 }
 
-static int make_schema(const sx_table *t, const char *source, struct ArrowSchema *out)
+static int
+make_schema(const sx_table *t, const char *source, struct ArrowSchema *out)
 {
     struct ArrowSchema root;
-    int rc = schema_init(&root, "+s", "", 0, count_present(t), 0);
+    int rc = schema_init(&root, "+s", "", 0, NCOLUMNS, 0);
     if (rc)
         return rc;
     char *m;
@@ -328,13 +327,9 @@ static int make_schema(const sx_table *t, const char *source, struct ArrowSchema
     if (rc)
         goto fail;
     schema_set_metadata(&root, m);
-    int64_t j = 0;
     for (int i = 0; i < NCOLUMNS; i++) {
-        if (!column_present(t, &columns[i]))
-            continue;
-        /* root has count_present(t) >= 5 children (the required columns) */
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-core.CallAndMessage) */
-        rc = make_field(t, &columns[i], root.children[j++]);
+        rc = make_field(t, &columns[i], root.children[i]);
         if (rc)
             goto fail;
     }
@@ -349,15 +344,16 @@ fail:
 
 /* The private data of every exported array node. */
 typedef struct array_node {
-    sx_table *table;                /* a reference of its own */
+    sx_table *table; /* a reference of its own */
     const void *buffers[3];
-    void *owned[2];                 /* buffers made at export time */
-    struct ArrowArray *children;    /* storage of the child structs */
+    void *owned[2];              /* buffers made at export time */
+    struct ArrowArray *children; /* storage of the child structs */
     struct ArrowArray **child_ptrs;
-    struct ArrowArray *dictionary;  /* storage of the dictionary struct */
+    struct ArrowArray *dictionary; /* storage of the dictionary struct */
 } array_node;
 
-static void array_release(struct ArrowArray *a)
+static void
+array_release(struct ArrowArray *a)
 {
     array_node *p = a->private_data;
     for (int64_t i = 0; i < a->n_children; i++) {
@@ -380,8 +376,9 @@ static void array_release(struct ArrowArray *a)
 
 /* As schema_init: a live node with no buffers set yet, holding a reference
  * to t; on failure *a is released. */
-static int array_init(struct ArrowArray *a, sx_table *t, int64_t length, int64_t n_buffers,
-                      int64_t n_children, int with_dict)
+static int
+array_init(struct ArrowArray *a, sx_table *t, int64_t length, int64_t n_buffers, int64_t n_children,
+           int with_dict)
 {
     memset(a, 0, sizeof *a);
     array_node *p = calloc(1, sizeof *p);
@@ -418,21 +415,47 @@ fail:
     return ENOMEM;
 }
 
-static array_node *node_of(struct ArrowArray *a)
+static array_node *
+node_of(struct ArrowArray *a)
 {
     return a->private_data;
 }
 
 /* A validity bitmap (bit i set = row i valid), padded to 8 bytes. */
-static uint8_t *alloc_bitmap(int64_t n)
+static uint8_t *
+alloc_bitmap(int64_t n)
 {
     size_t bytes = (((size_t)n + 63) / 64) * 8;
     return calloc(bytes ? bytes : 8, 1);
 }
 
-static int fill_dates(struct ArrowArray *a, const int32_t *days, int64_t n, int64_t nulls)
+/* The values and validity of a column the file lacks: zeros, every row
+ * null.  element is the size of one value. */
+static int
+fill_all_null(struct ArrowArray *a, int64_t n, size_t element)
 {
     array_node *p = node_of(a);
+    uint8_t *bits = alloc_bitmap(n);
+    void *values = calloc(n ? (size_t)n : 1, element);
+    if (!bits || !values) {
+        free(bits);
+        free(values);
+        return ENOMEM;
+    }
+    p->owned[0] = bits;
+    p->owned[1] = values;
+    p->buffers[0] = bits;
+    p->buffers[1] = values;
+    a->null_count = n;
+    return 0;
+}
+
+static int
+fill_dates(struct ArrowArray *a, const int32_t *days, int64_t n, int64_t nulls)
+{
+    array_node *p = node_of(a);
+    if (!days)
+        return fill_all_null(a, n, sizeof(int32_t));
     if (nulls > 0) {
         uint8_t *bits = alloc_bitmap(n);
         if (!bits)
@@ -450,35 +473,43 @@ static int fill_dates(struct ArrowArray *a, const int32_t *days, int64_t n, int6
 
 /* Each row's project key or title code (SX_NULL_CODE where the project has
  * none), malloc'd. */
-static int32_t *project_codes(const sx_table *t, int strcol)
+static int32_t *
+project_codes(const sx_table *t, int strcol)
 {
     int64_t n = t->nrows;
     int32_t *out = malloc((size_t)n * sizeof *out);
     if (!out)
         return NULL;
-    int32_t last_number = 0, last_code = SX_NULL_CODE;   /* project numbers are >= 1 */
+    int32_t last_number = 0, last_code = SX_NULL_CODE; /* project numbers are >= 1 */
     for (int64_t i = 0; i < n; i++) {
         int32_t number = t->project[i];
         if (number != last_number) {
             int32_t k = sx_project_index(t, number);
             last_number = number;
-            last_code = k < 0 ? SX_NULL_CODE
+            last_code = k < 0                          ? SX_NULL_CODE
                         : strcol == SX_COL_PROJECT_KEY ? t->projects[k].key
-                                                        : t->projects[k].title;
+                                                       : t->projects[k].title;
         }
         out[i] = last_code;
     }
     return out;
 }
 
-static int fill_dictionary_column(struct ArrowArray *a, sx_table *t, const column_def *c)
+static int
+fill_dictionary_column(struct ArrowArray *a, sx_table *t, const column_def *c)
 {
     array_node *p = node_of(a);
     int64_t n = t->nrows;
     const void *codes = t->codes[c->strcol];
     int width = t->code_width[c->strcol];
-    int64_t nulls = t->null_count[c->strcol];   /* counted by the parser */
-    if (c->kind == KIND_PROJECT_STRING) {
+    int64_t nulls = t->null_count[c->strcol]; /* counted by the parser */
+    if (!codes) {
+        /* a column the file lacks: zeroed indices (int8, or the int32 of
+         * the per-project columns) into an empty dictionary, all null */
+        int rc = fill_all_null(a, n, c->kind == KIND_STRING ? 1 : sizeof(int32_t));
+        if (rc)
+            return rc;
+    } else if (c->kind == KIND_PROJECT_STRING) {
         int32_t *built = project_codes(t, c->strcol);
         if (!built)
             return ENOMEM;
@@ -490,18 +521,20 @@ static int fill_dictionary_column(struct ArrowArray *a, sx_table *t, const colum
         for (int64_t i = 0; i < n; i++)
             nulls += built[i] < 0;
     }
-    if (nulls > 0) {
-        uint8_t *bits = alloc_bitmap(n);
-        if (!bits)
-            return ENOMEM;
-        for (int64_t i = 0; i < n; i++)
-            if (sx_code_in(codes, width, i) >= 0)
-                bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-        p->owned[0] = bits;
-        p->buffers[0] = bits;
+    if (codes) {
+        if (nulls > 0) {
+            uint8_t *bits = alloc_bitmap(n);
+            if (!bits)
+                return ENOMEM;
+            for (int64_t i = 0; i < n; i++)
+                if (sx_code_in(codes, width, i) >= 0)
+                    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+            p->owned[0] = bits;
+            p->buffers[0] = bits;
+        }
+        a->null_count = nulls;
+        p->buffers[1] = codes;
     }
-    a->null_count = nulls;
-    p->buffers[1] = codes;
 
     const sx_dict *d = &t->dicts[c->strcol];
     int rc = array_init(a->dictionary, t, d->count, 3, 0, 0);
@@ -514,7 +547,8 @@ static int fill_dictionary_column(struct ArrowArray *a, sx_table *t, const colum
     return 0;
 }
 
-static int fill_column(struct ArrowArray *a, sx_table *t, const column_def *c)
+static int
+fill_column(struct ArrowArray *a, sx_table *t, const column_def *c)
 {
     int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
     int rc = array_init(a, t, t->nrows, 2, 0, is_dict);
@@ -533,24 +567,31 @@ static int fill_column(struct ArrowArray *a, sx_table *t, const column_def *c)
         return 0;
     case KIND_PERIOD_START:
         return fill_dates(a, t->period_start, t->nrows, t->period_start_nulls);
+    case KIND_SHARE: {
+        const sx_shares *s = sx_table_shares(t);
+        if (!s)
+            return ENOMEM;
+        /* owned by the table, which this array holds a reference to */
+        p->buffers[0] = s->count < t->nrows ? s->valid : NULL;
+        p->buffers[1] = s->value;
+        a->null_count = t->nrows - s->count;
+        return 0;
+    }
     default:
         return fill_dictionary_column(a, t, c);
     }
 }
 
-static int make_batch(sx_table *t, struct ArrowArray *out)
+static int
+make_batch(sx_table *t, struct ArrowArray *out)
 {
     struct ArrowArray root;
-    int rc = array_init(&root, t, t->nrows, 1, count_present(t), 0);
+    int rc = array_init(&root, t, t->nrows, 1, NCOLUMNS, 0);
     if (rc)
         return rc;
-    int64_t j = 0;
     for (int i = 0; i < NCOLUMNS; i++) {
-        if (!column_present(t, &columns[i]))
-            continue;
-        /* root has count_present(t) >= 5 children (the required columns) */
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-core.CallAndMessage) */
-        rc = fill_column(root.children[j++], t, &columns[i]);
+        rc = fill_column(root.children[i], t, &columns[i]);
         if (rc) {
             root.release(&root);
             return rc;
@@ -563,19 +604,21 @@ static int make_batch(sx_table *t, struct ArrowArray *out)
 /* ------------------------------------------------------------------ stream */
 
 typedef struct stream_state {
-    sx_table *table;        /* a reference */
+    sx_table *table; /* a reference */
     char *source;
-    int batches_given;      /* 0 or 1 */
-    const char *error;      /* the message of the last failed call, or NULL */
+    int batches_given; /* 0 or 1 */
+    const char *error; /* the message of the last failed call, or NULL */
 } stream_state;
 
-static const char *error_message(int rc)
+static const char *
+error_message(int rc)
 {
     return rc == ENOMEM ? "shanxi: out of memory exporting to Arrow"
                         : "shanxi: metadata too large for Arrow";
 }
 
-static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+static int
+stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
 {
     stream_state *st = s->private_data;
     int rc = make_schema(st->table, st->source, out);
@@ -583,12 +626,13 @@ static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out
     return rc;
 }
 
-static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+static int
+stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
 {
     stream_state *st = s->private_data;
     st->error = NULL;
     if (st->batches_given || st->table->nrows == 0) {
-        memset(out, 0, sizeof *out);    /* release == NULL: the end */
+        memset(out, 0, sizeof *out); /* release == NULL: the end */
         return 0;
     }
     int rc = make_batch(st->table, out);
@@ -600,13 +644,15 @@ static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
     return 0;
 }
 
-static const char *stream_get_last_error(struct ArrowArrayStream *s)
+static const char *
+stream_get_last_error(struct ArrowArrayStream *s)
 {
     stream_state *st = s->private_data;
     return st->error;
 }
 
-static void stream_release(struct ArrowArrayStream *s)
+static void
+stream_release(struct ArrowArrayStream *s)
 {
     stream_state *st = s->private_data;
     sx_table_decref(st->table);
@@ -616,7 +662,8 @@ static void stream_release(struct ArrowArrayStream *s)
     s->release = NULL;
 }
 
-sx_status sx_arrow_export(sx_table *t, const char *source, struct ArrowArrayStream *out)
+sx_status
+sx_arrow_export(sx_table *t, const char *source, struct ArrowArrayStream *out)
 {
     if (!source)
         source = "";

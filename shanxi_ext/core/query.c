@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "shanxi/core.h"
+#include "internal.h"
 #include "rowfilter.h"
 
-void sx_filter_init(sx_filter *f)
+void
+sx_filter_init(sx_filter *f)
 {
     int c;
     f->project = 0;
@@ -25,7 +27,8 @@ typedef struct rowbuf {
     int64_t len, cap;
 } rowbuf;
 
-static int rowbuf_reserve(rowbuf *b, int64_t extra, int64_t most)
+static int
+rowbuf_reserve(rowbuf *b, int64_t extra, int64_t most)
 {
     int64_t need = b->len + extra, cap;
     int64_t *p;
@@ -34,7 +37,7 @@ static int rowbuf_reserve(rowbuf *b, int64_t extra, int64_t most)
     cap = b->cap < 1024 ? 1024 : b->cap * 2;
     if (cap < need)
         cap = need;
-    if (cap > most)             /* never more than the table can select */
+    if (cap > most) /* never more than the table can select */
         cap = most;
     if ((uint64_t)cap > SIZE_MAX / sizeof *p)
         return 0;
@@ -47,21 +50,23 @@ static int rowbuf_reserve(rowbuf *b, int64_t extra, int64_t most)
 }
 
 /* Hand the rows over, trimming a buffer that overshot by a lot. */
-static void rowbuf_finish(rowbuf *b, int64_t **rows, int64_t *n)
+static void
+rowbuf_finish(rowbuf *b, int64_t **rows, int64_t *n)
 {
     if (b->len == 0) {
         free(b->rows);
         b->rows = NULL;
     } else if (b->cap - b->len > b->len / 4 + 1024) {
         int64_t *p = realloc(b->rows, (size_t)b->len * sizeof *p);
-        if (p != NULL)          /* keeping the larger block is harmless */
+        if (p != NULL) /* keeping the larger block is harmless */
             b->rows = p;
     }
     *rows = b->rows;
     *n = b->len;
 }
 
-static sx_status select_all(int64_t nrows, int64_t **rows, int64_t *n)
+static sx_status
+select_all(int64_t nrows, int64_t **rows, int64_t *n)
 {
     int64_t i, *p;
     if (nrows <= 0)
@@ -78,7 +83,8 @@ static sx_status select_all(int64_t nrows, int64_t **rows, int64_t *n)
     return SX_OK;
 }
 
-sx_status sx_select(const sx_table *t, const sx_filter *f, int64_t **rows, int64_t *n)
+sx_status
+sx_select(const sx_table *t, const sx_filter *f, int64_t **rows, int64_t *n)
 {
     sxf_compiled q;
     rowbuf b = {NULL, 0, 0};
@@ -113,7 +119,8 @@ sx_status sx_select(const sx_table *t, const sx_filter *f, int64_t **rows, int64
 
 /* ------------------------------------------------------------------ search */
 
-static unsigned char fold(unsigned char c)
+static unsigned char
+fold(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
 }
@@ -125,7 +132,8 @@ typedef struct needle {
     size_t shift[256];
 } needle;
 
-static void needle_init(needle *nd, const char *s, size_t len, unsigned char *store)
+static void
+needle_init(needle *nd, const char *s, size_t len, unsigned char *store)
 {
     size_t i;
     for (i = 0; i < len; i++)
@@ -140,7 +148,8 @@ static void needle_init(needle *nd, const char *s, size_t len, unsigned char *st
 
 /* Does h contain the needle, ASCII case ignored?  Horspool keeps a long
  * dictionary scan sublinear in practice; len >= 1 here. */
-static int contains(const unsigned char *h, size_t hn, const needle *nd)
+static int
+contains(const unsigned char *h, size_t hn, const needle *nd)
 {
     size_t wn = nd->len, pos = 0, i;
     unsigned char last = nd->w[wn - 1];
@@ -164,7 +173,8 @@ static int contains(const unsigned char *h, size_t hn, const needle *nd)
  * lookups cache-friendly, so words are handled eight at a time. */
 #define WORDS_PER_PASS 8
 
-static void dict_masks(const sx_dict *d, const needle *nd, size_t nw, uint8_t *masks)
+static void
+dict_masks(const sx_dict *d, const needle *nd, size_t nw, uint8_t *masks)
 {
     int32_t code;
     for (code = 0; code < d->count; code++) {
@@ -182,11 +192,12 @@ static void dict_masks(const sx_dict *d, const needle *nd, size_t nw, uint8_t *m
  * code + 1, so an empty label is index 0) and projects (by number). */
 typedef struct search_tabs {
     uint8_t *metric, *label, *title, *proj;
-    int32_t pbase;          /* proj[] covers numbers pbase .. pbase + pspan - 1 */
-    uint32_t pspan;         /* 0: look projects up by bisection instead */
+    int32_t pbase;  /* proj[] covers numbers pbase .. pbase + pspan - 1 */
+    uint32_t pspan; /* 0: look projects up by bisection instead */
 } search_tabs;
 
-static uint8_t row_mask(const sx_table *t, const search_tabs *st, int64_t i)
+static uint8_t
+row_mask(const sx_table *t, const search_tabs *st, int64_t i)
 {
     uint8_t m = 0;
     /* a table exists only where its column does (the analyzer cannot see
@@ -209,8 +220,8 @@ static uint8_t row_mask(const sx_table *t, const search_tabs *st, int64_t i)
 
 /* Fill st for words nd[0..nw); returns 0 on allocation failure and *any = 0
  * when no row can match (some word occurs in no field at all). */
-static int search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, search_tabs *st,
-                            int *any)
+static int
+search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, search_tabs *st, int *any)
 {
     uint8_t seen = 0, full = (uint8_t)((1u << nw) - 1);
     int32_t p, k;
@@ -253,8 +264,9 @@ static int search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, sear
     return 1;
 }
 
-sx_status sx_search(const sx_table *t, const char *const *words, const size_t *words_len,
-                    size_t nwords, int64_t **rows, int64_t *n)
+sx_status
+sx_search(const sx_table *t, const char *const *words, const size_t *words_len, size_t nwords,
+          int64_t **rows, int64_t *n)
 {
     sx_status st = SX_OK;
     search_tabs tabs;
@@ -302,17 +314,11 @@ sx_status sx_search(const sx_table *t, const char *const *words, const size_t *w
         (tabs.label = malloc((size_t)t->dicts[SX_COL_LABEL].count + 1)) == NULL)
         goto nomem;
     if (t->nprojects > 0) {
-        int32_t lo = t->projects[0].number, hi = t->projects[t->nprojects - 1].number;
-        uint32_t span = (uint32_t)hi - (uint32_t)lo + 1;
         if ((tabs.title = malloc((size_t)t->nprojects)) == NULL)
             goto nomem;
-        /* a direct table by number when the numbers are dense enough */
-        if (span <= (uint32_t)t->nprojects * 8u + 4096u) {
-            tabs.pbase = lo;
-            tabs.pspan = span;
-            if ((tabs.proj = malloc(span)) == NULL)
-                goto nomem;
-        }
+        tabs.pspan = sx_dense_project_span(t, &tabs.pbase);
+        if (tabs.pspan > 0 && (tabs.proj = malloc(tabs.pspan)) == NULL)
+            goto nomem;
     }
 
     /* Fold every word once up front, then narrow the rows a batch of words
@@ -324,7 +330,7 @@ sx_status sx_search(const sx_table *t, const char *const *words, const size_t *w
             s += words_len[live[i]];
         }
     }
-    for (done = 0, total = 0; done < nlive; ) {
+    for (done = 0, total = 0; done < nlive;) {
         size_t nw = nlive - done < WORDS_PER_PASS ? nlive - done : WORDS_PER_PASS;
         uint8_t full = (uint8_t)((1u << nw) - 1);
         int any;
@@ -384,7 +390,8 @@ out:
 /* Rows up to this length live on the stack; longer ones are malloc'd. */
 #define EDIT_STACK 256
 
-size_t sx_edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t limit)
+size_t
+sx_edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t limit)
 {
     size_t stackrow[EDIT_STACK], *row = stackrow, cap, i, j, d;
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
@@ -404,7 +411,7 @@ size_t sx_edit_distance(const char *a, size_t alen, const char *b, size_t blen, 
     if (alen - blen > cap)
         return limit + 1;
     if (blen == 0)
-        return alen;            /* alen <= cap <= limit here */
+        return alen; /* alen <= cap <= limit here */
     if (blen + 1 > EDIT_STACK) {
         if (blen + 1 > SIZE_MAX / sizeof *row || (row = malloc((blen + 1) * sizeof *row)) == NULL)
             return limit + 1;
@@ -426,7 +433,7 @@ size_t sx_edit_distance(const char *a, size_t alen, const char *b, size_t blen, 
             if (v < rowmin)
                 rowmin = v;
         }
-        if (rowmin > cap) {     /* every later row is at least this */
+        if (rowmin > cap) { /* every later row is at least this */
             if (row != stackrow)
                 free(row);
             return limit + 1;

@@ -12,27 +12,28 @@
 #include <stdint.h>
 
 #include "shanxi/core.h"
-#include "platform.h"   /* SX_SSE2, sx_lowest_bit */
+#include "platform.h" /* SX_SSE2, sx_lowest_bit */
 
 /* Rows per block: the selection vector fits comfortably in L1. */
 #define SXF_BLOCK 1024
 
 typedef struct sxf_compiled {
-    int none;                 /* no row can match */
-    int all;                  /* every row matches */
-    int ncond;                /* equality tests on integer columns */
+    int none;  /* no row can match */
+    int all;   /* every row matches */
+    int ncond; /* equality tests on integer columns */
     const void *col[SX_NSTRCOLS + 1];
-    int width[SX_NSTRCOLS + 1];   /* bytes per value of col: 1, 2 or 4 */
+    int width[SX_NSTRCOLS + 1]; /* bytes per value of col: 1, 2 or 4 */
     int32_t val[SX_NSTRCOLS + 1];
-    const int32_t *as_of;     /* non-NULL when the date range is tested */
-    uint32_t since, span;     /* as_of in range iff (as_of - since) <= span, unsigned */
+    const int32_t *as_of; /* non-NULL when the date range is tested */
+    uint32_t since, span; /* as_of in range iff (as_of - since) <= span, unsigned */
 } sxf_compiled;
 
 /* Turn f into the conditions that actually test something on t.  A NULL f
  * matches everything.  A code the column cannot hold (out of the dictionary,
  * or a real code for an absent column) matches no row rather than failing:
  * it names a value no field has. */
-static inline void sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filter *f)
+static inline void
+sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filter *f)
 {
     int c;
     q->none = 0;
@@ -50,7 +51,7 @@ static inline void sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filt
         return;
     }
     if (f->project != 0) {
-        if (f->project < 0) {       /* project numbers are >= 1 */
+        if (f->project < 0) { /* project numbers are >= 1 */
             q->none = 1;
             return;
         }
@@ -95,8 +96,8 @@ static inline void sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filt
  * vector plus per match (codes of a few distinct strings are the common
  * case, and the filter that decides how many rows the rest even looks at).
  * Returns how many rows it covered: a multiple of 16. */
-static inline size_t sxf_first_sse2(const void *col, int width, int32_t v, size_t len,
-                                    uint32_t *sel, size_t *count)
+static inline size_t
+sxf_first_sse2(const void *col, int width, int32_t v, size_t len, uint32_t *sel, size_t *count)
 {
     size_t j = 0, n = *count;
     if (width == 1) {
@@ -112,8 +113,10 @@ static inline size_t sxf_first_sse2(const void *col, int width, int32_t v, size_
         const int16_t *c = col;
         __m128i want = _mm_set1_epi16((short)v);
         for (; j + 16 <= len; j += 16) {
-            __m128i lo = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(const void *)(c + j)), want);
-            __m128i hi = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(const void *)(c + j + 8)), want);
+            __m128i lo =
+                _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(const void *)(c + j)), want);
+            __m128i hi =
+                _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(const void *)(c + j + 8)), want);
             unsigned bits = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi));
             for (; bits != 0; bits &= bits - 1)
                 sel[n++] = (uint32_t)(j + sx_lowest_bit(bits));
@@ -125,29 +128,30 @@ static inline size_t sxf_first_sse2(const void *col, int width, int32_t v, size_
 #endif
 
 /* One loop per code width, so each compiles to plain loads of that width. */
-#define SXF_FIRST(type)                                             \
-    do {                                                            \
-        const type *col = (const type *)q->col[0] + start;          \
-        for (; j < len; j++) {                                      \
-            sel[n] = (uint32_t)j;                                   \
-            n += col[j] == v;                                       \
-        }                                                           \
+#define SXF_FIRST(type)                                                                            \
+    do {                                                                                           \
+        const type *col = (const type *)q->col[0] + start;                                         \
+        for (; j < len; j++) {                                                                     \
+            sel[n] = (uint32_t)j;                                                                  \
+            n += col[j] == v;                                                                      \
+        }                                                                                          \
     } while (0)
-#define SXF_NARROW(type)                                            \
-    do {                                                            \
-        const type *col = (const type *)q->col[c] + start;          \
-        for (k = m = 0; k < n; k++) {                               \
-            uint32_t o = sel[k];                                    \
-            sel[m] = o;                                             \
-            m += col[o] == v;                                       \
-        }                                                           \
+#define SXF_NARROW(type)                                                                           \
+    do {                                                                                           \
+        const type *col = (const type *)q->col[c] + start;                                         \
+        for (k = m = 0; k < n; k++) {                                                              \
+            uint32_t o = sel[k];                                                                   \
+            sel[m] = o;                                                                            \
+            m += col[o] == v;                                                                      \
+        }                                                                                          \
     } while (0)
 
 /* The offsets j in [0, len) of rows start + j that pass, ascending, into sel;
  * returns how many.  Only for a filter that is neither none nor all.  Each
  * condition is one branch-free pass that narrows the selection, so the cost
  * is a few instructions per row and condition with no mispredictions. */
-static inline size_t sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
+static inline size_t
+sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
 {
     size_t n = 0, j = 0, k, m;
     int c = 0;
@@ -185,13 +189,13 @@ static inline size_t sxf_block(const sxf_compiled *q, int64_t start, size_t len,
         int32_t v = q->val[c];
         switch (q->width[c]) {
         case 1:
-            SXF_NARROW(int8_t);   /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
+            SXF_NARROW(int8_t); /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
             break;
         case 2:
-            SXF_NARROW(int16_t);  /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
+            SXF_NARROW(int16_t); /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
             break;
         default:
-            SXF_NARROW(int32_t);  /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
+            SXF_NARROW(int32_t); /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
             break;
         }
         n = m;
@@ -200,7 +204,7 @@ static inline size_t sxf_block(const sxf_compiled *q, int64_t start, size_t len,
         const int32_t *d = q->as_of + start;
         uint32_t lo = q->since, span = q->span;
         for (k = m = 0; k < n; k++) {
-            uint32_t o = sel[k];   /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
+            uint32_t o = sel[k]; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
             sel[m] = o;
             m += (uint32_t)d[o] - lo <= span;
         }

@@ -17,7 +17,8 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static sx_table *parse_len(const char *csv, size_t len)
+static sx_table *
+parse_len(const char *csv, size_t len)
 {
     sx_table *t = NULL;
     sx_error err;
@@ -30,7 +31,8 @@ static sx_table *parse_len(const char *csv, size_t len)
     return t;
 }
 
-static sx_table *parse(const char *csv)
+static sx_table *
+parse(const char *csv)
 {
     return parse_len(csv, strlen(csv));
 }
@@ -41,7 +43,8 @@ typedef struct text {
     size_t len, cap;
 } text;
 
-static void put(text *b, const char *fmt, ...)
+static void
+put(text *b, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -63,12 +66,14 @@ static void put(text *b, const char *fmt, ...)
     }
 }
 
-static int32_t code_of(const sx_table *t, sx_strcol c, const char *s)
+static int32_t
+code_of(const sx_table *t, sx_strcol c, const char *s)
 {
     return sx_dict_find(&t->dicts[c], s, strlen(s));
 }
 
-static int key_is(const sx_table *t, sx_strcol c, int64_t key, const char *s)
+static int
+key_is(const sx_table *t, sx_strcol c, int64_t key, const char *s)
 {
     size_t len;
     const char *k;
@@ -78,7 +83,8 @@ static int key_is(const sx_table *t, sx_strcol c, int64_t key, const char *s)
     return len == strlen(s) && memcmp(k, s, len) == 0;
 }
 
-static int isum_is(sx_bigint v, const char *want)
+static int
+isum_is(sx_bigint v, const char *want)
 {
     char buf[48];
     sx_bigint_format(v, buf);
@@ -87,8 +93,8 @@ static int isum_is(sx_bigint v, const char *want)
     return strcmp(buf, want) == 0;
 }
 
-static sx_status agg(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, sx_result *r,
-                     sx_error *err)
+static sx_status
+agg(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, sx_result *r, sx_error *err)
 {
     memset(err, 0, sizeof *err);
     return sx_aggregate(t, f, func, by, r, err);
@@ -109,11 +115,12 @@ static const char small_csv[] =
 
 /* ------------------------------------------------------------------ small table */
 
-static void test_names(void)
+static void
+test_names(void)
 {
     static const char *const funcs[] = {"sum", "count", "mean", "min", "max"};
-    static const char *const bys[] = {"none",   "project", "metric", "category",
-                                      "unit",   "region",  "as_of",  "month"};
+    static const char *const bys[] = {"none", "project", "metric", "category",
+                                      "unit", "region",  "as_of",  "month"};
     int i;
     for (i = 0; i < SX_NFUNCS; i++)
         CHECK(strcmp(sx_func_names[i], funcs[i]) == 0);
@@ -121,7 +128,8 @@ static void test_names(void)
         CHECK(strcmp(sx_by_names[i], bys[i]) == 0);
 }
 
-static void test_small(void)
+static void
+test_small(void)
 {
     sx_table *t = parse(small_csv);
     sx_filter f;
@@ -235,8 +243,7 @@ static void test_small(void)
     f.code[SX_COL_UNIT] = code_of(t, SX_COL_UNIT, "people");
     CHECK(agg(t, &f, SX_SUM, SX_BY_MONTH, &r, &e) == SX_OK);
     CHECK(r.ngroups == 2 && r.groups[0].key == 2021 * 12 + 11 && isum_is(r.groups[0].isum, "7") &&
-          r.groups[1].key == 2022 * 12 && isum_is(r.groups[1].isum, "8") &&
-          r.groups[1].count == 3);
+          r.groups[1].key == 2022 * 12 && isum_is(r.groups[1].isum, "8") && r.groups[1].count == 3);
     sx_result_free(&r);
 
     /* a date window */
@@ -250,7 +257,8 @@ static void test_small(void)
     sx_table_decref(t);
 }
 
-static void test_units_error(void)
+static void
+test_units_error(void)
 {
     sx_table *t = parse(small_csv);
     sx_filter f;
@@ -266,8 +274,8 @@ static void test_units_error(void)
                             "pass unit=... or by=\"unit\"") == 0);
     /* the first mixed group in key order is named: project 1 */
     CHECK(agg(t, &f, SX_MEAN, SX_BY_PROJECT, &r, &e) == SX_ERR_UNITS);
-    CHECK(strcmp(e.message, "cannot average figures in different units (CNY, people, percent); "
-                            "pass unit=... or by=\"unit\"") == 0);
+    CHECK(strcmp(e.message, "in project 1: cannot average figures in different units (CNY, "
+                            "people, percent); pass unit=... or by=\"unit\"") == 0);
     CHECK(agg(t, &f, SX_MIN, SX_BY_METRIC, &r, &e) == SX_OK);
     sx_result_free(&r);
     f.project = 2;
@@ -285,7 +293,8 @@ static void test_units_error(void)
 
 /* Many long units: the message is cut to fit, stays valid UTF-8 and ends
  * with the advice. */
-static void test_units_message_long(void)
+static void
+test_units_message_long(void)
 {
     text b = {NULL, 0, 0};
     sx_table *t;
@@ -311,7 +320,7 @@ static void test_units_message_long(void)
     CHECK(len > 29 && strcmp(e.message + len - 29, "); pass unit=... or by=\"unit\"") == 0);
     CHECK(strstr(e.message, ", ...)") != NULL);
     /* every multi-byte sequence is whole */
-    for (m = (const unsigned char *)e.message; *m; ) {
+    for (m = (const unsigned char *)e.message; *m;) {
         int n = *m < 0x80 ? 1 : *m >= 0xf0 ? 4 : *m >= 0xe0 ? 3 : 2, k;
         CHECK(*m < 0x80 || *m >= 0xc0);
         for (k = 1; k < n; k++)
@@ -321,7 +330,8 @@ static void test_units_message_long(void)
     sx_table_decref(t);
 }
 
-static void test_empty(void)
+static void
+test_empty(void)
 {
     sx_table *t = parse(small_csv);
     sx_filter f;
@@ -335,9 +345,8 @@ static void test_empty(void)
     f.project = 99;
     CHECK(agg(t, &f, SX_SUM, SX_BY_NONE, &r, &e) == SX_OK);
     CHECK(r.ngroups == 1 && r.groups[0].count == 0 && r.groups[0].all_int &&
-          isum_is(r.groups[0].isum, "0") && r.groups[0].fsum == 0.0 &&
-          !signbit(r.groups[0].fsum) && r.groups[0].key == 0 &&
-          r.groups[0].unit == SX_NULL_CODE);
+          isum_is(r.groups[0].isum, "0") && r.groups[0].fsum == 0.0 && !signbit(r.groups[0].fsum) &&
+          r.groups[0].key == 0 && r.groups[0].unit == SX_NULL_CODE);
     sx_result_free(&r);
     CHECK(agg(t, &f, SX_COUNT, SX_BY_NONE, &r, &e) == SX_OK);
     CHECK(r.ngroups == 1 && r.groups[0].count == 0);
@@ -361,7 +370,8 @@ static void test_empty(void)
     sx_table_decref(t);
 }
 
-static void test_bad_args(void)
+static void
+test_bad_args(void)
 {
     sx_table *t = parse(small_csv);
     sx_result r;
@@ -380,7 +390,8 @@ static void test_bad_args(void)
 
 /* Ties for min and max: the first row with the extreme value decides
  * whether it is an int. */
-static void test_extreme_ties(void)
+static void
+test_extreme_ties(void)
 {
     sx_table *t = parse("project,metric,value,unit,as_of\n"
                         "1,a,5.0,u,2022-01-01\n"
@@ -424,7 +435,8 @@ static void test_extreme_ties(void)
 
 /* Absent optional columns: grouping on them gives one empty-key group;
  * filters naming a real code match nothing. */
-static void test_absent_columns(void)
+static void
+test_absent_columns(void)
 {
     sx_table *t = parse("project,metric,value,unit,as_of\n"
                         "2,x,1.5,kg,2022-01-01\n"
@@ -462,7 +474,8 @@ static void test_absent_columns(void)
  * inside the aggregation; past that both go to the heap.  Results around
  * those sizes, with rows in reverse key order (so the groups need sorting),
  * number and string keys, and int, float and mixed groups. */
-static void test_group_storage(void)
+static void
+test_group_storage(void)
 {
     static const int sizes[] = {1, 2, 15, 16, 17, 32, 33, 70};
     size_t si;
@@ -549,8 +562,8 @@ static void test_group_storage(void)
             sx_filter f;
             sx_filter_init(&f);
             f.project = n + 1;
-            CHECK(agg(t, &f, SX_MEAN, SX_BY_PROJECT, &r, &e) == SX_ERR_EMPTY &&
-                  r.groups == NULL && r.ngroups == 0);
+            CHECK(agg(t, &f, SX_MEAN, SX_BY_PROJECT, &r, &e) == SX_ERR_EMPTY && r.groups == NULL &&
+                  r.ngroups == 0);
             sx_result_free(&r);
         }
         sx_table_decref(t);
@@ -560,11 +573,13 @@ static void test_group_storage(void)
 /* The direct key table is inline up to 64 entries (dictionary codes plus
  * the empty one, or a span of project numbers); sparse project numbers go
  * to the hash table. */
-static void test_key_tables(void)
+static void
+test_key_tables(void)
 {
     static const int nunits[] = {62, 63, 64, 65, 80};
-    static const int32_t sparse[] = {5000000, 3, 4000000, 7, 123456, 99, 1, 2000000000,
-                                     42, 77777, 8, 650000, 31, 17, 900, 2, 64000, 5, 6, 4};
+    static const int32_t sparse[] = {5000000,    3,  4000000, 7, 123456, 99, 1,
+                                     2000000000, 42, 77777,   8, 650000, 31, 17,
+                                     900,        2,  64000,   5, 6,      4};
     size_t ni, i;
     text b;
     sx_table *t;
@@ -627,7 +642,8 @@ static void test_key_tables(void)
 
 /* ------------------------------------------------------------------ the shipped file */
 
-static char *read_file(const char *path, size_t *len)
+static char *
+read_file(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
     char *buf;
@@ -644,7 +660,8 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static void test_shipped_data(void)
+static void
+test_shipped_data(void)
 {
     static const char *const paths[] = {"../../data/shanxi_2022.csv", "data/shanxi_2022.csv"};
     size_t len = 0, i;
@@ -690,7 +707,7 @@ static void test_shipped_data(void)
 typedef struct fcase {
     const char *values[12];
     double want;
-    int overflows;          /* expect SX_ERR_VALUE "sum overflows a double" */
+    int overflows; /* expect SX_ERR_VALUE "sum overflows a double" */
 } fcase;
 
 static const fcase fcases[] = {
@@ -728,12 +745,14 @@ static const fcase fcases[] = {
 };
 #define NFCASES (sizeof fcases / sizeof fcases[0])
 
-static int same_double(double a, double b)
+static int
+same_double(double a, double b)
 {
     return a == b && signbit(a) == signbit(b);
 }
 
-static void test_fsum_cases(void)
+static void
+test_fsum_cases(void)
 {
     text b = {NULL, 0, 0};
     sx_table *t;
@@ -776,7 +795,8 @@ static void test_fsum_cases(void)
 }
 
 /* Partials far apart in magnitude: more of them than fit inside a group. */
-static void test_many_partials(void)
+static void
+test_many_partials(void)
 {
     text b = {NULL, 0, 0};
     sx_table *t;
@@ -812,7 +832,8 @@ static void test_many_partials(void)
 
 /* ------------------------------------------------------------------ exact integers */
 
-static void test_bigint_format(void)
+static void
+test_bigint_format(void)
 {
     static const struct {
         int64_t hi, lo;
@@ -848,7 +869,8 @@ static void test_bigint_format(void)
     }
 }
 
-static void test_big_int_sums(void)
+static void
+test_big_int_sums(void)
 {
     text b = {NULL, 0, 0};
     sx_table *t;
@@ -887,11 +909,12 @@ static void test_big_int_sums(void)
 /* Groups of integers only take their float sum from the exact integer sum
  * directly; it must round as the partials do (ties to even), and groups that
  * had floats must not take that road. */
-static void test_int_only_sums(void)
+static void
+test_int_only_sums(void)
 {
     static const struct {
         const char *values[4];
-        int reps;               /* the first value this many times */
+        int reps; /* the first value this many times */
         const char *isum;
         double fsum;
         int all_int;
@@ -951,16 +974,21 @@ static void test_int_only_sums(void)
 
 /* ------------------------------------------------------------------ months */
 
-static void test_month_keys(void)
+static void
+test_month_keys(void)
 {
     static const struct {
         const char *date;
         int64_t key;
     } d[] = {
-        {"0001-01-01", 12},           {"1600-02-29", 1600 * 12 + 1},
-        {"1969-12-31", 1969 * 12 + 11}, {"1970-01-01", 1970 * 12},
-        {"2000-02-29", 2000 * 12 + 1}, {"2000-03-01", 2000 * 12 + 2},
-        {"2100-12-31", 2100 * 12 + 11}, {"9999-12-31", 9999 * 12 + 11},
+        {"0001-01-01", 12},
+        {"1600-02-29", 1600 * 12 + 1},
+        {"1969-12-31", 1969 * 12 + 11},
+        {"1970-01-01", 1970 * 12},
+        {"2000-02-29", 2000 * 12 + 1},
+        {"2000-03-01", 2000 * 12 + 2},
+        {"2100-12-31", 2100 * 12 + 11},
+        {"9999-12-31", 9999 * 12 + 11},
     };
     text b = {NULL, 0, 0};
     sx_table *t;
@@ -1026,7 +1054,8 @@ static void test_month_keys(void)
 
 static uint64_t rng = 0x243F6A8885A308D3u;
 
-static uint64_t rnd64(void)
+static uint64_t
+rnd64(void)
 {
     rng ^= rng >> 12;
     rng ^= rng << 25;
@@ -1034,14 +1063,16 @@ static uint64_t rnd64(void)
     return rng * 0x2545F4914F6CDD1Du;
 }
 
-static uint32_t rnd(uint32_t n)
+static uint32_t
+rnd(uint32_t n)
 {
     return (uint32_t)((rnd64() >> 33) % n);
 }
 
 /* a random integer below 2^53 of a random bit length (one draw after the
  * other: argument order is unspecified, and runs must not depend on it) */
-static int64_t rnd_int53(void)
+static int64_t
+rnd_int53(void)
 {
     int sh = 11 + (int)rnd(53);
     return (int64_t)(rnd64() >> sh);
@@ -1052,20 +1083,23 @@ typedef struct i128 {
     uint64_t hi, lo;
 } i128;
 
-static void i128_add(i128 *a, int64_t x)
+static void
+i128_add(i128 *a, int64_t x)
 {
     uint64_t l = a->lo + (uint64_t)x;
     a->hi += (uint64_t)(l < a->lo) + (x < 0 ? UINT64_MAX : 0);
     a->lo = l;
 }
 
-static int i128_bit(i128 a, int k)
+static int
+i128_bit(i128 a, int k)
 {
     return (int)((k < 64 ? a.lo >> k : a.hi >> (k - 64)) & 1);
 }
 
 /* a * 2^-scale rounded to nearest, ties to even, by plain bit picking */
-static double i128_round(i128 a, int scale)
+static double
+i128_round(i128 a, int scale)
 {
     int neg = (int)(a.hi >> 63), top, k;
     uint64_t q = 0;
@@ -1093,7 +1127,8 @@ static double i128_round(i128 a, int scale)
 }
 
 /* a += x * 2^sh for 0 <= sh < 64 */
-static void i128_add_shifted(i128 *a, int64_t x, int sh)
+static void
+i128_add_shifted(i128 *a, int64_t x, int sh)
 {
     uint64_t ux = (uint64_t)x, lo = ux << sh, hi, l;
     hi = sh ? ux >> (64 - sh) : 0;
@@ -1105,7 +1140,8 @@ static void i128_add_shifted(i128 *a, int64_t x, int sh)
 }
 
 /* a += v * 2^RSCALE, v being an integer or a multiple of 2^-RSCALE below 2^33 */
-static void i128_add_scaled(i128 *a, double v, int scale)
+static void
+i128_add_scaled(i128 *a, double v, int scale)
 {
     if (fabs(v) < 8589934592.0)
         i128_add(a, (int64_t)ldexp(v, scale));
@@ -1113,7 +1149,8 @@ static void i128_add_scaled(i128 *a, double v, int scale)
         i128_add_shifted(a, (int64_t)v, scale);
 }
 
-static i128 bigint_to_i128(sx_bigint v)
+static i128
+bigint_to_i128(sx_bigint v)
 {
     i128 r = {0, 0};
     r.lo = (uint64_t)v.hi << 62;
@@ -1124,7 +1161,7 @@ static i128 bigint_to_i128(sx_bigint v)
     return r;
 }
 
-#define RSCALE 20           /* float rows are m * 2^-20 */
+#define RSCALE  20 /* float rows are m * 2^-20 */
 #define MAXROWS 3200
 
 typedef struct rrow {
@@ -1140,13 +1177,18 @@ typedef struct rgroup {
     double min, max;
 } rgroup;
 
-static int64_t key_of(const rrow *w, sx_by by)
+static int64_t
+key_of(const rrow *w, sx_by by)
 {
     switch (by) {
-    case SX_BY_PROJECT: return w->project;
-    case SX_BY_UNIT: return w->unit;
-    case SX_BY_AS_OF: return w->date;
-    default: return 0;
+    case SX_BY_PROJECT:
+        return w->project;
+    case SX_BY_UNIT:
+        return w->unit;
+    case SX_BY_AS_OF:
+        return w->date;
+    default:
+        return 0;
     }
 }
 
@@ -1155,7 +1197,8 @@ static int64_t key_of(const rrow *w, sx_by by)
  * sum on or right next to a rounding tie, and some groups with a
  * +-1.7e308 quartet that cancels exactly but overflows the partials, so the
  * fixed-point recount is checked against the same reference. */
-static void random_round(int round, rrow *rows, char *units_mixed)
+static void
+random_round(int round, rrow *rows, char *units_mixed)
 {
     text b = {NULL, 0, 0};
     int nrows = round % 50 == 0 ? 200 + (int)rnd(2900) : (int)rnd(40), r, nproj = 1 + (int)rnd(6);
@@ -1171,7 +1214,7 @@ static void random_round(int round, rrow *rows, char *units_mixed)
         w->date = day0 + (int)rnd(20);
         w->quartet = 0;
         switch (rnd(4)) {
-        case 0:     /* integers of every size up to 2^53 */
+        case 0: /* integers of every size up to 2^53 */
             w->v = (double)rnd_int53();
             if (rnd(2))
                 w->v = -w->v;
@@ -1181,7 +1224,7 @@ static void random_round(int round, rrow *rows, char *units_mixed)
             w->v = (double)(int64_t)rnd(1000) - 500;
             w->is_int = 1;
             break;
-        default:    /* floats m * 2^-20 with |m| < 2^53 */
+        default: /* floats m * 2^-20 with |m| < 2^53 */
             w->v = ldexp((double)rnd_int53(), -RSCALE);
             if (rnd(2))
                 w->v = -w->v;
@@ -1199,14 +1242,14 @@ static void random_round(int round, rrow *rows, char *units_mixed)
                 if (rows[r].project == k)
                     i128_add_scaled(&s, rows[r].v, RSCALE);
             if (s.hi >> 63)
-                continue;   /* positive sums are enough */
+                continue; /* positive sums are enough */
             for (top = 127; top >= 0 && !i128_bit(s, top); top--)
                 ;
             if (top < 54 || top > 100)
                 continue;
             {
                 /* the bits below the rounding unit, as an int64 */
-                int ub = top - 52;          /* u = 2^ub */
+                int ub = top - 52; /* u = 2^ub */
                 uint64_t below = s.lo & (((uint64_t)1 << ub) - 1);
                 int64_t want = ((int64_t)1 << (ub - 1)) + delta, add;
 
@@ -1240,8 +1283,7 @@ static void random_round(int round, rrow *rows, char *units_mixed)
         unsigned m, d;
         sx_civil_from_days(rows[r].date, &y, &m, &d);
         put(&b, "%d,m%d,%.17g%s,u%d,%04d-%02u-%02u\n", rows[r].project, r % 7, rows[r].v,
-            !rows[r].is_int && floor(rows[r].v) == rows[r].v && fabs(rows[r].v) < 1e16 ? ".0"
-                                                                                      : "",
+            !rows[r].is_int && floor(rows[r].v) == rows[r].v && fabs(rows[r].v) < 1e16 ? ".0" : "",
             rows[r].unit, (int)y, m, d);
     }
     t = parse_len(b.s, b.len);
@@ -1357,8 +1399,8 @@ static void random_round(int round, rrow *rows, char *units_mixed)
                 ok &= o->all_int == w->all_int && o->fsum == want;
                 ok &= got.hi == w->ints.hi && got.lo == w->ints.lo;
                 if (o->fsum != want)
-                    fprintf(stderr, "  round %d group %d: fsum %.17g, expected %.17g\n", round,
-                            g, o->fsum, want);
+                    fprintf(stderr, "  round %d group %d: fsum %.17g, expected %.17g\n", round, g,
+                            o->fsum, want);
             } else if (func == SX_MIN || func == SX_MAX) {
                 ok &= o->min == w->min && o->max == w->max && o->min_is_int == w->min_is_int &&
                       o->max_is_int == w->max_is_int && o->all_int == w->all_int;
@@ -1374,7 +1416,8 @@ static void random_round(int round, rrow *rows, char *units_mixed)
 /* Wide-range doubles (subnormal to ~2^1000, with cancelling pairs): the
  * partials (project 1) and the fixed-point recount (project 2, the same
  * values plus an overflowing quartet that cancels) must agree. */
-static void wide_round(void)
+static void
+wide_round(void)
 {
     text b = {NULL, 0, 0};
     double vals[64];
@@ -1424,7 +1467,8 @@ static void wide_round(void)
 /* More float-heavy groups than get a fixed-point accumulator (about 29000):
  * the later ones keep heap partials.  Groups repeating the same values must
  * agree whichever way they were summed; template 0 has a known sum. */
-static void test_partials_past_budget(void)
+static void
+test_partials_past_budget(void)
 {
     enum { NGROUPS = 32000, NT = 7, NV = 9 };
     static double tv[NT][NV];
@@ -1467,7 +1511,8 @@ static void test_partials_past_budget(void)
     sx_table_decref(t);
 }
 
-static void test_random(void)
+static void
+test_random(void)
 {
     rrow *rows = malloc(MAXROWS * sizeof *rows);
     char mixed = 0;
@@ -1477,13 +1522,14 @@ static void test_random(void)
         return;
     for (round = 0; round < 3000; round++)
         random_round(round, rows, &mixed);
-    CHECK(mixed);   /* the unit error path was exercised */
+    CHECK(mixed); /* the unit error path was exercised */
     for (round = 0; round < 2000; round++)
         wide_round();
     free(rows);
 }
 
-int main(void)
+int
+main(void)
 {
     test_names();
     test_small();

@@ -16,21 +16,23 @@
  * first so the macros only touch arrow.c's own calls. */
 static long alloc_count, fail_at = -1;
 
-static void *test_malloc(size_t n)
+static void *
+test_malloc(size_t n)
 {
     if (alloc_count++ == fail_at)
         return NULL;
     return malloc(n);
 }
 
-static void *test_calloc(size_t n, size_t size)
+static void *
+test_calloc(size_t n, size_t size)
 {
     if (alloc_count++ == fail_at)
         return NULL;
     return calloc(n, size);
 }
 
-#define malloc(n) test_malloc(n)
+#define malloc(n)       test_malloc(n)
 #define calloc(n, size) test_calloc(n, size)
 #define sx_arrow_export faulty_arrow_export
 #include "../../shanxi_ext/core/arrow.c"
@@ -40,7 +42,8 @@ static void *test_calloc(size_t n, size_t size)
 
 /* ------------------------------------------------------------------ helpers */
 
-static sx_table *parse(const char *csv)
+static sx_table *
+parse(const char *csv)
 {
     sx_table *t = NULL;
     sx_error err;
@@ -51,13 +54,15 @@ static sx_table *parse(const char *csv)
     return t;
 }
 
-static int32_t days(int32_t y, unsigned m, unsigned d)
+static int32_t
+days(int32_t y, unsigned m, unsigned d)
 {
     return sx_days_from_civil(y, m, d);
 }
 
 /* Index of the child named name, or -1. */
-static int64_t child_index(const struct ArrowSchema *s, const char *name)
+static int64_t
+child_index(const struct ArrowSchema *s, const char *name)
 {
     for (int64_t i = 0; i < s->n_children; i++)
         if (strcmp(s->children[i]->name, name) == 0)
@@ -65,7 +70,8 @@ static int64_t child_index(const struct ArrowSchema *s, const char *name)
     return -1;
 }
 
-static int is_valid(const struct ArrowArray *a, int64_t i)
+static int
+is_valid(const struct ArrowArray *a, int64_t i)
 {
     const uint8_t *bits = a->buffers[0];
     i += a->offset;
@@ -73,15 +79,18 @@ static int is_valid(const struct ArrowArray *a, int64_t i)
 }
 
 /* Index i of an array of width-byte indices ("c", "s" or "i"). */
-static int32_t index_at(const void *idx, int width, int64_t i)
+static int32_t
+index_at(const void *idx, int width, int64_t i)
 {
-    return width == 1 ? ((const int8_t *)idx)[i]
-           : width == 2 ? ((const int16_t *)idx)[i] : ((const int32_t *)idx)[i];
+    return width == 1   ? ((const int8_t *)idx)[i]
+           : width == 2 ? ((const int16_t *)idx)[i]
+                        : ((const int32_t *)idx)[i];
 }
 
 /* Whether row i of a dictionary<intN, utf8> array, N = 8 * width, is expect
  * (NULL: null). */
-static int dict_value_is(const struct ArrowArray *a, int width, int64_t i, const char *expect)
+static int
+dict_value_is(const struct ArrowArray *a, int width, int64_t i, const char *expect)
 {
     if (!is_valid(a, i))
         return expect == NULL;
@@ -97,7 +106,8 @@ static int dict_value_is(const struct ArrowArray *a, int width, int64_t i, const
     return len == strlen(expect) && memcmp(data + off[d->offset + k], expect, len) == 0;
 }
 
-static int64_t count_nulls(const struct ArrowArray *a)
+static int64_t
+count_nulls(const struct ArrowArray *a)
 {
     int64_t n = 0;
     for (int64_t i = 0; i < a->length; i++)
@@ -106,7 +116,8 @@ static int64_t count_nulls(const struct ArrowArray *a)
 }
 
 /* Whether m is exactly the one-pair metadata {key: value}. */
-static int metadata_is(const char *m, const char *key, const char *value)
+static int
+metadata_is(const char *m, const char *key, const char *value)
 {
     int32_t v;
     size_t klen = strlen(key), vlen = strlen(value);
@@ -123,12 +134,12 @@ static int metadata_is(const char *m, const char *key, const char *value)
 }
 
 /* Release a moved-out struct and check it says so. */
-#define RELEASE(x)                       \
-    do {                                 \
-        CHECK((x)->release != NULL);     \
-        if ((x)->release)                \
-            (x)->release(x);             \
-        CHECK((x)->release == NULL);     \
+#define RELEASE(x)                                                                                 \
+    do {                                                                                           \
+        CHECK((x)->release != NULL);                                                               \
+        if ((x)->release)                                                                          \
+            (x)->release(x);                                                                       \
+        CHECK((x)->release == NULL);                                                               \
     } while (0)
 
 /* ------------------------------------------------------------------ the full table */
@@ -144,19 +155,21 @@ static const char full_csv[] =
     "3,gamma,Gamma,,m_f,Label F,0.125,CNY,2022-12-31,,,,\n";
 
 static const char *const full_names[] = {
-    "project", "project_key", "project_title", "category", "metric", "label",
-    "value", "unit", "as_of", "period_start", "part_of", "region",
+    "project", "project_key", "project_title", "category", "metric", "label", "value",
+    "unit",    "as_of",       "period_start",  "part_of",  "region", "share",
 };
 static const char *const full_formats[] = {
-    "i", "i", "i", "c", "c", "c", "g", "c", "tdD", "tdD", "c", "c",
+    "i", "i", "i", "c", "c", "c", "g", "c", "tdD", "tdD", "c", "c", "g",
 };
 /* bytes per dictionary index: the per-project columns are built as int32,
  * the others are the table's own codes, int8 for so few strings */
-static const int full_width[] = {0, 4, 4, 1, 1, 1, 0, 1, 0, 0, 1, 1};
-static const int full_nullable[] = {0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1};
-static const int full_is_dict[] = {0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1};
+static const int full_width[] = {0, 4, 4, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0};
+static const int full_nullable[] = {0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1};
+static const int full_is_dict[] = {0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0};
+#define NFIELDS 13
 
-static void check_full_schema(const struct ArrowSchema *s)
+static void
+check_full_schema(const struct ArrowSchema *s)
 {
     CHECK(s->release != NULL);
     CHECK(strcmp(s->format, "+s") == 0);
@@ -164,10 +177,10 @@ static void check_full_schema(const struct ArrowSchema *s)
     CHECK(s->flags == 0);
     CHECK(s->dictionary == NULL);
     CHECK(metadata_is(s->metadata, "shanxi.source", "full.csv"));
-    CHECK(s->n_children == 12);
-    if (s->n_children != 12)
+    CHECK(s->n_children == NFIELDS);
+    if (s->n_children != NFIELDS)
         return;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < NFIELDS; i++) {
         const struct ArrowSchema *f = s->children[i];
         CHECK(f->release != NULL);
         CHECK(strcmp(f->name, full_names[i]) == 0);
@@ -188,18 +201,19 @@ static void check_full_schema(const struct ArrowSchema *s)
     }
 }
 
-static void check_full_batch(const struct ArrowArray *b, const sx_table *t)
+static void
+check_full_batch(const struct ArrowArray *b, const sx_table *t)
 {
     CHECK(b->release != NULL);
     CHECK(b->length == 6);
     CHECK(b->null_count == 0);
     CHECK(b->offset == 0);
     CHECK(b->n_buffers == 1 && b->buffers[0] == NULL);
-    CHECK(b->n_children == 12);
+    CHECK(b->n_children == NFIELDS);
     CHECK(b->dictionary == NULL);
-    if (b->n_children != 12)
+    if (b->n_children != NFIELDS)
         return;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < NFIELDS; i++) {
         const struct ArrowArray *c = b->children[i];
         CHECK(c->release != NULL);
         CHECK(c->length == 6);
@@ -254,9 +268,14 @@ static void check_full_batch(const struct ArrowArray *b, const sx_table *t)
         CHECK(dict_value_is(col[10], full_width[10], r, part_of[r]));
         CHECK(dict_value_is(col[11], full_width[11], r, region[r]));
     }
-    const int64_t want_nulls[] = {0, 1, 1, 1, 0, 1, 0, 0, 0, 4, 4, 2};
-    for (int i = 0; i < 12; i++)
+    const int64_t want_nulls[] = {0, 1, 1, 1, 0, 1, 0, 0, 0, 4, 4, 2, 5};
+    for (int i = 0; i < NFIELDS; i++)
         CHECK(col[i]->null_count == want_nulls[i]);
+    /* m_e is part of m_a, same project, region and date; m_b's region is
+     * empty, m_a's is not, so m_b has no share */
+    for (int r = 0; r < 6; r++)
+        CHECK(is_valid(col[12], r) == (r == 4));
+    CHECK(((const double *)col[12]->buffers[1])[4] == 0.7);
 
     if (t) {
         /* Zero copy where the table's own array is the Arrow buffer. */
@@ -282,7 +301,8 @@ static void check_full_batch(const struct ArrowArray *b, const sx_table *t)
 
 /* Schema, batch, end; the caller's reference goes right after export, the
  * stream before the arrays, which are read last. */
-static void test_full_stream_first(void)
+static void
+test_full_stream_first(void)
 {
     sx_table *t = parse(full_csv);
     CHECK(t != NULL);
@@ -297,7 +317,7 @@ static void test_full_stream_first(void)
     CHECK(stream.get_next(&stream, &batch) == 0);
     CHECK(stream.get_last_error(&stream) == NULL);
     CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
-    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);   /* end stays end */
+    CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL); /* end stays end */
 
     /* Keep the addresses to check zero copy, then drop every other owner. */
     const void *project = t->project, *value = t->value;
@@ -312,7 +332,8 @@ static void test_full_stream_first(void)
 }
 
 /* Arrays released before the stream; every get_schema is a fresh schema. */
-static void test_full_arrays_first(void)
+static void
+test_full_arrays_first(void)
 {
     sx_table *t = parse(full_csv);
     CHECK(t != NULL);
@@ -341,13 +362,14 @@ static void test_full_arrays_first(void)
     check_full_batch(&batch, t);
     sx_table_decref(t);
     RELEASE(&batch);
-    RELEASE(&s2);      /* a schema outlives the table's last array */
+    RELEASE(&s2); /* a schema outlives the table's last array */
     RELEASE(&stream);
 }
 
 /* A consumer may move children (and dictionaries) out, release the parent
  * and keep them, each with its own release. */
-static void test_moved_children(void)
+static void
+test_moved_children(void)
 {
     sx_table *t = parse(full_csv);
     CHECK(t != NULL);
@@ -361,7 +383,7 @@ static void test_moved_children(void)
     CHECK(stream.get_schema(&stream, &schema) == 0);
     CHECK(stream.get_next(&stream, &batch) == 0);
     RELEASE(&stream);
-    if (schema.n_children != 12 || batch.n_children != 12)
+    if (schema.n_children != NFIELDS || batch.n_children != NFIELDS)
         return;
 
     /* move three children out of the batch, then release it */
@@ -409,7 +431,8 @@ static void test_moved_children(void)
 
 /* ------------------------------------------------------------------ other tables */
 
-static void test_required_only(void)
+static void
+test_required_only(void)
 {
     sx_table *t = parse("as_of,value,unit,metric,project\n"
                         "2022-11-30,1,people,a,2\n"
@@ -428,25 +451,38 @@ static void test_required_only(void)
     CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
     RELEASE(&stream);
 
+    /* the required columns where every schema has them; the others all null */
+    static const int at[] = {0, 4, 6, 7, 8};
     static const char *const names[] = {"project", "metric", "value", "unit", "as_of"};
     static const char *const formats[] = {"i", "c", "g", "c", "tdD"};
     CHECK(metadata_is(s.metadata, "shanxi.source", ""));
-    CHECK(s.n_children == 5 && b.n_children == 5 && b.length == 3);
-    if (s.n_children == 5 && b.n_children == 5) {
-        for (int i = 0; i < 5; i++) {
-            CHECK(strcmp(s.children[i]->name, names[i]) == 0);
-            CHECK(strcmp(s.children[i]->format, formats[i]) == 0);
-            CHECK(s.children[i]->flags == 0);
-            CHECK(b.children[i]->null_count == 0 && b.children[i]->buffers[0] == NULL);
+    CHECK(s.n_children == NFIELDS && b.n_children == NFIELDS && b.length == 3);
+    if (s.n_children == NFIELDS && b.n_children == NFIELDS) {
+        for (int i = 0; i < NFIELDS; i++) {
+            CHECK(strcmp(s.children[i]->name, full_names[i]) == 0);
             CHECK(b.children[i]->length == 3);
+            CHECK(count_nulls(b.children[i]) == b.children[i]->null_count);
         }
-        CHECK(metadata_is(s.children[2]->metadata, "shanxi.units", "people,percent"));
-        CHECK(child_index(&s, "period_start") == -1 && child_index(&s, "region") == -1);
+        for (int i = 0; i < 5; i++) {
+            CHECK(strcmp(s.children[at[i]]->name, names[i]) == 0);
+            CHECK(strcmp(s.children[at[i]]->format, formats[i]) == 0);
+            CHECK(s.children[at[i]]->flags == 0);
+            CHECK(b.children[at[i]]->null_count == 0 && b.children[at[i]]->buffers[0] == NULL);
+        }
+        static const int absent[] = {1, 2, 3, 5, 9, 10, 11, 12};
+        for (int i = 0; i < 8; i++) {
+            const struct ArrowArray *c = b.children[absent[i]];
+            CHECK(s.children[absent[i]]->flags == ARROW_FLAG_NULLABLE);
+            CHECK(c->null_count == 3 && c->buffers[0] != NULL && c->buffers[1] != NULL);
+            CHECK(c->dictionary == NULL || c->dictionary->length == 0);
+        }
+        CHECK(strcmp(s.children[3]->format, "c") == 0); /* an absent text column: int8 */
+        CHECK(metadata_is(s.children[6]->metadata, "shanxi.units", "people,percent"));
         CHECK(((const int32_t *)b.children[0]->buffers[1])[2] == 2);
-        CHECK(dict_value_is(b.children[1], 1, 1, "b"));
-        CHECK(((const double *)b.children[2]->buffers[1])[1] == -0.5);
-        CHECK(dict_value_is(b.children[3], 1, 2, "people"));
-        CHECK(((const int32_t *)b.children[4]->buffers[1])[2] == days(2020, 2, 29));
+        CHECK(dict_value_is(b.children[4], 1, 1, "b"));
+        CHECK(((const double *)b.children[6]->buffers[1])[1] == -0.5);
+        CHECK(dict_value_is(b.children[7], 1, 2, "people"));
+        CHECK(((const int32_t *)b.children[8]->buffers[1])[2] == days(2020, 2, 29));
     }
     RELEASE(&b);
     RELEASE(&s);
@@ -454,7 +490,8 @@ static void test_required_only(void)
 
 /* An optional column present but empty on every row: an empty dictionary
  * with a real offsets buffer, every row null. */
-static void test_all_null_column(void)
+static void
+test_all_null_column(void)
 {
     sx_table *t = parse("project,metric,value,unit,as_of,region,period_start,project_key\n"
                         "1,a,1,people,2022-11-30,,,\n"
@@ -472,13 +509,14 @@ static void test_all_null_column(void)
     sx_table_decref(t);
     int64_t ir = child_index(&s, "region"), ip = child_index(&s, "period_start");
     int64_t ik = child_index(&s, "project_key");
-    CHECK(ik == 1 && ip == 6 && ir == 7);
-    if (ik == 1 && ip == 6 && ir == 7) {
+    CHECK(ik == 1 && ip == 9 && ir == 11);
+    if (ik == 1 && ip == 9 && ir == 11) {
         for (int k = 0; k < 2; k++) {
             const struct ArrowArray *c = b.children[k == 0 ? ir : ik];
             CHECK(c->null_count == 2 && count_nulls(c) == 2);
             CHECK(c->dictionary->length == 0);
-            CHECK(c->dictionary->buffers[1] != NULL && ((const int32_t *)c->dictionary->buffers[1])[0] == 0);
+            CHECK(c->dictionary->buffers[1] != NULL &&
+                  ((const int32_t *)c->dictionary->buffers[1])[0] == 0);
             CHECK(c->dictionary->buffers[2] != NULL);
         }
         CHECK(b.children[ip]->null_count == 2 && count_nulls(b.children[ip]) == 2);
@@ -487,7 +525,8 @@ static void test_all_null_column(void)
     RELEASE(&s);
 }
 
-static void test_empty_table(void)
+static void
+test_empty_table(void)
 {
     sx_table *t = parse("project,metric,value,unit,as_of,label\n");
     CHECK(t != NULL);
@@ -500,9 +539,9 @@ static void test_empty_table(void)
     struct ArrowSchema s;
     struct ArrowArray end;
     CHECK(stream.get_schema(&stream, &s) == 0);
-    CHECK(s.n_children == 6);
-    CHECK(child_index(&s, "label") == 2);   /* project, metric, label, value, ... */
-    CHECK(s.n_children == 6 && metadata_is(s.children[3]->metadata, "shanxi.units", ""));
+    CHECK(s.n_children == NFIELDS);
+    CHECK(child_index(&s, "label") == 5);
+    CHECK(s.n_children == NFIELDS && metadata_is(s.children[6]->metadata, "shanxi.units", ""));
     CHECK(metadata_is(s.metadata, "shanxi.source", "empty.csv"));
     memset(&end, 0xAB, sizeof end);
     CHECK(stream.get_next(&stream, &end) == 0 && end.release == NULL);
@@ -513,9 +552,11 @@ static void test_empty_table(void)
 
 /* A source with an embedded multi-byte character and the value field's
  * metadata bytes, spelled out. */
-static void test_metadata_bytes(void)
+static void
+test_metadata_bytes(void)
 {
-    sx_table *t = parse("project,metric,value,unit,as_of\n1,a,1,\xc2\xb0""C,2022-11-30\n"
+    sx_table *t = parse("project,metric,value,unit,as_of\n1,a,1,\xc2\xb0"
+                        "C,2022-11-30\n"
                         "1,b,1,m,2022-11-30\n");
     CHECK(t != NULL);
     if (!t)
@@ -534,7 +575,9 @@ static void test_metadata_bytes(void)
     memcpy(want + 21, &vlen, 4);
     memcpy(want + 25, "d\xc3\xa9j\xc3\xa0", 6);
     CHECK(memcmp(s.metadata, want, sizeof want) == 0);
-    CHECK(s.n_children == 5 && metadata_is(s.children[2]->metadata, "shanxi.units", "\xc2\xb0""C,m"));
+    CHECK(s.n_children == NFIELDS && metadata_is(s.children[6]->metadata, "shanxi.units",
+                                                 "\xc2\xb0"
+                                                 "C,m"));
     RELEASE(&s);
 }
 
@@ -543,7 +586,8 @@ static void test_metadata_bytes(void)
 /* Fail the k-th allocation for every k of a full export, schema and batch:
  * the failing call reports ENOMEM (export: SX_ERR_NOMEM with *out as it was),
  * and LeakSanitizer/valgrind see nothing left behind. */
-static void test_allocation_failures(void)
+static void
+test_allocation_failures(void)
 {
     sx_table *t = parse(full_csv);
     CHECK(t != NULL);
@@ -596,7 +640,7 @@ static void test_allocation_failures(void)
     }
     fail_at = -1;
     CHECK(finished);
-    CHECK(k > 20);   /* the schema and the batch did go through many allocations */
+    CHECK(k > 20); /* the schema and the batch did go through many allocations */
     CHECK(t->refcount == 1);
     sx_table_decref(t);
 }
@@ -604,13 +648,14 @@ static void test_allocation_failures(void)
 /* A column's codes are int8 up to 128 distinct strings, int16 up to 32768,
  * int32 beyond, chosen while parsing (the column widens in place when its
  * dictionary outgrows it); the export hands out that width as is. */
-static void test_code_widths(void)
+static void
+test_code_widths(void)
 {
     static const int counts[] = {1, 128, 129, 32768, 32769, 40000};
     static const int widths[] = {1, 1, 2, 2, 4, 4};
     for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
         int distinct = counts[k];
-        int64_t rows = distinct + 500;   /* every string, then some again */
+        int64_t rows = distinct + 500; /* every string, then some again */
         size_t cap = (size_t)rows * 48 + 64, len = 0;
         char *csv = malloc(cap);
         CHECK(csv != NULL);
@@ -624,8 +669,8 @@ static void test_code_widths(void)
                 len += (size_t)snprintf(csv + len, cap - len, "1,m%d,%lld,people,2022-12-31,\n", m,
                                         (long long)r);
             else
-                len += (size_t)snprintf(csv + len, cap - len, "1,m%d,%lld,people,2022-12-31,r%d\n", m,
-                                        (long long)r, m);
+                len += (size_t)snprintf(csv + len, cap - len, "1,m%d,%lld,people,2022-12-31,r%d\n",
+                                        m, (long long)r, m);
         }
         csv[len] = '\0';
         sx_table *t = parse(csv);
@@ -642,7 +687,8 @@ static void test_code_widths(void)
             char want[16];
             size_t n;
             snprintf(want, sizeof want, "m%d", (int)(r % distinct));
-            const char *got = sx_dict_str(&t->dicts[SX_COL_METRIC], sx_code_at(t, SX_COL_METRIC, r), &n);
+            const char *got =
+                sx_dict_str(&t->dicts[SX_COL_METRIC], sx_code_at(t, SX_COL_METRIC, r), &n);
             ok &= n == strlen(want) && memcmp(got, want, n) == 0;
             ok &= (sx_code_at(t, SX_COL_REGION, r) == SX_NULL_CODE) == (r % 7 == 3);
         }
@@ -660,7 +706,9 @@ static void test_code_widths(void)
         CHECK(mi >= 0 && ri >= 0);
         if (mi >= 0 && ri >= 0) {
             int rw = t->code_width[SX_COL_REGION];
-            CHECK(strcmp(s.children[mi]->format, widths[k] == 1 ? "c" : widths[k] == 2 ? "s" : "i") == 0);
+            CHECK(strcmp(s.children[mi]->format, widths[k] == 1   ? "c"
+                                                 : widths[k] == 2 ? "s"
+                                                                  : "i") == 0);
             CHECK(strcmp(s.children[ri]->format, rw == 1 ? "c" : rw == 2 ? "s" : "i") == 0);
             CHECK(b.children[mi]->buffers[1] == t->codes[SX_COL_METRIC]);
             CHECK(b.children[ri]->null_count == t->null_count[SX_COL_REGION]);
@@ -681,7 +729,8 @@ static void test_code_widths(void)
     }
 }
 
-int main(void)
+int
+main(void)
 {
     test_full_stream_first();
     test_full_arrays_first();

@@ -6,14 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int str_is(const sx_dict *d, int32_t code, const char *s, size_t n)
+static int
+str_is(const sx_dict *d, int32_t code, const char *s, size_t n)
 {
     size_t m;
     const char *t = sx_dict_str(d, code, &m);
     return m == n && memcmp(t, s, n) == 0;
 }
 
-static void test_basics(void)
+static void
+test_basics(void)
 {
     sx_dict d;
     memset(&d, 0, sizeof d);
@@ -43,7 +45,8 @@ static void test_basics(void)
 
 /* The parser gives present columns a dictionary whose offsets already hold
  * offsets[0]; interning must grow from there. */
-static void test_preset_offsets(void)
+static void
+test_preset_offsets(void)
 {
     sx_dict d;
     memset(&d, 0, sizeof d);
@@ -52,11 +55,13 @@ static void test_preset_offsets(void)
     if (!d.offsets)
         return;
     int32_t c = -1;
-    CHECK(sx_dict_intern(&d, "k", 1, &c) == SX_OK && c == 0 && d.offsets[0] == 0 && d.offsets[1] == 1);
+    CHECK(sx_dict_intern(&d, "k", 1, &c) == SX_OK && c == 0 && d.offsets[0] == 0 &&
+          d.offsets[1] == 1);
     sx_dict_free(&d);
 }
 
-static void test_many(void)
+static void
+test_many(void)
 {
     enum { N = 200000 };
     sx_dict d;
@@ -100,7 +105,8 @@ static void test_many(void)
     sx_dict_free(&d);
 }
 
-int main(void)
+int
+main(void)
 {
     test_basics();
     test_preset_offsets();

@@ -14,7 +14,8 @@
  * grew the character buffer: pointer arithmetic on a null pointer
  * (UBSan: "applying zero offset to null pointer" in dict.c).  Fixed in
  * sx_dict_intern: the buffer exists once any string is interned. */
-static void empty_strings_in_a_dictionary(void)
+static void
+empty_strings_in_a_dictionary(void)
 {
     sx_dict d;
     int32_t a = -1, b = -1;
@@ -31,7 +32,8 @@ static void empty_strings_in_a_dictionary(void)
     sx_dict_free(&d);
 }
 
-static void header_of_empty_names(void)
+static void
+header_of_empty_names(void)
 {
     static const char *const inputs[] = {",", ",,", ",\n1\n", "project,,metric,,\n"};
     for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
@@ -50,7 +52,8 @@ static void header_of_empty_names(void)
     }
 }
 
-int main(void)
+int
+main(void)
 {
     empty_strings_in_a_dictionary();
     header_of_empty_names();

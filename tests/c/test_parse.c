@@ -12,7 +12,8 @@
 
 #define HEADER "project,metric,value,unit,as_of\n"
 
-static sx_table *parse_len(const char *s, size_t len)
+static sx_table *
+parse_len(const char *s, size_t len)
 {
     sx_table *t = NULL;
     sx_error e;
@@ -25,12 +26,14 @@ static sx_table *parse_len(const char *s, size_t len)
     return t;
 }
 
-static sx_table *parse(const char *s)
+static sx_table *
+parse(const char *s)
 {
     return parse_len(s, strlen(s));
 }
 
-static int str_is(const sx_table *t, sx_strcol c, int32_t code, const char *want)
+static int
+str_is(const sx_table *t, sx_strcol c, int32_t code, const char *want)
 {
     if (code < 0 || code >= t->dicts[c].count)
         return 0;
@@ -39,7 +42,8 @@ static int str_is(const sx_table *t, sx_strcol c, int32_t code, const char *want
     return n == strlen(want) && memcmp(s, want, n) == 0;
 }
 
-static int cell_is(const sx_table *t, sx_strcol c, int64_t row, const char *want)
+static int
+cell_is(const sx_table *t, sx_strcol c, int64_t row, const char *want)
 {
     if (!t->codes[c])
         return 0;
@@ -48,19 +52,22 @@ static int cell_is(const sx_table *t, sx_strcol c, int64_t row, const char *want
     return str_is(t, c, sx_code_at(t, c, row), want);
 }
 
-static int32_t days(int y, unsigned m, unsigned d)
+static int32_t
+days(int y, unsigned m, unsigned d)
 {
     return sx_days_from_civil(y, m, d);
 }
 
-static int same_double(double a, double b)
+static int
+same_double(double a, double b)
 {
     return memcmp(&a, &b, sizeof a) == 0;
 }
 
 /* ------------------------------------------------------------------ valid files */
 
-static void test_all_columns_shuffled(void)
+static void
+test_all_columns_shuffled(void)
 {
     const char *csv =
         "region,value,as_of,label,unit,metric,notes,project,part_of,period_start,category,"
@@ -89,7 +96,8 @@ static void test_all_columns_shuffled(void)
     CHECK(cell_is(t, SX_COL_LABEL, 0, "People trained") && cell_is(t, SX_COL_LABEL, 2, NULL));
     CHECK(cell_is(t, SX_COL_PART_OF, 2, "trained") && cell_is(t, SX_COL_PART_OF, 0, NULL));
     /* an empty category is the project's */
-    CHECK(cell_is(t, SX_COL_CATEGORY, 2, "employment") && cell_is(t, SX_COL_PROJECT_KEY, 3, "skills"));
+    CHECK(cell_is(t, SX_COL_CATEGORY, 2, "employment") &&
+          cell_is(t, SX_COL_PROJECT_KEY, 3, "skills"));
     CHECK(t->dicts[SX_COL_METRIC].count == 3);
     /* codes in order of first appearance */
     CHECK(str_is(t, SX_COL_METRIC, 0, "trained") && str_is(t, SX_COL_METRIC, 2, "new_skilled"));
@@ -101,7 +109,8 @@ static void test_all_columns_shuffled(void)
     CHECK(str_is(t, SX_COL_PROJECT_KEY, t->projects[1].key, "skills"));
     CHECK(str_is(t, SX_COL_PROJECT_TITLE, t->projects[1].title, "Skills"));
     CHECK(str_is(t, SX_COL_CATEGORY, t->projects[0].category, "health"));
-    CHECK(sx_project_index(t, 1) == 0 && sx_project_index(t, 2) == 1 && sx_project_index(t, 3) == -1);
+    CHECK(sx_project_index(t, 1) == 0 && sx_project_index(t, 2) == 1 &&
+          sx_project_index(t, 3) == -1);
 
     int32_t trained = sx_dict_find(&t->dicts[SX_COL_METRIC], "trained", 7);
     CHECK(trained == 0);
@@ -117,7 +126,8 @@ static void test_all_columns_shuffled(void)
     sx_table_decref(NULL);
 }
 
-static void test_minimal_columns(void)
+static void
+test_minimal_columns(void)
 {
     sx_table *t = parse("as_of,unit,value,metric,project\n2022-01-01,u,1,m,3\n");
     CHECK(t != NULL);
@@ -126,12 +136,14 @@ static void test_minimal_columns(void)
     CHECK(t->nrows == 1 && t->project[0] == 3);
     CHECK(t->period_start == NULL);
     CHECK(t->codes[SX_COL_REGION] == NULL && t->codes[SX_COL_LABEL] == NULL);
-    CHECK(t->nprojects == 1 && t->projects[0].key == SX_NULL_CODE && t->projects[0].title == SX_NULL_CODE);
+    CHECK(t->nprojects == 1 && t->projects[0].key == SX_NULL_CODE &&
+          t->projects[0].title == SX_NULL_CODE);
     CHECK(t->projects[0].category == SX_NULL_CODE);
     sx_table_decref(t);
 }
 
-static void test_bom_crlf(void)
+static void
+test_bom_crlf(void)
 {
     sx_table *t = parse("\xEF\xBB\xBFproject,metric,value,unit,as_of\r\n1,a,1,u,2022-01-01\r\n"
                         "2,b,2,u,2022-01-02\r\n");
@@ -139,7 +151,7 @@ static void test_bom_crlf(void)
     if (!t)
         return;
     CHECK(t->nrows == 2 && t->project[1] == 2 && cell_is(t, SX_COL_METRIC, 1, "b"));
-    CHECK(cell_is(t, SX_COL_UNIT, 0, "u"));   /* no CR left in the last field */
+    CHECK(cell_is(t, SX_COL_UNIT, 0, "u")); /* no CR left in the last field */
     CHECK(t->as_of[1] == days(2022, 1, 2));
     sx_table_decref(t);
 
@@ -149,7 +161,8 @@ static void test_bom_crlf(void)
     sx_table_decref(t);
 }
 
-static void test_quoted_fields(void)
+static void
+test_quoted_fields(void)
 {
     const char *csv = "project,metric,value,unit,as_of,label\n"
                       "1,a,1,u,2022-01-01,\"with, comma\"\n"
@@ -171,17 +184,18 @@ static void test_quoted_fields(void)
     sx_table_decref(t);
 }
 
-static void test_endings(void)
+static void
+test_endings(void)
 {
-    sx_table *t = parse(HEADER "1,a,1,u,2022-01-01");   /* no final newline */
+    sx_table *t = parse(HEADER "1,a,1,u,2022-01-01"); /* no final newline */
     CHECK(t != NULL && t->nrows == 1 && t->as_of[0] == days(2022, 1, 1));
     sx_table_decref(t);
 
-    t = parse(HEADER "1,a,1,u,2022-01-01\n\n\r\n\n");   /* trailing empty lines */
+    t = parse(HEADER "1,a,1,u,2022-01-01\n\n\r\n\n"); /* trailing empty lines */
     CHECK(t != NULL && t->nrows == 1);
     sx_table_decref(t);
 
-    t = parse(HEADER "1,a,1,u,\"2022-01-01\"");   /* quoted last field at the end */
+    t = parse(HEADER "1,a,1,u,\"2022-01-01\""); /* quoted last field at the end */
     CHECK(t != NULL && t->nrows == 1);
     sx_table_decref(t);
 
@@ -201,9 +215,11 @@ static void test_endings(void)
     }
 }
 
-static void test_nul_and_unicode(void)
+static void
+test_nul_and_unicode(void)
 {
-    static const char csv[] = HEADER "1,a\0b,1,\xE5\x85\x83,2022-01-01\n1,\xF0\x9F\x98\x80,2,u,2022-01-01\n";
+    static const char csv[] =
+        HEADER "1,a\0b,1,\xE5\x85\x83,2022-01-01\n1,\xF0\x9F\x98\x80,2,u,2022-01-01\n";
     sx_table *t = parse_len(csv, sizeof csv - 1);
     CHECK(t != NULL);
     if (!t)
@@ -216,7 +232,8 @@ static void test_nul_and_unicode(void)
     sx_table_decref(t);
 }
 
-static void test_unknown_columns(void)
+static void
+test_unknown_columns(void)
 {
     /* unknown columns, even empty or odd names, are skipped */
     sx_table *t = parse("x,project,,metric,value,unit,as_of,\"y,z\"\n"
@@ -227,7 +244,8 @@ static void test_unknown_columns(void)
 
 /* ------------------------------------------------------------------ dates */
 
-static void test_dates(void)
+static void
+test_dates(void)
 {
     CHECK(days(1970, 1, 1) == 0);
     CHECK(days(1970, 1, 2) == 1);
@@ -252,8 +270,17 @@ static void test_dates(void)
     CHECK(ok);
     sx_civil_from_days(days(2024, 2, 29), &y, &m, &d);
     CHECK(y == 2024 && m == 2 && d == 29);
-    sx_civil_from_days(-719163, &y, &m, &d);   /* before year 1 still works */
+    sx_civil_from_days(-719163, &y, &m, &d); /* before year 1 still works */
     CHECK(y == 0 && m == 12 && d == 31);
+
+    /* the month key of every day of 0001..9999 is its civil year and month */
+    ok = 1;
+    for (int32_t n = days(1, 1, 1); n <= days(9999, 12, 31) && ok; n++) {
+        sx_civil_from_days(n, &y, &m, &d);
+        ok = sx_month_from_days(n) == y * 12 + (int32_t)m - 1;
+    }
+    CHECK(ok);
+    CHECK(sx_month_from_days(-1) == 1969 * 12 + 11 && sx_month_from_days(0) == 1970 * 12);
 
     sx_table *t = parse(HEADER "1,a,1,u,2024-02-29\n1,b,1,u,0001-01-01\n1,c,1,u,9999-12-31\n"
                                "1,d,1,u,2000-02-29\n");
@@ -267,33 +294,33 @@ static void test_dates(void)
 
 /* ------------------------------------------------------------------ values */
 
-static void test_values(void)
+static void
+test_values(void)
 {
-    const char *csv = HEADER
-        "1,a,0,u,2022-01-01\n"
-        "1,a,-0,u,2022-01-01\n"
-        "1,a,-0.0,u,2022-01-01\n"
-        "1,a,1e3,u,2022-01-01\n"
-        "1,a,9007199254740993,u,2022-01-01\n"
-        "1,a,9007199254740992,u,2022-01-01\n"
-        "1,a,-9007199254740992,u,2022-01-01\n"
-        "1,a,.5,u,2022-01-01\n"
-        "1,a,5.,u,2022-01-01\n"
-        "1,a,1e-400,u,2022-01-01\n"
-        "1,a,+42,u,2022-01-01\n"
-        "1,a,007,u,2022-01-01\n"
-        "1,a,1E+2,u,2022-01-01\n"
-        "1,a,00000000000000000000000012,u,2022-01-01\n"
-        "1,a,123456789012345678901234567890,u,2022-01-01\n"
-        "1,a,-1.5e-3,u,2022-01-01\n"
-        "1,a,0e999999999999,u,2022-01-01\n";
+    const char *csv = HEADER "1,a,0,u,2022-01-01\n"
+                             "1,a,-0,u,2022-01-01\n"
+                             "1,a,-0.0,u,2022-01-01\n"
+                             "1,a,1e3,u,2022-01-01\n"
+                             "1,a,9007199254740993,u,2022-01-01\n"
+                             "1,a,9007199254740992,u,2022-01-01\n"
+                             "1,a,-9007199254740992,u,2022-01-01\n"
+                             "1,a,.5,u,2022-01-01\n"
+                             "1,a,5.,u,2022-01-01\n"
+                             "1,a,1e-400,u,2022-01-01\n"
+                             "1,a,+42,u,2022-01-01\n"
+                             "1,a,007,u,2022-01-01\n"
+                             "1,a,1E+2,u,2022-01-01\n"
+                             "1,a,00000000000000000000000012,u,2022-01-01\n"
+                             "1,a,123456789012345678901234567890,u,2022-01-01\n"
+                             "1,a,-1.5e-3,u,2022-01-01\n"
+                             "1,a,0e999999999999,u,2022-01-01\n";
     sx_table *t = parse(csv);
     CHECK(t != NULL);
     if (!t)
         return;
     CHECK(t->nrows == 17);
     CHECK(same_double(t->value[0], 0.0) && t->is_int[0] == 1);
-    CHECK(same_double(t->value[1], 0.0) && t->is_int[1] == 1);    /* an integer zero has no sign */
+    CHECK(same_double(t->value[1], 0.0) && t->is_int[1] == 1); /* an integer zero has no sign */
     CHECK(same_double(t->value[2], -0.0) && t->is_int[2] == 0);
     CHECK(t->value[3] == 1000.0 && t->is_int[3] == 0);
     CHECK(t->value[4] == 9007199254740992.0 && t->is_int[4] == 0);
@@ -316,26 +343,54 @@ static void test_values(void)
 
 /* The parser must agree bit for bit with strtod (this program runs in the
  * "C" locale), on hard cases and on many random ones. */
-static void test_rounding(void)
+static void
+test_rounding(void)
 {
     static const char *const hard[] = {
-        "0.1", "0.2", "0.3", "2.2250738585072011e-308", "2.2250738585072012e-308",
-        "2.2250738585072014e-308", "4.9406564584124654e-324", "2.4703282292062327e-324",
-        "2.4703282292062328e-324", "1.7976931348623157e308", "1.7976931348623158e308",
-        "9007199254740993.0", "9007199254740993", "9007199254740995", "7.038531e-26",
+        "0.1",
+        "0.2",
+        "0.3",
+        "2.2250738585072011e-308",
+        "2.2250738585072012e-308",
+        "2.2250738585072014e-308",
+        "4.9406564584124654e-324",
+        "2.4703282292062327e-324",
+        "2.4703282292062328e-324",
+        "1.7976931348623157e308",
+        "1.7976931348623158e308",
+        "9007199254740993.0",
+        "9007199254740993",
+        "9007199254740995",
+        "7.038531e-26",
         "1.00000000000000011102230246251565404236316680908203125",
         "1.00000000000000011102230246251565404236316680908203126",
-        "1.00000000000000011102230246251565404236316680908203124", "3.14159265358979323846",
-        "1e23", "8.41e21", "1e22", "123456789012345e-22", "123456789012345e22", "4.35e-10",
-        "0.000123", "9.999999999999999e22", "5e-324", "1.448997445238699", "6.02214076e23",
-        "1234567890123456789", "0.30000000000000004", "100000000000000000000000",
-        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791.9999999999999999999999999999999999999999999999999999999999999999999999",
+        "1.00000000000000011102230246251565404236316680908203124",
+        "3.14159265358979323846",
+        "1e23",
+        "8.41e21",
+        "1e22",
+        "123456789012345e-22",
+        "123456789012345e22",
+        "4.35e-10",
+        "0.000123",
+        "9.999999999999999e22",
+        "5e-324",
+        "1.448997445238699",
+        "6.02214076e23",
+        "1234567890123456789",
+        "0.30000000000000004",
+        "100000000000000000000000",
+        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017"
+        "977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273"
+        "854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704"
+        "342711559699508093042880177904174497791."
+        "9999999999999999999999999999999999999999999999999999999999999999999999",
     };
     size_t nhard = sizeof hard / sizeof *hard;
     enum { NRANDOM = 20000 };
     size_t cap = 64 + (nhard + NRANDOM) * 64 + 4096;
     char *csv = malloc(cap);
-    char (*texts)[40] = malloc(NRANDOM * sizeof *texts);
+    char(*texts)[40] = malloc(NRANDOM * sizeof *texts);
     CHECK(csv != NULL && texts != NULL);
     if (!csv || !texts) {
         free(csv);
@@ -352,9 +407,9 @@ static void test_rounding(void)
         size_t k = 0;
         state ^= state << 13, state ^= state >> 7, state ^= state << 17;
         int ndig = 1 + (int)(state % 19), point = (int)((state >> 8) % (uint64_t)(ndig + 1));
-        int exp = (int)((state >> 20) % 629) - 340;   /* stays below DBL_MAX */
+        int exp = (int)((state >> 20) % 629) - 340; /* stays below DBL_MAX */
         if ((state >> 40) & 1)
-            exp = (int)((state >> 20) % 61) - 30;   /* mostly near the fast path */
+            exp = (int)((state >> 20) % 61) - 30; /* mostly near the fast path */
         for (int j = 0; j < ndig; j++) {
             if (j == point && j > 0)
                 s[k++] = '.';
@@ -394,7 +449,8 @@ static void test_rounding(void)
 }
 
 /* Decimal points stay '.' even when the process uses a locale with ','. */
-static void test_locale_independent(void)
+static void
+test_locale_independent(void)
 {
     const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "ru_RU.UTF-8"};
     const char *set = NULL;
@@ -404,7 +460,8 @@ static void test_locale_independent(void)
         printf("(no comma-decimal locale installed: locale test skipped)\n");
         return;
     }
-    sx_table *t = parse(HEADER "1,a,1.25,u,2022-01-01\n1,a,1.2500000000000000000001,u,2022-01-01\n");
+    sx_table *t =
+        parse(HEADER "1,a,1.25,u,2022-01-01\n1,a,1.2500000000000000000001,u,2022-01-01\n");
     CHECK(t != NULL && t->value[0] == 1.25 && t->value[1] == 1.25);
     sx_table_decref(t);
     setlocale(LC_NUMERIC, "C");
@@ -412,12 +469,20 @@ static void test_locale_independent(void)
 
 /* ------------------------------------------------------------------ errors */
 
+#define ZEROS_100                                                                                  \
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "00"                                                                                           \
+    "000000"
+#define ZEROS_400 ZEROS_100 ZEROS_100 ZEROS_100 ZEROS_100
+#define NBSP_X10  "\xC2\xA0\xC2\xA0\xC2\xA0\xC2\xA0\xC2\xA0\xC2\xA0\xC2\xA0\xC2\xA0\xC2\xA0\xC2\xA0"
+#define NBSP_X40  NBSP_X10 NBSP_X10 NBSP_X10 NBSP_X10 "\xF3\xA0\x81\x81"
+
 typedef struct bad_case {
     const char *name;
     const char *csv;
-    size_t len;            /* 0: strlen(csv) */
+    size_t len; /* 0: strlen(csv) */
     uint64_t line, column;
-    const char *message;   /* a part of the expected message, or "=" and all of it */
+    const char *message; /* a part of the expected message, or "=" and all of it */
 } bad_case;
 
 #define ROW2(s) HEADER s
@@ -447,7 +512,8 @@ static const bad_case bad_cases[] = {
     {"multibyte after closing quote", ROW2("1,\"\xC3\xA9\"\xC3\xA9,1,u,2022-01-01\n"), 0, 2, 6,
      "found \"\xC3\xA9\""},
     {"too many fields", ROW2("1,m,1,u,2022-01-01,x\n"), 0, 2, 20, "expected 5 fields, found 6"},
-    {"too many fields, empty", ROW2("1,m,1,u,2022-01-01,\n"), 0, 2, 20, "expected 5 fields, found 6"},
+    {"too many fields, empty", ROW2("1,m,1,u,2022-01-01,\n"), 0, 2, 20,
+     "expected 5 fields, found 6"},
     {"too many fields, counted", ROW2("1,m,1,u,2022-01-01,\"a,b\",c,d\r\n"), 0, 2, 20,
      "expected 5 fields, found 8"},
     {"too many fields, broken", ROW2("1,m,1,u,2022-01-01,a\"b\n"), 0, 2, 20,
@@ -464,7 +530,14 @@ static const bad_case bad_cases[] = {
      "expected a positive integer in column \"project\", found an empty field"},
     {"project zero", ROW2("0,m,1,u,2022-01-01\n"), 0, 2, 1, "found \"0\""},
     {"project negative", ROW2("-1,m,1,u,2022-01-01\n"), 0, 2, 1, "positive integer"},
-    {"project too large", ROW2("2147483648,m,1,u,2022-01-01\n"), 0, 2, 1, "found \"2147483648\""},
+    {"project too large", ROW2("2147483648,m,1,u,2022-01-01\n"), 0, 2, 1,
+     "=expected a positive integer up to 2147483647 in column \"project\", found \"2147483648\""},
+    {"project far too large", ROW2("123456789012345678901234567890,m,1,u,2022-01-01\n"), 0, 2, 1,
+     "positive integer up to 2147483647 in"},
+    {"project too large and not digits", ROW2("21474836480x,m,1,u,2022-01-01\n"), 0, 2, 1,
+     "=expected a positive integer in column \"project\", found \"21474836480x\""},
+    {"project at the limit", ROW2("2147483647,m,1,u,2022-01-01\n1,m,x,u,2022-01-01\n"), 0, 3, 5,
+     "found \"x\""},
     {"project not an integer", ROW2("1.0,m,1,u,2022-01-01\n"), 0, 2, 1, "positive integer"},
     {"project with space", ROW2(" 1,m,1,u,2022-01-01\n"), 0, 2, 1, "found \" 1\""},
     {"empty metric", ROW2("1,,1,u,2022-01-01\n"), 0, 2, 3,
@@ -481,8 +554,35 @@ static const bad_case bad_cases[] = {
     {"-Infinity", ROW2("1,m,-Infinity,u,2022-01-01\n"), 0, 2, 5, "found \"-Infinity\""},
     {"12a", ROW2("1,m,12a,u,2022-01-01\n"), 0, 2, 5,
      "=expected a finite number in column \"value\", found \"12a\""},
-    {"overflow", ROW2("1,m,1e999,u,2022-01-01\n"), 0, 2, 5, "found \"1e999\""},
-    {"overflow at the edge", ROW2("1,m,1.7976931348623159e308,u,2022-01-01\n"), 0, 2, 5, "finite"},
+    {"overflow", ROW2("1,m,1e309,u,2022-01-01\n"), 0, 2, 5,
+     "=expected a number within the range of a double (up to about 1.8e308) in column \"value\", "
+     "found \"1e309\""},
+    {"negative overflow", ROW2("1,m,-1e999,u,2022-01-01\n"), 0, 2, 5,
+     "range of a double (up to about 1.8e308) in column \"value\", found \"-1e999\""},
+    {"overflow at the edge", ROW2("1,m,1.7976931348623159e308,u,2022-01-01\n"), 0, 2, 5,
+     "range of a double"},
+    {"overflow by digits", ROW2("1,m,1" ZEROS_400 ",u,2022-01-01\n"), 0, 2, 5, "range of a double"},
+    /* invisible characters are escaped in messages, as Python's repr does */
+    {"byte order mark in a field",
+     ROW2("1,m,\xEF\xBB\xBF"
+          "1,u,2022-01-01\n"),
+     0, 2, 5, "=expected a finite number in column \"value\", found \"\\ufeff1\""},
+    {"zero-width space", ROW2("1,m,1\xE2\x80\x8B,u,2022-01-01\n"), 0, 2, 5, "found \"1\\u200b\""},
+    {"no-break space",
+     ROW2("1,m,\xC2\xA0"
+          "1,u,2022-01-01\n"),
+     0, 2, 5, "found \"\\xa01\""},
+    {"soft hyphen",
+     ROW2("1,m,1\xC2\xAD"
+          "5,u,2022-01-01\n"),
+     0, 2, 5, "found \"1\\xad5\""},
+    {"C1 control", ROW2("1,m,1\xC2\x85,u,2022-01-01\n"), 0, 2, 5, "found \"1\\x85\""},
+    {"ideographic space", ROW2("1,m,1\xE3\x80\x80,u,2022-01-01\n"), 0, 2, 5, "found \"1\\u3000\""},
+    {"tag character", ROW2("1,m,1\xF3\xA0\x81\x81,u,2022-01-01\n"), 0, 2, 5,
+     "found \"1\\U000e0041\""},
+    {"visible text stays", ROW2("1,m,\xC3\xA9\xE5\xA4\xAA,u,2022-01-01\n"), 0, 2, 5,
+     "found \"\xC3\xA9\xE5\xA4\xAA\""},
+    {"forty escapes fit", ROW2("1,m,1" NBSP_X40 ",u,2022-01-01\n"), 0, 2, 5, "\\xa0\xE2\x80\xA6\""},
     {"value with space", ROW2("1,m,1 ,u,2022-01-01\n"), 0, 2, 5, "found \"1 \""},
     {"value leading space", ROW2("1,m, 1,u,2022-01-01\n"), 0, 2, 5, "found \" 1\""},
     {"lone sign", ROW2("1,m,-,u,2022-01-01\n"), 0, 2, 5, "finite number"},
@@ -494,7 +594,8 @@ static const bad_case bad_cases[] = {
     {"two signs", ROW2("1,m,+-1,u,2022-01-01\n"), 0, 2, 5, "finite number"},
     {"two points", ROW2("1,m,1.2.3,u,2022-01-01\n"), 0, 2, 5, "finite number"},
     {"bad month", ROW2("1,m,1,u,2022-13-01\n"), 0, 2, 9,
-     "expected a real calendar date from 0001-01-01 to 9999-12-31 in column \"as_of\", found \"2022-13-01\""},
+     "expected a real calendar date from 0001-01-01 to 9999-12-31 in column \"as_of\", found "
+     "\"2022-13-01\""},
     {"short date", ROW2("1,m,1,u,2022-1-5\n"), 0, 2, 9,
      "expected a date written YYYY-MM-DD in column \"as_of\", found \"2022-1-5\""},
     {"not a leap year", ROW2("1,m,1,u,2023-02-29\n"), 0, 2, 9, "found \"2023-02-29\""},
@@ -504,64 +605,83 @@ static const bad_case bad_cases[] = {
     {"year zero", ROW2("1,m,1,u,0000-01-01\n"), 0, 2, 9, "real calendar date"},
     {"date with time", ROW2("1,m,1,u,2022-01-01T00:00\n"), 0, 2, 9, "YYYY-MM-DD"},
     {"slashed date", ROW2("1,m,1,u,2022/01/01\n"), 0, 2, 9, "YYYY-MM-DD"},
-    {"bad period_start", "project,metric,value,unit,as_of,period_start\n1,m,1,u,2022-01-01,2022-02-30\n",
-     0, 2, 20, "column \"period_start\", found \"2022-02-30\""},
-    {"invalid UTF-8 after a multibyte char", utf8_after_multibyte, sizeof utf8_after_multibyte - 1, 2, 4,
-     "expected UTF-8 text, found the invalid byte FF"},
+    {"bad period_start",
+     "project,metric,value,unit,as_of,period_start\n1,m,1,u,2022-01-01,2022-02-30\n", 0, 2, 20,
+     "column \"period_start\", found \"2022-02-30\""},
+    {"invalid UTF-8 after a multibyte char", utf8_after_multibyte, sizeof utf8_after_multibyte - 1,
+     2, 4, "expected UTF-8 text, found the invalid byte FF"},
     {"invalid UTF-8 after NUL", nul_in_field, sizeof nul_in_field - 1, 2, 5, "invalid bytes C3 2C"},
     {"overlong", ROW2("1,\xC0\xAF,1,u,2022-01-01\n"), 0, 2, 3, "invalid byte C0"},
-    {"surrogate", ROW2("1,\xED\xA0\x80,1,u,2022-01-01\n"), 0, 2, 3, "=expected UTF-8 text, found the invalid bytes ED A0"},
-    {"beyond U+10FFFF", ROW2("1,\xF4\x90\x80\x80,1,u,2022-01-01\n"), 0, 2, 3, "=expected UTF-8 text, found the invalid bytes F4 90"},
+    {"surrogate", ROW2("1,\xED\xA0\x80,1,u,2022-01-01\n"), 0, 2, 3,
+     "=expected UTF-8 text, found the invalid bytes ED A0"},
+    {"beyond U+10FFFF", ROW2("1,\xF4\x90\x80\x80,1,u,2022-01-01\n"), 0, 2, 3,
+     "=expected UTF-8 text, found the invalid bytes F4 90"},
     {"truncated at EOF", ROW2("1,m,1,u,2022-01-01\n1,\xE4\xB8"), 0, 3, 3, "invalid bytes E4 B8"},
     {"truncated sequence", ROW2("1,\xE4\xB8x,1,u,2022-01-01\n"), 0, 2, 3, "invalid bytes E4 B8 78"},
     {"continuation byte alone", ROW2("1,m\x80,1,u,2022-01-01\n"), 0, 2, 4, "invalid byte 80"},
     {"invalid UTF-8 in header", "project,m\xFF\n", 0, 1, 10, "invalid byte FF"},
-    {"invalid UTF-8 in quoted field", ROW2("1,\"a\nb\xFE\",1,u,2022-01-01\n"), 0, 3, 2, "invalid byte FE"},
+    {"invalid UTF-8 in quoted field", ROW2("1,\"a\nb\xFE\",1,u,2022-01-01\n"), 0, 3, 2,
+     "invalid byte FE"},
     {"invalid UTF-8 in unterminated quote", ROW2("1,\"a\n\n  \xFE"), 0, 4, 3, "invalid byte FE"},
-    {"invalid UTF-8 after closing quote", ROW2("1,\"a\"\xFF,1,u,2022-01-01\n"), 0, 2, 6, "invalid byte FF"},
-    {"invalid UTF-8 in ignored column", "project,metric,value,unit,as_of,x\n1,m,1,u,2022-01-01,\xFF\n",
-     0, 2, 20, "invalid byte FF"},
-    {"columns count code points", ROW2("1,\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E,x,u,2022-01-01\n"), 0, 2, 7,
-     "found \"x\""},
-    {"line after a quoted newline", ROW2("1,\"a\nb\",1,u,2022-01-01\n1,m,x,u,2022-01-01\n"), 0, 4, 5,
-     "found \"x\""},
+    {"invalid UTF-8 after closing quote", ROW2("1,\"a\"\xFF,1,u,2022-01-01\n"), 0, 2, 6,
+     "invalid byte FF"},
+    {"invalid UTF-8 in ignored column",
+     "project,metric,value,unit,as_of,x\n1,m,1,u,2022-01-01,\xFF\n", 0, 2, 20, "invalid byte FF"},
+    {"columns count code points", ROW2("1,\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E,x,u,2022-01-01\n"),
+     0, 2, 7, "found \"x\""},
+    {"line after a quoted newline", ROW2("1,\"a\nb\",1,u,2022-01-01\n1,m,x,u,2022-01-01\n"), 0, 4,
+     5, "found \"x\""},
     {"same record after a quoted newline", ROW2("1,\"a\r\nb\",zz,u,2022-01-01\n"), 0, 3, 4,
      "found \"zz\""},
-    {"line after quoted lone CRs", ROW2("1,\"a\r\rb\",1,u,2022-01-01\r1,m,1,u,2022-01-01,x\r"), 0, 5, 20,
-     "found 6"},
-    {"lone CR line numbers", "project,metric,value,unit,as_of\r1,m,1,u,2022-01-01\r1,m,q,u,2022-01-01\r",
-     0, 3, 5, "found \"q\""},
-    {"mixed line breaks", "project,metric,value,unit,as_of\r\n1,m,1,u,2022-01-01\n1,m,1,u,2022-01-01\r"
-                          "1,m,1,u,2022-01-01\r\n1,m,1,u,2022-1-01\n", 0, 5, 9, "2022-1-01"},
-    {"long field is cut short", ROW2("1,m,1234567890123456789012345678901234567890123456789x,u,2022-01-01\n"),
-     0, 2, 5, "found \"1234567890123456789012345678901234567890\xE2\x80\xA6\""},
+    {"line after quoted lone CRs", ROW2("1,\"a\r\rb\",1,u,2022-01-01\r1,m,1,u,2022-01-01,x\r"), 0,
+     5, 20, "found 6"},
+    {"lone CR line numbers",
+     "project,metric,value,unit,as_of\r1,m,1,u,2022-01-01\r1,m,q,u,2022-01-01\r", 0, 3, 5,
+     "found \"q\""},
+    {"mixed line breaks",
+     "project,metric,value,unit,as_of\r\n1,m,1,u,2022-01-01\n1,m,1,u,2022-01-01\r"
+     "1,m,1,u,2022-01-01\r\n1,m,1,u,2022-1-01\n",
+     0, 5, 9, "2022-1-01"},
+    {"long field is cut short",
+     ROW2("1,m,1234567890123456789012345678901234567890123456789x,u,2022-01-01\n"), 0, 2, 5,
+     "found \"1234567890123456789012345678901234567890\xE2\x80\xA6\""},
     {"control characters are escaped", ROW2("1,m,\"1\n\t\",u,2022-01-01\n"), 0, 2, 5,
      "found \"1\\n\\t\""},
     {"quoted value keeps position of quote", ROW2("1,m,\"1\"\"\",u,2022-01-01\n"), 0, 2, 5,
      "found \"1\\\"\""},
-    {"project_key differs", "project,metric,value,unit,as_of,project_key\n7,a,1,u,2022-01-01,x\n"
-                            "7,b,1,u,2022-01-01,\n7,c,1,u,2022-01-01,y\n", 0, 4, 20,
-     "project 7 has project_key \"x\" on line 2, found \"y\""},
-    {"project_title differs", "project_title,project,metric,value,unit,as_of\n\"T\",7,a,1,u,2022-01-01\n"
-                              "\"T \",7,b,1,u,2022-01-01\n", 0, 3, 1,
-     "project 7 has project_title \"T\" on line 2, found \"T \""},
-    {"category differs", "project,category,metric,value,unit,as_of\n1,,a,1,u,2022-01-01\n"
-                         "2,x,a,1,u,2022-01-01\n1,y,a,1,u,2022-01-01\n1,z,a,1,u,2022-01-01\n", 0, 5, 3,
-     "project 1 has category \"y\" on line 4, found \"z\""},
-    {"project_key shared", "project,metric,value,unit,as_of,project_key\n3,a,1,u,2022-01-01,k\n"
-                           "7,b,1,u,2022-01-01,k\n", 0, 3, 20,
+    {"project_key differs",
+     "project,metric,value,unit,as_of,project_key\n7,a,1,u,2022-01-01,x\n"
+     "7,b,1,u,2022-01-01,\n7,c,1,u,2022-01-01,y\n",
+     0, 4, 20, "project 7 has project_key \"x\" on line 2, found \"y\""},
+    {"project_title differs",
+     "project_title,project,metric,value,unit,as_of\n\"T\",7,a,1,u,2022-01-01\n"
+     "\"T \",7,b,1,u,2022-01-01\n",
+     0, 3, 1, "project 7 has project_title \"T\" on line 2, found \"T \""},
+    {"category differs",
+     "project,category,metric,value,unit,as_of\n1,,a,1,u,2022-01-01\n"
+     "2,x,a,1,u,2022-01-01\n1,y,a,1,u,2022-01-01\n1,z,a,1,u,2022-01-01\n",
+     0, 5, 3, "project 1 has category \"y\" on line 4, found \"z\""},
+    {"project_key shared",
+     "project,metric,value,unit,as_of,project_key\n3,a,1,u,2022-01-01,k\n"
+     "7,b,1,u,2022-01-01,k\n",
+     0, 3, 20,
      "expected a project_key of its own for project 7, found \"k\", which project 3 has on line 2"},
-    {"part_of missing", "project,metric,value,unit,as_of,part_of\n1,a,1,u,2022-01-01,b\n"
-                        "1,b,1,u,2022-01-01,c\n1,c,1,u,2022-01-01,zz\n1,d,1,u,2022-01-01,a\n"
-                        "1,e,1,u,2022-01-01,zz\n", 0, 4, 20,
-     "expected part_of to name a metric of this file, found \"zz\""},
-    {"part_of missing, quoted", "part_of,project,metric,value,unit,as_of\n\"y\"\"\",1,a,1,u,2022-01-01\n",
-     0, 2, 1, "found \"y\\\"\""},
-    {"syntax error before part_of check", "project,metric,value,unit,as_of,part_of\n1,a,1,u,2022-01-01,zz\n"
-                                          "1,b,1,u,2022-01-01,a,\n", 0, 3, 22, "found 7"},
+    {"part_of missing",
+     "project,metric,value,unit,as_of,part_of\n1,a,1,u,2022-01-01,b\n"
+     "1,b,1,u,2022-01-01,c\n1,c,1,u,2022-01-01,zz\n1,d,1,u,2022-01-01,a\n"
+     "1,e,1,u,2022-01-01,zz\n",
+     0, 4, 20, "expected part_of to name a metric of this file, found \"zz\""},
+    {"part_of missing, quoted",
+     "part_of,project,metric,value,unit,as_of\n\"y\"\"\",1,a,1,u,2022-01-01\n", 0, 2, 1,
+     "found \"y\\\"\""},
+    {"syntax error before part_of check",
+     "project,metric,value,unit,as_of,part_of\n1,a,1,u,2022-01-01,zz\n"
+     "1,b,1,u,2022-01-01,a,\n",
+     0, 3, 22, "found 7"},
 };
 
-static void test_errors(void)
+static void
+test_errors(void)
 {
     for (size_t i = 0; i < sizeof bad_cases / sizeof *bad_cases; i++) {
         const bad_case *c = &bad_cases[i];
@@ -574,8 +694,8 @@ static void test_errors(void)
                  (c->message[0] == '=' ? strcmp(e.message, c->message + 1) == 0
                                        : strstr(e.message, c->message) != NULL);
         if (!ok)
-            fprintf(stderr, "case \"%s\": status %d at %llu:%llu (want %llu:%llu): %s\n", c->name, (int)st,
-                    (unsigned long long)e.line, (unsigned long long)e.column,
+            fprintf(stderr, "case \"%s\": status %d at %llu:%llu (want %llu:%llu): %s\n", c->name,
+                    (int)st, (unsigned long long)e.line, (unsigned long long)e.column,
                     (unsigned long long)c->line, (unsigned long long)c->column, e.message);
         CHECK(ok);
         /* and the message is valid UTF-8: the parser itself accepts it as
@@ -599,7 +719,8 @@ static void test_errors(void)
 
 /* Every prefix of a valid document parses or fails cleanly (no leaks, no
  * overreads: the sanitizers watch), and errors never point past the input. */
-static void test_prefixes(void)
+static void
+test_prefixes(void)
 {
     const char *csv = "\xEF\xBB\xBFproject,metric,value,unit,as_of,label,part_of,project_key\r\n"
                       "1,a,1.5e3,u,2022-01-01,\"x, \"\"y\"\"\r\nz\",,k\r\n"
@@ -626,7 +747,8 @@ static void test_prefixes(void)
 
 /* ------------------------------------------------------------------ the dataset */
 
-static char *read_file(const char *path, size_t *len)
+static char *
+read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -654,7 +776,8 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static void test_dataset(void)
+static void
+test_dataset(void)
 {
     size_t len = 0;
     char *buf = read_file("../../data/shanxi_2022.csv", &len);
@@ -674,7 +797,7 @@ static void test_dataset(void)
             CHECK(t->projects[i].key != SX_NULL_CODE && t->projects[i].title != SX_NULL_CODE &&
                   t->projects[i].category != SX_NULL_CODE);
         }
-        CHECK(t->dicts[SX_COL_METRIC].count == 33);   /* keys are unique in the shipped file */
+        CHECK(t->dicts[SX_COL_METRIC].count == 33); /* keys are unique in the shipped file */
         int32_t cny = sx_dict_find(&t->dicts[SX_COL_UNIT], "CNY", 3);
         double total = 0;
         int64_t count = 0;
@@ -698,7 +821,8 @@ typedef struct text {
     size_t len, cap;
 } text;
 
-static void put(text *b, const char *s)
+static void
+put(text *b, const char *s)
 {
     size_t n = strlen(s);
     if (b->len + n + 1 > b->cap) {
@@ -720,7 +844,8 @@ static void put(text *b, const char *s)
 /* The row count is guessed from the first 64 KiB: long rows there and short
  * ones after make the guess far too small, so the columns must grow (several
  * times) without losing or reordering a row. */
-static void test_row_guess_too_small(void)
+static void
+test_row_guess_too_small(void)
 {
     text b = {0};
     char row[512], pad[301];
@@ -729,7 +854,8 @@ static void test_row_guess_too_small(void)
     put(&b, "project,metric,value,unit,as_of,label\n");
     int64_t n = 0;
     while (b.len < 70000) {
-        snprintf(row, sizeof row, "1,m%lld,%lld,people,2022-12-31,%s\n", (long long)(n % 7), (long long)n, pad);
+        snprintf(row, sizeof row, "1,m%lld,%lld,people,2022-12-31,%s\n", (long long)(n % 7),
+                 (long long)n, pad);
         put(&b, row);
         n++;
     }
@@ -765,7 +891,8 @@ typedef struct consumed_log {
 } consumed_log;
 
 /* Two parsing threads may report at once: counted with atomics. */
-static void on_consumed(void *ctx, size_t offset, size_t n)
+static void
+on_consumed(void *ctx, size_t offset, size_t n)
 {
     consumed_log *log = ctx;
     if (offset > log->len || n > log->len - offset)
@@ -777,20 +904,22 @@ static void on_consumed(void *ctx, size_t offset, size_t n)
 /* The consumed() callback reports ranges inside the input, and the table
  * is the same as without it; an error found after the callback ran still
  * points at the right line. */
-static void test_consumed_callback(void)
+static void
+test_consumed_callback(void)
 {
     text b = {0};
     char row[128];
     put(&b, "project,metric,value,unit,as_of,category\n");
     int64_t n = 0;
     while (b.len < ((size_t)20 << 20)) {
-        snprintf(row, sizeof row, "%lld,k%lld,%lld.5,CNY,2022-01-%02lld,\n", (long long)(n % 12 + 1),
-                 (long long)(n % 33), (long long)n, (long long)(n % 28 + 1));
+        snprintf(row, sizeof row, "%lld,k%lld,%lld.5,CNY,2022-01-%02lld,\n",
+                 (long long)(n % 12 + 1), (long long)(n % 33), (long long)n,
+                 (long long)(n % 28 + 1));
         put(&b, row);
         n++;
     }
     consumed_log log = {0, 0, b.len, 1};
-    sx_parse_options opts = {on_consumed, &log};
+    sx_parse_options opts = {on_consumed, &log, NULL};
     sx_table *t = NULL;
     sx_error e;
     CHECK(sx_table_parse_with(b.p, b.len, &opts, &t, &e) == SX_OK && t != NULL);
@@ -801,7 +930,7 @@ static void test_consumed_callback(void)
         sx_table_decref(t);
     }
     /* options with no callback are the same as none */
-    sx_parse_options none = {NULL, NULL};
+    sx_parse_options none = {NULL, NULL, NULL};
     t = NULL;
     CHECK(sx_table_parse_with(b.p, b.len, &none, &t, &e) == SX_OK && t != NULL && t->nrows == n);
     sx_table_decref(t);
@@ -823,7 +952,8 @@ static void test_consumed_callback(void)
 /* Empty fields are counted per column while parsing (the Arrow export uses
  * the counts); a category left empty takes its project's and stops being
  * empty unless the project has none. */
-static void test_null_counts(void)
+static void
+test_null_counts(void)
 {
     sx_table *t = parse("project,metric,value,unit,as_of,period_start,region,category,label\n"
                         "1,a,1,CNY,2022-12-31,,north,,x\n"
@@ -834,7 +964,7 @@ static void test_null_counts(void)
     if (t) {
         CHECK(t->null_count[SX_COL_REGION] == 2);
         CHECK(t->null_count[SX_COL_LABEL] == 3);
-        CHECK(t->null_count[SX_COL_CATEGORY] == 2);   /* projects 2 and 3 have none */
+        CHECK(t->null_count[SX_COL_CATEGORY] == 2); /* projects 2 and 3 have none */
         CHECK(cell_is(t, SX_COL_CATEGORY, 0, "health") && cell_is(t, SX_COL_CATEGORY, 2, NULL));
         CHECK(t->null_count[SX_COL_METRIC] == 0 && t->null_count[SX_COL_UNIT] == 0);
         CHECK(t->null_count[SX_COL_PART_OF] == 0 && t->null_count[SX_COL_PROJECT_KEY] == 0);
@@ -843,7 +973,8 @@ static void test_null_counts(void)
     }
 }
 
-int main(void)
+int
+main(void)
 {
     test_all_columns_shuffled();
     test_minimal_columns();

@@ -9,7 +9,8 @@
 #include "check.h"
 #include "shanxi/core.h"
 
-static sx_table *parse(const char *csv)
+static sx_table *
+parse(const char *csv)
 {
     sx_table *t = NULL;
     sx_error err;
@@ -22,13 +23,15 @@ static sx_table *parse(const char *csv)
     return t;
 }
 
-static int32_t code_of(const sx_table *t, sx_strcol c, const char *s)
+static int32_t
+code_of(const sx_table *t, sx_strcol c, const char *s)
 {
     return sx_dict_find(&t->dicts[c], s, strlen(s));
 }
 
 /* rows[0..n) equals the -1-terminated list want */
-static int rows_are(const int64_t *rows, int64_t n, const int *want)
+static int
+rows_are(const int64_t *rows, int64_t n, const int *want)
 {
     int64_t i;
     for (i = 0; i < n; i++)
@@ -37,7 +40,8 @@ static int rows_are(const int64_t *rows, int64_t n, const int *want)
     return want[n] < 0;
 }
 
-static int select_is(const sx_table *t, const sx_filter *f, const int *want)
+static int
+select_is(const sx_table *t, const sx_filter *f, const int *want)
 {
     int64_t *rows = NULL, n = -1;
     int ok = sx_select(t, f, &rows, &n) == SX_OK && rows_are(rows, n, want);
@@ -45,7 +49,8 @@ static int select_is(const sx_table *t, const sx_filter *f, const int *want)
     return ok;
 }
 
-static int search_is(const sx_table *t, const char *text, const int *want)
+static int
+search_is(const sx_table *t, const char *text, const int *want)
 {
     /* split text on spaces into words */
     const char *words[16];
@@ -79,7 +84,8 @@ static const char small_csv[] =
     "3,gamma,Gamma plan,employment,g_usd,,100.5,USD,2022-03-01,,,\n"
     "2,,,,b_extra,,1,people,2022-01-15,,,\n";
 
-static void test_filter_init(void)
+static void
+test_filter_init(void)
 {
     sx_filter f;
     int c;
@@ -91,7 +97,8 @@ static void test_filter_init(void)
         CHECK(f.code[c] == SX_ANY);
 }
 
-static void test_select_small(void)
+static void
+test_select_small(void)
 {
     sx_table *t = parse(small_csv);
     sx_filter f;
@@ -135,7 +142,7 @@ static void test_select_small(void)
     CHECK(select_is(t, &f, none));
     f.code[SX_COL_METRIC] = -7;
     CHECK(select_is(t, &f, none));
-    f.code[SX_COL_METRIC] = SX_NULL_CODE;     /* metric is never empty */
+    f.code[SX_COL_METRIC] = SX_NULL_CODE; /* metric is never empty */
     CHECK(select_is(t, &f, none));
 
     /* inclusive date bounds */
@@ -160,7 +167,8 @@ static void test_select_small(void)
     sx_table_decref(t);
 }
 
-static void test_absent_columns(void)
+static void
+test_absent_columns(void)
 {
     sx_table *t = parse("project,metric,value,unit,as_of\n"
                         "1,x,1,people,2022-01-01\n"
@@ -174,7 +182,7 @@ static void test_absent_columns(void)
     CHECK(t->codes[SX_COL_REGION] == NULL);
     for (c = SX_COL_REGION; c < SX_NSTRCOLS; c++) {
         sx_filter_init(&f);
-        f.code[c] = SX_NULL_CODE;           /* an absent column is all empty */
+        f.code[c] = SX_NULL_CODE; /* an absent column is all empty */
         CHECK(select_is(t, &f, all));
         f.code[c] = 0;
         CHECK(select_is(t, &f, none));
@@ -187,7 +195,8 @@ static void test_absent_columns(void)
     sx_table_decref(t);
 }
 
-static void test_search_small(void)
+static void
+test_search_small(void)
 {
     sx_table *t = parse(small_csv);
     static const int all[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, -1}, none[] = {-1};
@@ -225,7 +234,8 @@ static void test_search_small(void)
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 
-static uint32_t rnd(uint32_t n)
+static uint32_t
+rnd(uint32_t n)
 {
     /* xorshift64*: reproducible, no libc state */
     rng ^= rng >> 12;
@@ -234,11 +244,12 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)((rng * 0x2545F4914F6CDD1Du) >> 33) % n;
 }
 
-static const char *const pool[] = {"alpha", "Beta", "GAMMA", "delta_x", "ab", "Ab", "b", "a b",
-                                   "\xc3\xa9t\xc3\xa9", "xYz"};
+static const char *const pool[] = {"alpha", "Beta", "GAMMA", "delta_x",           "ab",
+                                   "Ab",    "b",    "a b",   "\xc3\xa9t\xc3\xa9", "xYz"};
 #define NPOOL (sizeof pool / sizeof pool[0])
 
-static int naive_contains(const char *h, const char *w, size_t wl)
+static int
+naive_contains(const char *h, const char *w, size_t wl)
 {
     size_t hl = strlen(h), i, j;
     for (i = 0; i + wl <= hl; i++) {
@@ -257,7 +268,8 @@ static int naive_contains(const char *h, const char *w, size_t wl)
     return 0;
 }
 
-static void test_random(void)
+static void
+test_random(void)
 {
     int round;
     char *csv = malloc(1 << 20);
@@ -269,7 +281,7 @@ static void test_random(void)
         int proj[3000], date[3000], unit[3000], metric[3000], label[3000], region[3000];
         const char *title[8];
         size_t pos = 0;
-        int32_t base = sx_days_from_civil(2022, 2, 20);   /* dates straddle a month end */
+        int32_t base = sx_days_from_civil(2022, 2, 20); /* dates straddle a month end */
         sx_table *t;
         for (k = 1; k < 8; k++)
             title[k] = rnd(4) ? pool[rnd(NPOOL)] : "";
@@ -286,9 +298,9 @@ static void test_random(void)
             unsigned mo, d;
             sx_civil_from_days(base + date[r], &y, &mo, &d);
             pos += (size_t)sprintf(csv + pos, "%d,\"%s\",\"%s\",%d,u%d,%d-%02u-%02u,%s,\"%s\"\n",
-                                   proj[r], pool[metric[r]], label[r] < 0 ? "" : pool[label[r]],
-                                   r, unit[r], (int)y, mo, d,
-                                   region[r] < 0 ? "" : pool[region[r]], title[proj[r]]);
+                                   proj[r], pool[metric[r]], label[r] < 0 ? "" : pool[label[r]], r,
+                                   unit[r], (int)y, mo, d, region[r] < 0 ? "" : pool[region[r]],
+                                   title[proj[r]]);
         }
         t = parse(csv);
         CHECK(t != NULL);
@@ -297,7 +309,8 @@ static void test_random(void)
         for (k = 0; k < 40; k++) {
             sx_filter f;
             int64_t *rows = NULL, n = -1, got = 0;
-            int rp = rnd(3) ? 0 : 1 + (int)rnd(8), ru = rnd(2) ? -1 : (int)rnd((uint32_t)nunits + 1),
+            int rp = rnd(3) ? 0 : 1 + (int)rnd(8),
+                ru = rnd(2) ? -1 : (int)rnd((uint32_t)nunits + 1),
                 rr = rnd(2) ? -3 : (int)rnd(5) - 1, since = (int)rnd(45) - 2,
                 until = since + (int)rnd(30) - 3, ok = 1;
             char ubuf[16];
@@ -307,7 +320,7 @@ static void test_random(void)
                 snprintf(ubuf, sizeof ubuf, "u%d", ru);
                 f.code[SX_COL_UNIT] = code_of(t, SX_COL_UNIT, ubuf);
                 if (f.code[SX_COL_UNIT] < 0)
-                    f.code[SX_COL_UNIT] = 9999;   /* a code nothing has */
+                    f.code[SX_COL_UNIT] = 9999; /* a code nothing has */
             }
             if (rr >= -1)
                 f.code[SX_COL_REGION] = rr < 0 ? SX_NULL_CODE : code_of(t, SX_COL_REGION, pool[rr]);
@@ -323,8 +336,7 @@ static void test_random(void)
             CHECK(sx_select(t, &f, &rows, &n) == SX_OK);
             for (r = 0; r < nrows; r++) {
                 int want = (rp == 0 || proj[r] == rp) && (ru < 0 || unit[r] == ru) &&
-                           (rr < -1 || region[r] == rr) &&
-                           date[r] >= since && date[r] <= until;
+                           (rr < -1 || region[r] == rr) && date[r] >= since && date[r] <= until;
                 if (want) {
                     if (got >= n || rows[got] != r)
                         ok = 0;
@@ -368,18 +380,21 @@ static void test_random(void)
 
 /* ------------------------------------------------------------------ edit distance */
 
-static size_t ed(const char *a, const char *b, size_t limit)
+static size_t
+ed(const char *a, const char *b, size_t limit)
 {
     return sx_edit_distance(a, strlen(a), b, strlen(b), limit);
 }
 
-static char fold_ascii(char c)
+static char
+fold_ascii(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* the textbook full-matrix recurrence */
-static size_t naive_ed(const char *a, size_t al, const char *b, size_t bl)
+static size_t
+naive_ed(const char *a, size_t al, const char *b, size_t bl)
 {
     static size_t d[80][80];
     size_t i, j;
@@ -399,22 +414,23 @@ static size_t naive_ed(const char *a, size_t al, const char *b, size_t bl)
     return d[al][bl];
 }
 
-static void test_edit_distance(void)
+static void
+test_edit_distance(void)
 {
     char a[1000], b[1000];
     int k;
     CHECK(ed("kitten", "sitting", 10) == 3);
     CHECK(ed("sitting", "kitten", 10) == 3);
     CHECK(ed("kitten", "sitting", 3) == 3);
-    CHECK(ed("kitten", "sitting", 2) == 3);      /* capped at limit + 1 */
+    CHECK(ed("kitten", "sitting", 2) == 3); /* capped at limit + 1 */
     CHECK(ed("kitten", "sitting", 0) == 1);
     CHECK(ed("", "", 0) == 0);
     CHECK(ed("", "abc", 5) == 3);
     CHECK(ed("abc", "", 1) == 2);
     CHECK(ed("ABC", "abc", 0) == 0);
     CHECK(ed("Trained_People", "trained_people", 2) == 0);
-    CHECK(ed("[", "{", 5) == 1);                  /* only A-Z fold */
-    CHECK(ed("\xc3\x84", "\xc3\xa4", 5) == 1);   /* bytes, not code points */
+    CHECK(ed("[", "{", 5) == 1);               /* only A-Z fold */
+    CHECK(ed("\xc3\x84", "\xc3\xa4", 5) == 1); /* bytes, not code points */
     CHECK(ed("abc", "abc", SIZE_MAX) == 0);
     CHECK(ed("abc", "xyzw", SIZE_MAX) == 4);
     CHECK(ed("flaw", "lawn", 5) == 2);
@@ -441,7 +457,8 @@ static void test_edit_distance(void)
     }
 }
 
-int main(void)
+int
+main(void)
 {
     test_filter_init();
     test_select_small();

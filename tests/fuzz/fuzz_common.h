@@ -21,28 +21,29 @@
 #include "shanxi/arrow.h"
 #include "shanxi/core.h"
 
-#define FZ_CHECK(cond)                                                          \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                     \
-            abort();                                                            \
-        }                                                                       \
+#define FZ_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);           \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
-#define FZ_MIN_DAY (-719162)    /* 0001-01-01 */
-#define FZ_MAX_DAY 2932896      /* 9999-12-31 */
+#define FZ_MIN_DAY (-719162) /* 0001-01-01 */
+#define FZ_MAX_DAY 2932896   /* 9999-12-31 */
 
 /* ------------------------------------------------------------------ small helpers */
 
-static inline void *fz_malloc(size_t n)
+static inline void *
+fz_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     FZ_CHECK(p != NULL);
     return p;
 }
 
-static inline void *fz_calloc(size_t n, size_t size)
+static inline void *
+fz_calloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     FZ_CHECK(p != NULL);
@@ -51,7 +52,8 @@ static inline void *fz_calloc(size_t n, size_t size)
 
 /* UTF-8 as Unicode defines it: no overlong forms, no surrogates, nothing
  * past U+10FFFF.  Decodes each sequence the slow way on purpose. */
-static inline int fz_valid_utf8(const unsigned char *s, size_t n)
+static inline int
+fz_valid_utf8(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -92,7 +94,8 @@ static inline int fz_valid_utf8(const unsigned char *s, size_t n)
 
 /* A message an sx_error carries: NUL-terminated inside the buffer, not
  * empty, valid UTF-8. */
-static inline void fz_check_message(const sx_error *e)
+static inline void
+fz_check_message(const sx_error *e)
 {
     size_t n = strnlen(e->message, sizeof e->message);
     FZ_CHECK(n < sizeof e->message);
@@ -100,14 +103,16 @@ static inline void fz_check_message(const sx_error *e)
     FZ_CHECK(fz_valid_utf8((const unsigned char *)e->message, n));
 }
 
-static inline int fz_leap(int32_t y)
+static inline int
+fz_leap(int32_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
 /* A day count that names a real date from 0001-01-01 to 9999-12-31, and
  * converts back and forth. */
-static inline int fz_valid_day(int32_t days)
+static inline int
+fz_valid_day(int32_t days)
 {
     static const unsigned dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int32_t y;
@@ -120,12 +125,14 @@ static inline int fz_valid_day(int32_t days)
     return sx_days_from_civil(y, m, d) == days;
 }
 
-static inline int fz_same_double(double a, double b)
+static inline int
+fz_same_double(double a, double b)
 {
     return memcmp(&a, &b, sizeof a) == 0;
 }
 
-static inline int fz_dict_eq(const sx_dict *d, int32_t code, const char *s, size_t n)
+static inline int
+fz_dict_eq(const sx_dict *d, int32_t code, const char *s, size_t n)
 {
     size_t m;
     const char *t = sx_dict_str(d, code, &m);
@@ -134,7 +141,8 @@ static inline int fz_dict_eq(const sx_dict *d, int32_t code, const char *s, size
 
 /* ------------------------------------------------------------------ table invariants */
 
-static inline void fz_check_dict(const sx_table *t, int c)
+static inline void
+fz_check_dict(const sx_table *t, int c)
 {
     const sx_dict *d = &t->dicts[c];
     const void *codes = t->codes[c];
@@ -176,13 +184,14 @@ static inline void fz_check_dict(const sx_table *t, int c)
                 FZ_CHECK(code == next - 1);
         }
     }
-    FZ_CHECK(next == d->count);   /* every string is some row's */
+    FZ_CHECK(next == d->count); /* every string is some row's */
     FZ_CHECK(t->null_count[c] == nulls);
     free(seen);
 }
 
 /* Every documented property of a parsed table, recomputed from the rows. */
-static inline void fz_check_table(const sx_table *t)
+static inline void
+fz_check_table(const sx_table *t)
 {
     int64_t r, total = 0;
     int32_t p;
@@ -204,7 +213,7 @@ static inline void fz_check_table(const sx_table *t)
         FZ_CHECK(t->is_int[r] == 0 || t->is_int[r] == 1);
         if (t->is_int[r]) {
             FZ_CHECK(v == trunc(v) && fabs(v) <= 9007199254740992.0);
-            FZ_CHECK(!(v == 0 && signbit(v)));   /* an integer zero has no sign */
+            FZ_CHECK(!(v == 0 && signbit(v))); /* an integer zero has no sign */
         }
         FZ_CHECK(fz_valid_day(t->as_of[r]));
         if (t->period_start)
@@ -221,7 +230,8 @@ static inline void fz_check_table(const sx_table *t)
         if (p > 0)
             FZ_CHECK(t->projects[p - 1].number < t->projects[p].number);
         FZ_CHECK(sx_project_index(t, t->projects[p].number) == p);
-        if (t->projects[p].number > 1 && (p == 0 || t->projects[p - 1].number != t->projects[p].number - 1))
+        if (t->projects[p].number > 1 &&
+            (p == 0 || t->projects[p - 1].number != t->projects[p].number - 1))
             FZ_CHECK(sx_project_index(t, t->projects[p].number - 1) == -1);
     }
     FZ_CHECK(sx_project_index(t, 0) == -1 && sx_project_index(t, -1) == -1);
@@ -320,7 +330,8 @@ typedef struct fz_buf {
     size_t len, cap;
 } fz_buf;
 
-static inline void fz_put(fz_buf *b, const char *s, size_t n)
+static inline void
+fz_put(fz_buf *b, const char *s, size_t n)
 {
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -334,12 +345,14 @@ static inline void fz_put(fz_buf *b, const char *s, size_t n)
     b->len += n;
 }
 
-static inline void fz_puts(fz_buf *b, const char *s)
+static inline void
+fz_puts(fz_buf *b, const char *s)
 {
     fz_put(b, s, strlen(s));
 }
 
-static inline void fz_put_quoted(fz_buf *b, const char *s, size_t n)
+static inline void
+fz_put_quoted(fz_buf *b, const char *s, size_t n)
 {
     fz_put(b, "\"", 1);
     for (size_t i = 0; i < n; i++)
@@ -347,7 +360,8 @@ static inline void fz_put_quoted(fz_buf *b, const char *s, size_t n)
     fz_put(b, "\"", 1);
 }
 
-static inline void fz_put_date(fz_buf *b, int32_t days)
+static inline void
+fz_put_date(fz_buf *b, int32_t days)
 {
     char tmp[16];
     int32_t y;
@@ -360,10 +374,11 @@ static inline void fz_put_date(fz_buf *b, int32_t days)
 /* The table as a CSV document in the documented format: every present
  * column (ignored ones dropped), strings quoted, integers as integers and
  * other values with an exponent and 17 digits, so they read back exactly. */
-static inline void fz_write_csv(const sx_table *t, fz_buf *b)
+static inline void
+fz_write_csv(const sx_table *t, fz_buf *b)
 {
-    static const int order[] = {SX_COL_REGION, SX_COL_LABEL, SX_COL_PART_OF, SX_COL_CATEGORY,
-                                SX_COL_PROJECT_KEY, SX_COL_PROJECT_TITLE};
+    static const int order[] = {SX_COL_REGION,   SX_COL_LABEL,       SX_COL_PART_OF,
+                                SX_COL_CATEGORY, SX_COL_PROJECT_KEY, SX_COL_PROJECT_TITLE};
     const int norder = (int)(sizeof order / sizeof order[0]);
     b->len = 0;
     fz_puts(b, "project,metric,value,unit,as_of");
@@ -413,7 +428,8 @@ static inline void fz_write_csv(const sx_table *t, fz_buf *b)
 
 /* Code x of a's column c and code y of b's name the same string (or are
  * both SX_NULL_CODE). */
-static inline int fz_same_code_text(const sx_table *a, const sx_table *b, int c, int32_t x, int32_t y)
+static inline int
+fz_same_code_text(const sx_table *a, const sx_table *b, int c, int32_t x, int32_t y)
 {
     size_t len;
     const char *s;
@@ -425,7 +441,8 @@ static inline int fz_same_code_text(const sx_table *a, const sx_table *b, int c,
 
 /* Two tables hold the same data, code for code (category: string for
  * string). */
-static inline void fz_check_same_table(const sx_table *a, const sx_table *b)
+static inline void
+fz_check_same_table(const sx_table *a, const sx_table *b)
 {
     FZ_CHECK(a->nrows == b->nrows);
     size_t n = (size_t)a->nrows;
@@ -464,11 +481,13 @@ static inline void fz_check_same_table(const sx_table *a, const sx_table *b)
         FZ_CHECK(fz_same_code_text(a, b, SX_COL_CATEGORY, x->category, y->category));
     }
     for (int32_t m = 0; m < a->dicts[SX_COL_METRIC].count; m++)
-        FZ_CHECK(a->metric_rows[m] == b->metric_rows[m] && a->metric_first[m] == b->metric_first[m]);
+        FZ_CHECK(a->metric_rows[m] == b->metric_rows[m] &&
+                 a->metric_first[m] == b->metric_first[m]);
 }
 
 /* Written back and read again, the table is unchanged. */
-static inline void fz_check_roundtrip(const sx_table *t)
+static inline void
+fz_check_roundtrip(const sx_table *t)
 {
     fz_buf b = {NULL, 0, 0};
     sx_table *u = NULL;
@@ -488,7 +507,8 @@ static inline void fz_check_roundtrip(const sx_table *t)
 
 /* The Arrow C data interface metadata: int32 count, then (int32 len, bytes)
  * key/value pairs.  Finds key; returns its value and length, or NULL. */
-static inline const char *fz_metadata(const char *md, const char *key, int32_t *vlen)
+static inline const char *
+fz_metadata(const char *md, const char *key, int32_t *vlen)
 {
     int32_t count, len;
     const char *p = md;
@@ -516,7 +536,8 @@ static inline const char *fz_metadata(const char *md, const char *key, int32_t *
     return NULL;
 }
 
-static inline int fz_bit(const void *bitmap, int64_t i)
+static inline int
+fz_bit(const void *bitmap, int64_t i)
 {
     return bitmap == NULL || ((((const uint8_t *)bitmap)[i >> 3] >> (i & 7)) & 1);
 }
@@ -527,11 +548,20 @@ static inline int fz_bit(const void *bitmap, int64_t i)
  * with the stream and the schema; then one column is moved out of the batch,
  * the batch released, and the moved column (by then the table's last owner)
  * read again and released, which frees the table. */
-static inline void fz_check_arrow_and_drop(sx_table *t)
+/* The index width a string column is exported with: its own, or int8 for
+ * a column the file lacks (all null). */
+static inline int
+fz_export_width(const sx_table *t, int strcol)
+{
+    return t->code_width[strcol] ? t->code_width[strcol] : 1;
+}
+
+static inline void
+fz_check_arrow_and_drop(sx_table *t)
 {
     static const struct {
         const char *name;
-        int strcol;     /* -1: not a string column */
+        int strcol; /* -1: not a string column */
         int per_project;
     } cols[] = {
         {"project", -1, 0},
@@ -546,12 +576,13 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
         {"period_start", -1, 0},
         {"part_of", SX_COL_PART_OF, 0},
         {"region", SX_COL_REGION, 0},
+        {"share", -1, 0},
     };
     const int ncols = (int)(sizeof cols / sizeof cols[0]);
     struct ArrowArrayStream s;
     struct ArrowSchema schema;
     struct ArrowArray batch, end, moved;
-    int present[12], np = 0;
+    int present[sizeof cols / sizeof cols[0]], np = 0;
     int64_t n = t->nrows;
     int32_t vlen;
     const char *v;
@@ -562,11 +593,8 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
     v = fz_metadata(schema.metadata, "shanxi.source", &vlen);
     FZ_CHECK(v != NULL && vlen == 4 && memcmp(v, "fuzz", 4) == 0);
     for (int i = 0; i < ncols; i++) {
-        int here = cols[i].strcol >= 0 ? t->codes[cols[i].strcol] != NULL
-                   : strcmp(cols[i].name, "period_start") == 0 ? t->period_start != NULL
-                                                                : 1;
-        if (here)
-            present[np++] = i;
+        /* one schema: every column is exported, an absent one as all nulls */
+        present[np++] = i;
     }
     FZ_CHECK(schema.n_children == np);
     for (int j = 0; j < np; j++) {
@@ -576,7 +604,7 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
         if (cols[i].strcol >= 0) {
             /* per-project indices are built as int32; a column's own codes
              * go out at the width the table keeps them */
-            int w = cols[i].per_project ? 4 : t->code_width[cols[i].strcol];
+            int w = cols[i].per_project ? 4 : fz_export_width(t, cols[i].strcol);
             FZ_CHECK(strcmp(f->format, w == 1 ? "c" : w == 2 ? "s" : "i") == 0);
             FZ_CHECK(f->dictionary != NULL);
             FZ_CHECK(strcmp(f->dictionary->format, "u") == 0);
@@ -619,13 +647,14 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
         FZ_CHECK(a->length == n && a->offset == 0 && a->n_buffers == 2);
         if (cols[i].strcol >= 0) {
             const void *idx = a->buffers[1];
-            int w = cols[i].per_project ? 4 : t->code_width[cols[i].strcol];
+            int w = cols[i].per_project ? 4 : fz_export_width(t, cols[i].strcol);
             const struct ArrowArray *d = a->dictionary;
             const sx_dict *sd = &t->dicts[cols[i].strcol];
             const int32_t *off;
             const char *data;
             int64_t nulls = 0;
-            FZ_CHECK(d != NULL && d->n_buffers == 3 && d->length == sd->count && d->null_count == 0);
+            FZ_CHECK(d != NULL && d->n_buffers == 3 && d->length == sd->count &&
+                     d->null_count == 0);
             off = d->buffers[1];
             data = d->buffers[2];
             FZ_CHECK(off != NULL && data != NULL && off[0] == 0);
@@ -659,11 +688,14 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
         } else if (strcmp(cols[i].name, "as_of") == 0) {
             FZ_CHECK(a->null_count == 0 && a->buffers[0] == NULL);
             FZ_CHECK(memcmp(a->buffers[1], t->as_of, (size_t)n * sizeof *t->as_of) == 0);
-        } else {    /* period_start */
+        } else if (strcmp(cols[i].name, "share") == 0) {
+            /* the values are shares.c's; here only their shape */
+            FZ_CHECK(a->buffers[1] != NULL && a->null_count >= 0 && a->null_count <= n);
+        } else { /* period_start */
             const int32_t *days = a->buffers[1];
             int64_t nulls = 0;
             for (int64_t r = 0; r < n; r++) {
-                int valid = t->period_start[r] != SX_NO_DATE;
+                int valid = t->period_start != NULL && t->period_start[r] != SX_NO_DATE;
                 nulls += !valid;
                 FZ_CHECK(fz_bit(a->buffers[0], r) == valid);
                 FZ_CHECK(!valid || days[r] == t->period_start[r]);
@@ -675,9 +707,9 @@ static inline void fz_check_arrow_and_drop(sx_table *t)
     /* Ownership: only the exported nodes keep the table alive from here. */
     s.release(&s);
     schema.release(&schema);
-    sx_table_decref(t);     /* the caller's */
+    sx_table_decref(t); /* the caller's */
     {
-        int j = np - 1;     /* the last column: a dictionary one or period_start */
+        int j = np - 1; /* the last column: a dictionary one or period_start */
         moved = *batch.children[j];
         batch.children[j]->release = NULL;
         batch.release(&batch);

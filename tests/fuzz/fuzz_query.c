@@ -7,7 +7,8 @@
  *                 invalid ones), the filter (project, a code per string
  *                 column, as_of bounds: each "any", null, a real value or an
  *                 impossible one), the number of search words, the edit
- *                 distance limit
+ *                 distance limit, and (bytes 21..23) whether to group by
+ *                 several keys: how many, which, and now and then one twice
  *   then          the search words, each a spec byte (length in the low 5
  *                 bits; with bit 7 set the word is cut from a dictionary
  *                 string of the table with its case flipped, else the bytes
@@ -24,7 +25,7 @@
 
 #include "fuzz_common.h"
 
-#define NPARAM 24
+#define NPARAM    24
 #define MAX_WORDS 6
 
 /* ------------------------------------------------------------------ input */
@@ -34,7 +35,8 @@ typedef struct reader {
     size_t left;
 } reader;
 
-static unsigned next_byte(reader *r)
+static unsigned
+next_byte(reader *r)
 {
     if (r->left == 0)
         return 0;
@@ -51,12 +53,14 @@ typedef struct query {
 
 /* ------------------------------------------------------------------ naive helpers */
 
-static unsigned char fold(unsigned char c)
+static unsigned char
+fold(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-static int naive_contains(const char *h, size_t hn, const char *w, size_t wn)
+static int
+naive_contains(const char *h, size_t hn, const char *w, size_t wn)
 {
     if (wn == 0)
         return 1;
@@ -70,7 +74,8 @@ static int naive_contains(const char *h, size_t hn, const char *w, size_t wn)
     return 0;
 }
 
-static size_t naive_edit_distance(const char *a, size_t an, const char *b, size_t bn)
+static size_t
+naive_edit_distance(const char *a, size_t an, const char *b, size_t bn)
 {
     size_t *d = fz_malloc((an + 1) * (bn + 1) * sizeof *d), r;
 #define D(i, j) d[(i) * (bn + 1) + (j)]
@@ -80,7 +85,8 @@ static size_t naive_edit_distance(const char *a, size_t an, const char *b, size_
         D(0, j) = j;
     for (size_t i = 1; i <= an; i++)
         for (size_t j = 1; j <= bn; j++) {
-            size_t best = D(i - 1, j - 1) + (fold((unsigned char)a[i - 1]) != fold((unsigned char)b[j - 1]));
+            size_t best =
+                D(i - 1, j - 1) + (fold((unsigned char)a[i - 1]) != fold((unsigned char)b[j - 1]));
             if (D(i - 1, j) + 1 < best)
                 best = D(i - 1, j) + 1;
             if (D(i, j - 1) + 1 < best)
@@ -93,7 +99,8 @@ static size_t naive_edit_distance(const char *a, size_t an, const char *b, size_
     return r;
 }
 
-static void check_edit_distance(const char *a, size_t an, const char *b, size_t bn, size_t limit)
+static void
+check_edit_distance(const char *a, size_t an, const char *b, size_t bn, size_t limit)
 {
     size_t want = naive_edit_distance(a, an, b, bn);
     if (want > limit)
@@ -114,7 +121,8 @@ typedef struct big {
     uint32_t limb[BIG_LIMBS];
 } big;
 
-static void big_add_double(big *s, double v)
+static void
+big_add_double(big *s, double v)
 {
     uint64_t bits, m;
     unsigned ex, at, sh;
@@ -124,7 +132,7 @@ static void big_add_double(big *s, double v)
     m = bits & ((UINT64_C(1) << 52) - 1);
     if (ex != 0)
         m |= UINT64_C(1) << 52;
-    at = ex == 0 ? 0 : ex - 1;      /* v = m * 2^(at - 1074) */
+    at = ex == 0 ? 0 : ex - 1; /* v = m * 2^(at - 1074) */
     sh = at % 32;
     {
         unsigned __int128 x = (unsigned __int128)m << sh;
@@ -154,14 +162,16 @@ static void big_add_double(big *s, double v)
     }
 }
 
-static int big_bit(const big *s, int i)
+static int
+big_bit(const big *s, int i)
 {
     return (int)((s->limb[i / 32] >> (i % 32)) & 1u);
 }
 
 /* The sum rounded to the nearest double, ties to even; 0 when that is
  * infinite (the sum does not fit a double). */
-static int big_round(const big *in, double *out)
+static int
+big_round(const big *in, double *out)
 {
     big s = *in;
     int neg = (int)(s.limb[BIG_LIMBS - 1] >> 31), top;
@@ -203,21 +213,29 @@ static int big_round(const big *in, double *out)
 
 /* ------------------------------------------------------------------ aggregation */
 
-static const sx_table *g_table;     /* for the comparators */
-static sx_by g_by;
+static const sx_table *g_table;   /* for the comparators */
+static sx_by g_keys[SX_MAX_KEYS]; /* the grouping, part by part */
+static int g_nkeys;
 
-static int by_column(sx_by by)
+static int
+by_column(sx_by by)
 {
     switch (by) {
-    case SX_BY_METRIC: return SX_COL_METRIC;
-    case SX_BY_CATEGORY: return SX_COL_CATEGORY;
-    case SX_BY_UNIT: return SX_COL_UNIT;
-    case SX_BY_REGION: return SX_COL_REGION;
-    default: return -1;
+    case SX_BY_METRIC:
+        return SX_COL_METRIC;
+    case SX_BY_CATEGORY:
+        return SX_COL_CATEGORY;
+    case SX_BY_UNIT:
+        return SX_COL_UNIT;
+    case SX_BY_REGION:
+        return SX_COL_REGION;
+    default:
+        return -1;
     }
 }
 
-static int64_t row_key(const sx_table *t, sx_by by, int64_t r)
+static int64_t
+row_key(const sx_table *t, sx_by by, int64_t r)
 {
     int c = by_column(by);
     if (c >= 0)
@@ -240,9 +258,10 @@ static int64_t row_key(const sx_table *t, sx_by by, int64_t r)
 
 /* The documented group order: numbers ascending; strings by their UTF-8
  * bytes, a prefix first, SX_NULL_CODE last. */
-static int key_cmp(int64_t a, int64_t b)
+static int
+key_cmp(sx_by by, int64_t a, int64_t b)
 {
-    int c = by_column(g_by);
+    int c = by_column(by);
     if (a == b)
         return 0;
     if (c < 0)
@@ -260,45 +279,109 @@ static int key_cmp(int64_t a, int64_t b)
     return la < lb ? -1 : 1;
 }
 
-static int row_cmp(const void *x, const void *y)
+static int
+row_cmp(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    int c = key_cmp(row_key(g_table, g_by, a), row_key(g_table, g_by, b));
+    int c = 0;
+    for (int k = 0; k < g_nkeys && c == 0; k++)
+        c = key_cmp(g_keys[k], row_key(g_table, g_keys[k], a), row_key(g_table, g_keys[k], b));
     return c ? c : (a > b) - (a < b);
 }
 
-static void check_aggregate(const sx_table *t, const sx_filter *f, const int64_t *rows, int64_t n,
-                            int func_sel, int by_sel)
+/* Whether rows a and b are in one group: every part equal. */
+static int
+same_key(const sx_table *t, int64_t a, int64_t b)
+{
+    for (int k = 0; k < g_nkeys; k++)
+        if (row_key(t, g_keys[k], a) != row_key(t, g_keys[k], b))
+            return 0;
+    return 1;
+}
+
+/* The grouping bytes 21..23 ask for, after by (byte 1): 0 for one key
+ * through sx_aggregate; else the number of keys, filled into keys (by
+ * first when it is a real grouping, then others in an order the bytes
+ * pick), one repeated when bit 7 of byte 21 is set. */
+static int
+pick_keys(const uint8_t *b, sx_by by, sx_by *keys)
+{
+    static const sx_by every[SX_MAX_KEYS] = {SX_BY_PROJECT, SX_BY_METRIC, SX_BY_CATEGORY,
+                                             SX_BY_UNIT,    SX_BY_REGION, SX_BY_AS_OF,
+                                             SX_BY_MONTH};
+    sx_by order[SX_MAX_KEYS];
+    unsigned seed = b[22] | (unsigned)b[23] << 8;
+    int n = 0, want = 1 + (b[21] >> 2) % SX_MAX_KEYS;
+    if (b[21] % 4 == 0)
+        return 0;
+    memcpy(order, every, sizeof order);
+    for (int i = SX_MAX_KEYS - 1; i > 0; i--) { /* a shuffle the bytes decide */
+        seed = seed * 1103515245u + 12345u;
+        int j = (int)((seed >> 16) % (unsigned)(i + 1));
+        sx_by tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+    if (by > SX_BY_NONE && by < SX_NBYS)
+        keys[n++] = by;
+    for (int i = 0; i < SX_MAX_KEYS && n < want; i++)
+        if (order[i] != by)
+            keys[n++] = order[i];
+    if (b[21] & 0x80 && n > 0 && n < SX_MAX_KEYS)
+        keys[n++] = keys[0];
+    return n;
+}
+
+static void
+check_aggregate(const sx_table *t, const sx_filter *f, const int64_t *rows, int64_t n, int func_sel,
+                int by_sel, const uint8_t *b)
 {
     sx_func func = func_sel == 5 ? SX_NFUNCS : func_sel == 6 ? (sx_func)-1 : (sx_func)func_sel;
     sx_by by = by_sel == 8 ? SX_NBYS : by_sel == 9 ? (sx_by)-1 : (sx_by)by_sel;
+    sx_by keys[SX_MAX_KEYS];
+    int nkeys = pick_keys(b, by, keys), repeated = 0, by_unit = by == SX_BY_UNIT;
     sx_result res;
     sx_error e;
     memset(&e, 0x5A, sizeof e);
     res.ngroups = 77;
     res.groups = (sx_group *)&res;
-    sx_status st = sx_aggregate(t, f, func, by, &res, &e);
+    sx_status st = nkeys > 0 ? sx_aggregate_keys(t, f, func, keys, nkeys, &res, &e)
+                             : sx_aggregate(t, f, func, by, &res, &e);
     if (st != SX_OK) {
         FZ_CHECK(res.groups == NULL && res.ngroups == 0);
         FZ_CHECK(e.status == st);
         fz_check_message(&e);
     }
-    if (func_sel > 4 || by_sel > 7) {
+    for (int k = 0; k < nkeys; k++) {
+        by_unit |= keys[k] == SX_BY_UNIT;
+        for (int j = 0; j < k; j++)
+            repeated |= keys[j] == keys[k];
+    }
+    if (func_sel > 4 || (nkeys == 0 && by_sel > 7) || repeated) {
         FZ_CHECK(st == SX_ERR_VALUE);
         return;
     }
+    if (nkeys == 0) { /* one key, or none */
+        keys[0] = by;
+        g_nkeys = 1;
+    } else {
+        by = keys[0]; /* grouped: the first part decides the special cases */
+        g_nkeys = nkeys;
+    }
+    memcpy(g_keys, keys, (size_t)g_nkeys * sizeof *keys);
+    if (st == SX_OK)
+        FZ_CHECK(res.nkeys == (by == SX_BY_NONE ? 0 : g_nkeys));
 
     /* the groups, by sorting the selected rows by key */
     int64_t *sorted = fz_malloc((size_t)n * sizeof *sorted);
     if (n)
         memcpy(sorted, rows, (size_t)n * sizeof *sorted);
     g_table = t;
-    g_by = by;
     qsort(sorted, (size_t)n, sizeof *sorted, row_cmp);
 
     int64_t ng = by == SX_BY_NONE ? 1 : 0;
     for (int64_t i = 0; i < n; i++)
-        if (by != SX_BY_NONE && (i == 0 || row_key(t, by, sorted[i]) != row_key(t, by, sorted[i - 1])))
+        if (by != SX_BY_NONE && (i == 0 || !same_key(t, sorted[i], sorted[i - 1])))
             ng++;
     sx_group *want = fz_calloc((size_t)ng, sizeof *want);
     big *sums = fz_calloc((size_t)ng, sizeof *sums);
@@ -315,9 +398,11 @@ static void check_aggregate(const sx_table *t, const sx_filter *f, const int64_t
         double v = t->value[r];
         int isint = t->is_int[r] && fabs(v) <= 9007199254740992.0;
         int32_t unit = sx_code_at(t, SX_COL_UNIT, r);
-        if (by != SX_BY_NONE && (i == 0 || row_key(t, by, r) != row_key(t, by, sorted[i - 1]))) {
+        if (by != SX_BY_NONE && (i == 0 || !same_key(t, r, sorted[i - 1]))) {
             g++;
             want[g].key = row_key(t, by, r);
+            for (int k = 0; k < g_nkeys; k++)
+                want[g].keys[k] = (int32_t)row_key(t, g_keys[k], r);
             want[g].all_int = 1;
         }
         sx_group *w = &want[g];
@@ -352,19 +437,23 @@ static void check_aggregate(const sx_table *t, const sx_filter *f, const int64_t
     sx_status expect = SX_OK;
     if (n == 0 && (func == SX_MEAN || func == SX_MIN || func == SX_MAX))
         expect = SX_ERR_EMPTY;
-    else if (func != SX_COUNT && by != SX_BY_UNIT && mixed)
+    else if (func != SX_COUNT && !by_unit && mixed)
         expect = SX_ERR_UNITS;
     else if ((func == SX_SUM || func == SX_MEAN) && overflow)
         expect = SX_ERR_VALUE;
     FZ_CHECK(st == expect);
+    /* grouped, the message names the group first */
     if (st == SX_ERR_UNITS)
-        FZ_CHECK(strncmp(e.message, "cannot ", 7) == 0);
+        FZ_CHECK(strncmp(e.message, by == SX_BY_NONE ? "cannot " : "in ",
+                         by == SX_BY_NONE ? 7 : 3) == 0);
 
     if (st == SX_OK) {
         FZ_CHECK(res.ngroups == ng);
         for (g = 0; g < ng; g++) {
             const sx_group *o = &res.groups[g], *w = &want[g];
             FZ_CHECK(o->key == w->key);
+            for (int k = 0; k < SX_MAX_KEYS; k++)
+                FZ_CHECK(o->keys[k] == (by == SX_BY_NONE || k >= g_nkeys ? 0 : w->keys[k]));
             FZ_CHECK(o->count == w->count);
             FZ_CHECK(o->unit == w->unit);
             if (func == SX_COUNT) {
@@ -376,7 +465,8 @@ static void check_aggregate(const sx_table *t, const sx_filter *f, const int64_t
                 /* zero compares equal whatever its sign */
                 FZ_CHECK(o->fsum == w->fsum && (o->fsum == 0 || fz_same_double(o->fsum, w->fsum)));
                 FZ_CHECK(o->isum.lo < ((int64_t)1 << 62) && o->isum.lo > -((int64_t)1 << 62));
-                FZ_CHECK(o->isum.hi == 0 || o->isum.lo == 0 || (o->isum.hi > 0) == (o->isum.lo > 0));
+                FZ_CHECK(o->isum.hi == 0 || o->isum.lo == 0 ||
+                         (o->isum.hi > 0) == (o->isum.lo > 0));
                 if (w->all_int)
                     FZ_CHECK((__int128)o->isum.hi * ((__int128)1 << 62) + o->isum.lo == isums[g]);
             } else {
@@ -393,7 +483,8 @@ static void check_aggregate(const sx_table *t, const sx_filter *f, const int64_t
         if (ng > 0 && (func == SX_SUM || func == SX_MEAN) && want[0].all_int) {
             char got[48], exp[48];
             __int128 v = isums[0];
-            unsigned __int128 mag = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+            unsigned __int128 mag =
+                v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
             char digits[48];
             int nd = 0, o = 0;
             do {
@@ -419,7 +510,8 @@ static void check_aggregate(const sx_table *t, const sx_filter *f, const int64_t
 
 /* ------------------------------------------------------------------ the rest */
 
-static int32_t pick_day(const sx_table *t, unsigned sel, unsigned lo, unsigned hi, int open_low)
+static int32_t
+pick_day(const sx_table *t, unsigned sel, unsigned lo, unsigned hi, int open_low)
 {
     int16_t raw = (int16_t)(uint16_t)(lo | hi << 8);
     switch (sel % 4) {
@@ -436,7 +528,8 @@ static int32_t pick_day(const sx_table *t, unsigned sel, unsigned lo, unsigned h
     }
 }
 
-static void make_filter(const sx_table *t, const uint8_t *b, sx_filter *f)
+static void
+make_filter(const sx_table *t, const uint8_t *b, sx_filter *f)
 {
     sx_filter_init(f);
     switch (b[2] % 4) {
@@ -464,7 +557,7 @@ static void make_filter(const sx_table *t, const uint8_t *b, sx_filter *f)
             f->code[c] = SX_NULL_CODE;
             break;
         case 2:
-            f->code[c] = (int32_t)((v >> 2) % (unsigned)(count + 2));   /* up to count + 1 */
+            f->code[c] = (int32_t)((v >> 2) % (unsigned)(count + 2)); /* up to count + 1 */
             break;
         default:
             f->code[c] = v & 4 ? -3 - (int32_t)(v >> 3) : INT32_MAX - (int32_t)(v >> 3);
@@ -475,7 +568,8 @@ static void make_filter(const sx_table *t, const uint8_t *b, sx_filter *f)
     f->until = pick_day(t, b[15], b[16], b[17], 0);
 }
 
-static int naive_match(const sx_table *t, const sx_filter *f, int64_t r)
+static int
+naive_match(const sx_table *t, const sx_filter *f, int64_t r)
 {
     if (f->project != 0 && t->project[r] != f->project)
         return 0;
@@ -489,7 +583,8 @@ static int naive_match(const sx_table *t, const sx_filter *f, int64_t r)
     return t->as_of[r] >= f->since && t->as_of[r] <= f->until;
 }
 
-static void check_rows(const int64_t *got, int64_t ngot, const uint8_t *want, int64_t nrows)
+static void
+check_rows(const int64_t *got, int64_t ngot, const uint8_t *want, int64_t nrows)
 {
     int64_t k = 0;
     for (int64_t r = 0; r < nrows; r++)
@@ -501,7 +596,8 @@ static void check_rows(const int64_t *got, int64_t ngot, const uint8_t *want, in
     FZ_CHECK((ngot == 0) == (got == NULL));
 }
 
-static void check_search(const sx_table *t, const query *q)
+static void
+check_search(const sx_table *t, const query *q)
 {
     int64_t *rows = NULL, n = -1;
     const char *const *words = (const char *const *)q->words;
@@ -537,7 +633,8 @@ static void check_search(const sx_table *t, const query *q)
 
 /* A word cut from a dictionary string of the table, its case flipped where
  * the mask says. */
-static void cut_word(const sx_table *t, reader *in, unsigned spec, query *q)
+static void
+cut_word(const sx_table *t, reader *in, unsigned spec, query *q)
 {
     static const int from[4] = {SX_COL_METRIC, SX_COL_LABEL, SX_COL_PROJECT_TITLE, SX_COL_UNIT};
     unsigned which = next_byte(in), at = next_byte(in), flip = next_byte(in);
@@ -565,7 +662,8 @@ static void cut_word(const sx_table *t, reader *in, unsigned spec, query *q)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     query q;
     reader in = {data, size};
@@ -573,7 +671,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nwords, i;
     struct {
         unsigned spec;
-        size_t at, len;     /* raw words: where their bytes are in the input */
+        size_t at, len; /* raw words: where their bytes are in the input */
     } spec[MAX_WORDS];
 
     memset(&q, 0, sizeof q);
@@ -586,7 +684,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         spec[i].spec = next_byte(&in);
         spec[i].at = (size_t)(in.p - data);
         if (spec[i].spec & 0x80) {
-            spec[i].len = 3;    /* which, at, flip */
+            spec[i].len = 3; /* which, at, flip */
         } else {
             spec[i].len = spec[i].spec & 0x1F;
             if (spec[i].len > in.left)
@@ -629,13 +727,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             want[r] = (uint8_t)naive_match(t, &f, r);
         check_rows(rows, n, want, t->nrows);
 
-        check_aggregate(t, &f, rows, n, q.b[0] % 7, q.b[1] % 10);
+        check_aggregate(t, &f, rows, n, q.b[0] % 7, q.b[1] % 10, q.b);
         if (q.b[20] & 1) {
             /* no filter at all selects every row */
             int64_t *all = fz_malloc((size_t)t->nrows * sizeof *all);
             for (int64_t r = 0; r < t->nrows; r++)
                 all[r] = r;
-            check_aggregate(t, NULL, all, t->nrows, q.b[0] % 7, q.b[1] % 10);
+            check_aggregate(t, NULL, all, t->nrows, q.b[0] % 7, q.b[1] % 10, q.b);
             free(all);
         }
         free(rows);

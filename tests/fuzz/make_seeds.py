@@ -130,10 +130,10 @@ def corrupted(rng):
 
 
 def query_prefix(func, by, project=(0, 0), codes=(0,) * 8, since=(0, 0, 0), until=(0, 0, 0),
-                 nwords=0, limit=3, flags=1):
-    """The 24 query bytes of fuzz_query.c."""
+                 nwords=0, limit=3, flags=1, keys=(0, 0, 0)):
+    """The 24 query bytes of fuzz_query.c (keys: bytes 21..23, several keys)."""
     b = bytes([func, by, project[0], project[1], *codes, *since, *until, nwords, limit, flags,
-               0, 0, 0])
+               *keys])
     assert len(b) == 24
     return b
 
@@ -164,12 +164,19 @@ def query_seeds():
         ("count-date-range", query_prefix(1, 6, since=(1, 3, 0), until=(1, 9, 0))),
         ("invalid-func", query_prefix(5, 0)),
         ("invalid-by", query_prefix(0, 9)),
+        # several keys: byte 21 is 1 + 4 * (how many - 1), bit 7 repeats one
+        ("sum-by-region-month", query_prefix(0, 5, keys=(1 | 1 << 2, 0, 0))),
+        ("count-by-four-keys", query_prefix(1, 7, keys=(1 | 3 << 2, 0x5A, 0x13))),
+        ("mean-by-every-key", query_prefix(2, 0, keys=(1 | 6 << 2, 7, 1))),
+        ("max-by-three-keys-filtered", query_prefix(4, 6, codes=(0, 2 | 4, 0, 0, 0, 0, 0, 0),
+                                                    keys=(1 | 2 << 2, 0xC3, 0x9E))),
+        ("sum-by-a-key-twice", query_prefix(0, 5, keys=(0x80 | 1 | 1 << 2, 0, 0))),
     ]
     for doc_name in ("data", "panel", "mixed", "values", "overflow", "dates", "empty"):
         for plan_name, prefix in plans:
             if doc_name != "panel" and plan_name not in (
                     "sum-by-unit", "mean-by-metric", "min-by-month", "count-by-project",
-                    "count-date-range"):
+                    "count-date-range", "sum-by-region-month", "count-by-four-keys"):
                 continue
             out["%s-%s" % (doc_name, plan_name)] = prefix + docs[doc_name]
     searches = {

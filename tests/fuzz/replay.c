@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int passed;
 
-static int run_file(const char *path)
+static int
+run_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -56,12 +57,14 @@ static int run_file(const char *path)
     return 0;
 }
 
-static int compare_names(const void *a, const void *b)
+static int
+compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int run_path(const char *path)
+static int
+run_path(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -99,7 +102,7 @@ static int run_path(const char *path)
         snprintf(names[count++], len, "%s/%s", path, de->d_name);
     }
     closedir(dir);
-    qsort(names, count, sizeof *names, compare_names);   /* a fixed order */
+    qsort(names, count, sizeof *names, compare_names); /* a fixed order */
     for (size_t i = 0; i < count; i++) {
         failed |= run_path(names[i]);
         free(names[i]);
@@ -108,7 +111,8 @@ static int run_path(const char *path)
     return failed;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     int failed = 0;
     for (int i = 1; i < argc; i++)

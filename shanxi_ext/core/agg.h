@@ -1,0 +1,161 @@
+/*
+ * agg.h -- private to the aggregation's files: the state of one
+ * sx_aggregate call and the functions they share.
+ *
+ *   aggregate.c  the entry: feeding rows, the two-thread split, results
+ *   group.c      key -> group tables, and the order of the groups
+ *   groupkeys.c  the same for several keys: composite keys -> groups
+ *   exactsum.c   exact float and integer sums (exactsum.h)
+ */
+#ifndef SHANXI_CORE_AGG_H
+#define SHANXI_CORE_AGG_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "internal.h" /* SX_INTERNAL_BEGIN */
+#include "shanxi/core.h"
+#include "exactsum.h"
+
+SX_INTERNAL_BEGIN
+
+#define UNIT_UNSET  (-4) /* a group that has seen no row yet */
+#define NINLINE     4    /* partials kept inside the group before spilling */
+#define NSMALL      16   /* groups kept inside the agg before going to the heap */
+#define DENSE_SMALL 64   /* direct-table entries kept inside the agg */
+
+/* One group's running state. */
+typedef struct acc {
+    int64_t count;
+    int64_t ihi, ilo; /* exact sum of the integer values: ihi * 2^62 + ilo */
+    double min, max;
+    double fsum;              /* the rounded float sum, once finished */
+    double *heap;             /* partials once they outgrow inl (cap > 0) */
+    int32_t key[SX_MAX_KEYS]; /* the key's parts (only key[0] with one key) */
+    int32_t unit;
+    int32_t npart, cap;
+    int32_t sa; /* index of its fixed-point accumulator, or -1 */
+    uint8_t all_int, has_int, min_is_int, max_is_int;
+    uint8_t overflow;    /* partials overflowed or saw inf/nan: recount */
+    uint8_t fsum_done;   /* finish_sums set fsum without partials */
+    double inl[NINLINE]; /* never read past npart: left uninitialised */
+} acc;
+
+/* One part of a key of several parts: where its values come from and,
+ * when the groups are a direct table, its place in the composite index. */
+typedef struct keypart {
+    sx_by by;
+    const void *col; /* codes, project numbers or as_of; NULL: all empty */
+    int width;       /* bytes per value of col */
+    int32_t base;    /* direct table: value - base is in [0, card) */
+    uint32_t card, stride;
+} keypart;
+
+typedef struct agg {
+    const sx_table *t;
+    sx_func func;
+    sx_by by;  /* the grouping, with one key; the first with several */
+    int nkeys; /* 0 for BY_NONE, else how many parts keys have */
+    sx_by keyby[SX_MAX_KEYS];
+    acc *accs;
+    int32_t nacc, capacc;
+    int32_t nheap; /* groups whose partials are on the heap */
+    superacc *sas; /* the groups' fixed-point accumulators */
+    int32_t nsa, capsa;
+    /* key -> group: a direct table for keys base .. base + span - 1, an
+     * open-addressing hash for anything else */
+    int32_t *dense;
+    int32_t base;
+    uint32_t span;
+    uint32_t *hash; /* hashtab.h: group index + 1 */
+    uint32_t hmask, hused;
+    int32_t probe_key; /* the key lookup_hash looks for */
+    /* where keys come from: a column, or one constant key */
+    const void *keycol;
+    int keywidth; /* bytes per key of keycol: 1, 2 or 4 */
+    int32_t constkey;
+    int month;                    /* keycol is as_of, turned into months */
+    int32_t *memo_day, *memo_key; /* direct-mapped day -> month cache */
+    /* several keys (groupkeys.c): the parts, and either a direct table over
+     * the composite index (dense: the static parts' product sspan, times
+     * the distinct time keys seen so far) or the hash over all parts */
+    keypart parts[SX_MAX_KEYS];
+    int multi_dense;
+    uint32_t sspan, dcap; /* dcap: entries of dense */
+    int tpart;            /* the part whose keys number the time keys; -1 */
+    int tmonth;           /* time keys are months (else days) */
+    int32_t *tkeys;       /* time key of each time number */
+    uint32_t ntime, captime;
+    uint32_t *thash, tmask; /* time key -> its number + 1 */
+    int32_t probe_tkey;
+    const int32_t *probe_parts;
+    int32_t *memo_tday, *memo_tid; /* direct-mapped day -> time number */
+    /* a small aggregation never touches the heap: its groups and direct
+     * table live here (accs and dense point at them until they outgrow it) */
+    acc small_accs[NSMALL];
+    int32_t small_dense[DENSE_SMALL];
+} agg;
+
+/* ------------------------------------------------------------------ group.c */
+
+/* An empty aggregation with its inline storage in use (nothing to free
+ * yet); sxa_free frees what it came to own.  by[0..nkeys) are the
+ * groupings (none for BY_NONE). */
+void sxa_init(agg *s, const sx_table *t, sx_func func, const sx_by *by, int nkeys);
+/* Decide where keys come from and size the direct table; 0 when out of
+ * memory. */
+int sxa_setup(agg *s);
+void sxa_free(agg *s);
+/* The group of key, made if new; -1 on allocation failure. */
+int32_t sxa_lookup(agg *s, int32_t key);
+/* The group of a key of s->nkeys parts (one key: parts[0]), made if new;
+ * -1 on allocation failure. */
+int32_t sxa_lookup_parts(agg *s, const int32_t *parts);
+/* The group of each selected row of a block; 0 on allocation failure. */
+int sxa_block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx);
+
+typedef int (*less_fn)(const void *ctx, int32_t a, int32_t b);
+/* Stable sort of v[0..n) by less; 0 on allocation failure. */
+int sxa_merge_sort(int32_t *v, size_t n, less_fn less, const void *ctx);
+/* Group order (ctx: the agg) by number, or by string for the string keys;
+ * unit codes (ctx: the unit dictionary) by string, SX_NULL_CODE last. */
+int sxa_group_less_num(const void *ctx, int32_t a, int32_t b);
+int sxa_group_less_str(const void *ctx, int32_t a, int32_t b);
+int sxa_unit_less(const void *ctx, int32_t a, int32_t b);
+/* Group order with several keys: by each part in turn, as for one key;
+ * order[0..nacc) is filled.  0 on allocation failure. */
+int sxa_order_parts(const agg *s, int32_t *order);
+/* A new group with key parts[0..s->nkeys) (group.c); -1 on allocation
+ * failure. */
+int32_t sxa_new_group(agg *s, const int32_t *parts);
+
+/* ------------------------------------------------------------------ groupkeys.c */
+
+/* sxa_setup for several keys. */
+int sxk_setup(agg *s);
+void sxk_free(agg *s);
+int sxk_block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx);
+int32_t sxk_lookup(agg *s, const int32_t *parts);
+
+/* ------------------------------------------------------------------ aggregate.c */
+
+/* The mixed-units error naming the n units given (in that order) into err. */
+/* s (len bytes, at most max of them, "..." when cut; control bytes as
+ * '?') at *pos in buf, never past lim. */
+void sxa_put_text(char *buf, size_t *pos, size_t lim, const char *s, size_t len, size_t max);
+void sxa_units_message(sx_error *err, sx_func func, const char *const *strs, const size_t *lens,
+                       int32_t n, const char *prefix);
+
+/* ------------------------------------------------------------------ exactsum.c */
+
+/* Add x to a float group's sum; 0 on allocation failure. */
+int sxa_float_add(agg *s, acc *a, double x);
+/* Move group a's partials to a fixed-point accumulator; 0 when the budget
+ * is spent or memory is short. */
+int sxa_to_superacc(agg *s, acc *a);
+/* Add the exact integer hi * 2^62 + lo to a group's float sum. */
+int sxa_add_exact_int(agg *s, acc *a, int64_t hi, int64_t lo);
+
+SX_INTERNAL_END
+
+#endif

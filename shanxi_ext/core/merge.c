@@ -1,0 +1,336 @@
+/*
+ * merge.c -- N parsed parts merged into one table as if one pass had read
+ * their rows one after another: the parts of one large input (split.c) or
+ * the files of one dataset (multifile.c).  Strings join the first part's
+ * dictionaries in part order, so codes stay in order of first appearance;
+ * each part's codes are remapped; columns are matched by name, a column a
+ * part lacks being empty (null) in its rows; projects are merged and must
+ * agree across parts, as they must across the rows of one input.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser.h"
+
+/* The first (in part order, then input order) disagreement between a part
+ * and what the parts before it say. */
+typedef struct conflict {
+    sx_pos at; /* in the part's input; line 0 while none is found */
+    int32_t number, other, code;
+    int attr; /* the attribute, or -1: the key is another project's */
+} conflict;
+
+/* Rows of a fixed-size column after the first part's, for every part:
+ * copied where the part has the column, `fill` where it lacks it (only an
+ * optional column may be missing).  Each part's array is freed once copied,
+ * to keep the peak low. */
+#define MERGE_FIXED(field, fill)                                                                   \
+    do {                                                                                           \
+        int any_ = 0;                                                                              \
+        for (size_t k_ = 0; k_ < n; k_++)                                                          \
+            any_ |= parts[k_]->t->field != NULL;                                                   \
+        if (!any_)                                                                                 \
+            break;                                                                                 \
+        int had_ = ta->field != NULL;                                                              \
+        void *grown_ = realloc(ta->field, (size_t)total * sizeof *ta->field);                      \
+        if (!grown_)                                                                               \
+            goto nomem;                                                                            \
+        ta->field = grown_;                                                                        \
+        if (!had_)                                                                                 \
+            for (int64_t i_ = 0; i_ < ta->nrows; i_++)                                             \
+                ta->field[i_] = (fill);                                                            \
+        int64_t row_ = ta->nrows;                                                                  \
+        for (size_t k_ = 1; k_ < n; k_++) {                                                        \
+            sx_table *tb_ = parts[k_]->t;                                                          \
+            if (tb_->field) {                                                                      \
+                memcpy(ta->field + row_, tb_->field, (size_t)tb_->nrows * sizeof *ta->field);      \
+                free(tb_->field);                                                                  \
+                tb_->field = NULL;                                                                 \
+            } else {                                                                               \
+                for (int64_t i_ = 0; i_ < tb_->nrows; i_++)                                        \
+                    ta->field[row_ + i_] = (fill);                                                 \
+            }                                                                                      \
+            row_ += tb_->nrows;                                                                    \
+        }                                                                                          \
+    } while (0)
+
+/* Part k's strings of column c interned into the merged dictionary: maps
+ * from its codes to the merged ones (NULL when it lacks the column). */
+static sx_status
+merge_dict(parser *a, parser *b, sx_strcol c, int same_input, int32_t **map)
+{
+    sx_dict *da = &a->t->dicts[c];
+    const sx_dict *db = &b->t->dicts[c];
+    *map = NULL;
+    if (!b->t->codes[c])
+        return SX_OK;
+    int32_t *m = sx_alloc_array((size_t)db->count, sizeof *m);
+    if (!m)
+        return sxp_fail_nomem(a);
+    for (int32_t k = 0; k < db->count; k++) {
+        size_t len;
+        const char *str = sx_dict_str(db, k, &len);
+        int32_t before = da->count;
+        sx_status st = sx_dict_intern(da, str, len, &m[k]);
+        if (st != SX_OK) {
+            free(m);
+            return sxp_intern_failed(a, st, c);
+        }
+        /* where a part_of is first used, for check_part_of (only an offset
+         * into the same input means anything to the first part) */
+        if (same_input && c == SX_COL_PART_OF && m[k] == before &&
+            (st = sxp_note_part_of(a, before, b->part_of_at[k])) != SX_OK) {
+            free(m);
+            return st;
+        }
+    }
+    *map = m;
+    return SX_OK;
+}
+
+/* Column c of every part at the merged width, remapped into ta's codes. */
+static sx_status
+merge_codes(parser **parts, size_t n, int64_t total, sx_strcol c, int32_t *const *maps)
+{
+    sx_table *ta = parts[0]->t;
+    int from = ta->code_width[c]; /* 0: the first part lacks the column */
+    int wide = sxp_code_width_for(ta->dicts[c].count);
+    if (wide < from)
+        wide = from;
+    void *codes = realloc(ta->codes[c], (size_t)(total > 0 ? total : 1) * (size_t)wide);
+    if (!codes)
+        return sxp_fail_nomem(parts[0]);
+    ta->codes[c] = codes;
+    if (from == 0) {
+        for (int64_t i = 0; i < ta->nrows; i++)
+            sxp_put_code(codes, wide, i, SX_NULL_CODE);
+        ta->null_count[c] = ta->nrows;
+    } else if (wide != from) {
+        sxp_widen_in_place(codes, from, wide, ta->nrows);
+    }
+    ta->code_width[c] = (uint8_t)wide;
+    int64_t row = ta->nrows;
+    for (size_t k = 1; k < n; k++) {
+        sx_table *tb = parts[k]->t;
+        const int32_t *map = maps[k * SX_NSTRCOLS + c];
+        if (tb->codes[c]) {
+            for (int64_t i = 0; i < tb->nrows; i++) {
+                int32_t code = sx_code_in(tb->codes[c], tb->code_width[c], i);
+                sxp_put_code(codes, wide, row + i, code < 0 ? code : map[code]);
+            }
+            free(tb->codes[c]);
+            tb->codes[c] = NULL;
+            ta->null_count[c] += tb->null_count[c];
+        } else {
+            for (int64_t i = 0; i < tb->nrows; i++)
+                sxp_put_code(codes, wide, row + i, SX_NULL_CODE);
+            ta->null_count[c] += tb->nrows;
+        }
+        row += tb->nrows;
+    }
+    return SX_OK;
+}
+
+/* Part b's projects (b is part number k) joined to a's.  A disagreement is
+ * noted in *found, keeping the first in b's input; merging goes on, since
+ * what a part adds never changes whether another of its projects agrees. */
+/* at comes before the conflict found so far (or none is). */
+static int
+earlier(sx_pos at, const conflict *found)
+{
+    return found->at.line == 0 || at.line < found->at.line ||
+           (at.line == found->at.line && at.column < found->at.column);
+}
+
+static sx_status
+merge_projects(parser *a, parser *b, uint32_t k, int32_t *const *map, conflict *found)
+{
+    for (size_t i = 0; i < b->nprojects; i++) {
+        const project_state *q = &b->projects[i];
+        size_t index;
+        sx_status st = sxp_find_project(a, q->number, &index);
+        if (st != SX_OK)
+            return st;
+        project_state *pj = &a->projects[index];
+        pj->nrows += q->nrows;
+        if (q->as_of > pj->as_of)
+            pj->as_of = q->as_of;
+        for (int x = 0; x < NATTRS; x++) {
+            if (q->attr[x] == SX_NULL_CODE)
+                continue;
+            sx_pos at = {q->attr_line[x], q->attr_column[x]};
+            int32_t code = map[ATTR_COL(x)][q->attr[x]];
+            if (pj->attr[x] != SX_NULL_CODE) {
+                if (pj->attr[x] != code && earlier(at, found))
+                    *found = (conflict){at, q->number, (int32_t)index, code, x};
+                continue;
+            }
+            if (x == ATTR_KEY) {
+                uint32_t owner = (size_t)code < a->key_owner_cap ? a->key_owner[code] : 0;
+                if (owner != 0 && owner != (uint32_t)index + 1) {
+                    if (earlier(at, found))
+                        *found = (conflict){at, q->number, (int32_t)owner - 1, code, -1};
+                    continue;
+                }
+                /* (no position: the claim cannot fail, the owner was checked) */
+                if ((st = sxp_claim_project_key(a, index, code, NULL)) != SX_OK)
+                    return st;
+                pj = &a->projects[index];
+            }
+            pj->attr[x] = code;
+            pj->attr_line[x] = q->attr_line[x];
+            pj->attr_column[x] = q->attr_column[x];
+            pj->attr_part[x] = k;
+        }
+    }
+    return SX_OK;
+}
+
+/* The disagreement as one pass would report it, in part b's error. */
+static sx_status
+report_conflict(parser **parts, parser *b, const conflict *f, const char *const *names)
+{
+    const parser *a = parts[0];
+    const project_state *other = &a->projects[f->other];
+    int x = f->attr < 0 ? ATTR_KEY : f->attr;
+    uint64_t line = other->attr_line[x];
+    sx_strcol c = ATTR_COL(x);
+    size_t n1, n2;
+    const char *s2 = sx_dict_str(&a->t->dicts[c], f->code, &n2);
+    char was[QUOTE_BUF], found[QUOTE_BUF];
+    sxp_quote_text(found, s2, n2);
+    char unnamed[32];
+    const char *file = names ? names[other->attr_part[x]] : unnamed;
+    if (!names)
+        snprintf(unnamed, sizeof unnamed, "input %lu", (unsigned long)other->attr_part[x] + 1);
+    if (f->attr < 0)
+        return sxp_fail_pos(b, f->at,
+                            "expected a project_key of its own for project %ld, found %s, which "
+                            "project %ld has on line %llu of %s",
+                            (long)f->number, found, (long)other->number, (unsigned long long)line,
+                            file);
+    const char *s1 = sx_dict_str(&a->t->dicts[c], other->attr[x], &n1);
+    return sxp_fail_pos(b, f->at, "project %ld has %s %s on line %llu of %s, found %s",
+                        (long)f->number, sx_strcol_names[c], sxp_quote_text(was, s1, n1),
+                        (unsigned long long)line, file, found);
+}
+
+/* Every part_of must name a metric of the dataset: the first missing one
+ * is reported where it is first used (codes are in order of first use), in
+ * the first part that uses it. */
+static sx_status
+check_part_of(parser **parts, size_t n, int32_t first_part_ofs, size_t *failed)
+{
+    const sx_table *t = parts[0]->t;
+    if (!t->codes[SX_COL_PART_OF])
+        return SX_OK;
+    const sx_dict *merged = &t->dicts[SX_COL_PART_OF];
+    for (int32_t code = 0; code < merged->count; code++) {
+        size_t len;
+        const char *s = sx_dict_str(merged, code, &len);
+        if (sx_dict_find(&t->dicts[SX_COL_METRIC], s, len) >= 0)
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            parser *p = parts[k];
+            /* the parts' own dictionaries are still there: only codes moved */
+            int32_t own = k == 0 ? (code < first_part_ofs ? code : -1)
+                                 : sx_dict_find(&p->t->dicts[SX_COL_PART_OF], s, len);
+            if (own < 0)
+                continue;
+            char quoted[QUOTE_BUF];
+            *failed = k;
+            return sxp_fail_pos(p, p->part_of_at[own],
+                                "expected part_of to name a metric of one of the files, found %s",
+                                sxp_quote_text(quoted, s, len));
+        }
+    }
+    return SX_OK;
+}
+
+sx_status
+sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *names, size_t *failed)
+{
+    parser *a = parts[0];
+    sx_table *ta = a->t;
+    int32_t **maps = NULL;
+    sx_status st = SX_OK;
+    /* the first part's own part_of codes, before the others' join them */
+    int32_t first_part_ofs = ta->dicts[SX_COL_PART_OF].count;
+    *failed = 0;
+    int64_t total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += parts[k]->t->nrows;
+    if (total > MAX_ROWS) { /* each part fits, the whole does not */
+        st = sxp_fail_limit(a, "the inputs have more than %ld rows", (long)MAX_ROWS);
+        goto done;
+    }
+    /* n >= 1: parts[0] is the table the others merge into */
+    /* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI) */
+    if (!(maps = calloc(n * SX_NSTRCOLS, sizeof *maps)))
+        goto nomem;
+
+    /* dictionaries first, so the code columns are written once at their
+     * final width */
+    for (int c = 0; c < SX_NSTRCOLS; c++) {
+        int any = 0;
+        for (size_t k = 0; k < n; k++)
+            any |= parts[k]->t->codes[c] != NULL;
+        if (!any)
+            continue;
+        /* a present column's dictionary has offsets[0] even when empty */
+        if (!ta->dicts[c].offsets && !(ta->dicts[c].offsets = calloc(1, sizeof(int32_t))))
+            goto nomem;
+        for (size_t k = 1; k < n; k++)
+            if ((st = merge_dict(a, parts[k], (sx_strcol)c, same_input,
+                                 &maps[k * SX_NSTRCOLS + c])) != SX_OK)
+                goto done;
+    }
+    /* empty period_starts counted before the parts' arrays are freed */
+    int64_t period_start_nulls = 0, any_period_start = 0;
+    for (size_t k = 0; k < n; k++) {
+        const sx_table *tb = parts[k]->t;
+        period_start_nulls += tb->period_start ? tb->period_start_nulls : tb->nrows;
+        any_period_start |= tb->period_start != NULL;
+    }
+    MERGE_FIXED(project, 0);
+    MERGE_FIXED(value, 0.0);
+    MERGE_FIXED(is_int, 0);
+    MERGE_FIXED(as_of, 0);
+    MERGE_FIXED(period_start, SX_NO_DATE);
+    ta->period_start_nulls = any_period_start ? period_start_nulls : 0;
+    for (int c = 0; c < SX_NSTRCOLS; c++) {
+        int any = 0;
+        for (size_t k = 0; k < n; k++)
+            any |= parts[k]->t->codes[c] != NULL;
+        if (any && (st = merge_codes(parts, n, total, (sx_strcol)c, maps)) != SX_OK)
+            goto done;
+    }
+
+    for (size_t k = 1; k < n; k++) {
+        conflict found = {{0, 0}, 0, 0, 0, 0};
+        if ((st = merge_projects(a, parts[k], (uint32_t)k, &maps[k * SX_NSTRCOLS], &found)) !=
+            SX_OK)
+            goto done;
+        if (found.at.line != 0) {
+            *failed = k;
+            /* pieces of one input: the caller parses it again in one pass,
+             * which says where */
+            st = same_input ? SX_ERR_PARSE : report_conflict(parts, parts[k], &found, names);
+            goto done;
+        }
+    }
+    ta->nrows = total;
+    a->cap_rows = total;
+    if (!same_input)
+        st = check_part_of(parts, n, first_part_ofs, failed);
+    goto done;
+nomem:
+    st = sxp_fail_nomem(a);
+done:
+    if (maps)
+        for (size_t i = 0; i < n * SX_NSTRCOLS; i++)
+            free(maps[i]);
+    free(maps);
+    return st;
+}

@@ -1,0 +1,249 @@
+/*
+ * multifile.c -- the files of one dataset parsed on a pool of threads, each
+ * thread taking the next file not yet taken, then merged into one table
+ * (merge.c) in file order.  Each file is parsed by a builder of its own:
+ * read in chunks by an sx_reader (sx_table_read_many) or fed whole
+ * (sx_table_parse_many), so a dataset of many files keeps every core busy
+ * and never holds more than a chunk of a file it reads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser.h"
+#include "platform.h" /* SX_THREADS */
+
+#ifdef SX_THREADS
+#include <unistd.h> /* sysconf */
+#endif
+
+/* More threads than this buy nothing for the files of one dataset. */
+#define MAX_THREADS 64
+
+int
+sxp_thread_count(void)
+{
+#if defined(SX_PARSE_THREADS)
+    return SX_PARSE_THREADS;
+#elif defined(SX_THREADS) && defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+#else
+    return 1;
+#endif
+}
+
+typedef struct pool {
+    const sx_input *inputs;   /* buffers, or NULL when ... */
+    const char *const *paths; /* ... files are read */
+    sx_builder **builders;    /* per input, once parsed (owned unless by a reader) */
+    sx_reader **readers;      /* per input read from a file */
+    sx_error *errs;
+    int *os_errors;
+    sx_status *status;
+    size_t n;
+    size_t next;      /* the next input no thread has taken */
+    size_t first_bad; /* the lowest input known to fail (n: none) */
+#ifdef SX_THREADS
+    pthread_mutex_t lock;
+#endif
+} pool;
+
+/* Input i fed whole to a builder of its own. */
+static sx_status
+parse_buffer(pool *pl, size_t i)
+{
+    const sx_input *in = &pl->inputs[i];
+    if (sx_builder_new(in->opts, &pl->builders[i]) != SX_OK)
+        return sx_error_set(&pl->errs[i], SX_ERR_NOMEM, "out of memory while parsing");
+    size_t used;
+    return sx_builder_feed(pl->builders[i], in->buf ? in->buf : "", in->len, 1, &used,
+                           &pl->errs[i]);
+}
+
+#ifndef _WIN32
+/* File i read to its end in chunks by a reader of its own. */
+static sx_status
+read_file(pool *pl, size_t i)
+{
+    sx_status st = sx_reader_open(pl->paths[i], NULL, &pl->readers[i], &pl->os_errors[i]);
+    if (st != SX_OK)
+        return sx_error_set(&pl->errs[i], st,
+                            st == SX_ERR_NOMEM ? "out of memory while reading" : "cannot open");
+    int done = 0;
+    while (!done) /* an interrupted read is a step that is not done */
+        if ((st = sx_reader_step(pl->readers[i], &done, &pl->errs[i], &pl->os_errors[i])) != SX_OK)
+            return st;
+    pl->builders[i] = sxp_reader_builder(pl->readers[i]);
+    return SX_OK;
+}
+#else
+static sx_status
+read_file(pool *pl, size_t i)
+{
+    return sx_error_set(&pl->errs[i], SX_ERR_VALUE, "files are read through the binding here");
+}
+#endif
+
+/* Take inputs until none is left; inputs after one known to fail are not
+ * worth parsing, since only the first failure is reported. */
+static void *
+work(void *arg)
+{
+    pool *pl = arg;
+    for (;;) {
+#ifdef SX_THREADS
+        pthread_mutex_lock(&pl->lock);
+#endif
+        size_t i = pl->next < pl->first_bad ? pl->next++ : pl->n;
+#ifdef SX_THREADS
+        pthread_mutex_unlock(&pl->lock);
+#endif
+        if (i >= pl->n)
+            return NULL;
+        pl->status[i] = pl->paths ? read_file(pl, i) : parse_buffer(pl, i);
+        if (pl->status[i] != SX_OK) {
+            pl->errs[i].status = pl->status[i];
+#ifdef SX_THREADS
+            pthread_mutex_lock(&pl->lock);
+#endif
+            if (i < pl->first_bad)
+                pl->first_bad = i;
+#ifdef SX_THREADS
+            pthread_mutex_unlock(&pl->lock);
+#endif
+        }
+    }
+}
+
+/* Run work() on nthreads threads, this one among them. */
+static void
+run_pool(pool *pl, int nthreads)
+{
+#ifdef SX_THREADS
+    pthread_t threads[MAX_THREADS];
+    int started = 0;
+    if (nthreads > MAX_THREADS)
+        nthreads = MAX_THREADS;
+    while (started < nthreads - 1 && pthread_create(&threads[started], NULL, work, pl) == 0)
+        started++; /* fewer threads than asked is slower, not wrong */
+    work(pl);
+    for (int k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+#else
+    (void)nthreads;
+    work(pl);
+#endif
+}
+
+/* Parse or read every input on the pool, then merge them in order. */
+static sx_status
+run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_error *e,
+         size_t *failed, int *os_error)
+{
+    size_t n = pl->n;
+    sx_status st = SX_ERR_NOMEM;
+    parser **parts = NULL;
+    pl->first_bad = n;
+    /* arrays of pointers to structs: sizeof *p is meant */
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    pl->builders = calloc(n, sizeof *pl->builders);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    pl->readers = calloc(n, sizeof *pl->readers);
+    pl->errs = calloc(n, sizeof *pl->errs);
+    pl->os_errors = calloc(n, sizeof *pl->os_errors);
+    pl->status = calloc(n, sizeof *pl->status);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    parts = calloc(n, sizeof *parts);
+    if (!pl->builders || !pl->readers || !pl->errs || !pl->os_errors || !pl->status || !parts) {
+        sx_error_set(e, SX_ERR_NOMEM, "out of memory while parsing");
+        goto done;
+    }
+    if (nthreads <= 0)
+        nthreads = sxp_thread_count();
+    if ((size_t)nthreads > n)
+        nthreads = (int)n;
+#ifdef SX_THREADS
+    if (pthread_mutex_init(&pl->lock, NULL) != 0) {
+        sx_error_set(e, SX_ERR_NOMEM, "out of threads while parsing");
+        goto done;
+    }
+#endif
+    run_pool(pl, nthreads);
+#ifdef SX_THREADS
+    pthread_mutex_destroy(&pl->lock);
+#endif
+    if (pl->first_bad < n) {
+        *failed = pl->first_bad;
+        *e = pl->errs[pl->first_bad];
+        *os_error = pl->os_errors[pl->first_bad];
+        st = pl->status[pl->first_bad];
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        parts[i] = sxp_builder_parser(pl->builders[i]);
+        parts[i]->err = &pl->errs[i];
+    }
+    size_t where = 0;
+    if ((st = sxp_merge_parts(parts, n, 0, names, &where)) != SX_OK) {
+        *failed = where;
+        *e = pl->errs[where];
+        goto done;
+    }
+    st = sx_builder_finish(pl->builders[0], out, e);
+done:
+    for (size_t i = 0; pl->builders && i < n; i++) {
+        if (pl->readers && pl->readers[i])
+            sx_reader_free(pl->readers[i]); /* frees its builder */
+        else
+            sx_builder_free(pl->builders[i]);
+    }
+    free(pl->builders);
+    free(pl->readers);
+    free(pl->errs);
+    free(pl->os_errors);
+    free(pl->status);
+    free(parts);
+    return st;
+}
+
+sx_status
+sx_table_parse_many(const sx_input *inputs, size_t n, const char *const *names, int nthreads,
+                    sx_table **out, sx_error *err, size_t *failed)
+{
+    sx_error local = {0};
+    sx_error *e = err ? err : &local;
+    memset(e, 0, sizeof *e);
+    *out = NULL;
+    *failed = 0;
+    if (n == 0)
+        return sx_error_set(e, SX_ERR_VALUE, "expected at least one input");
+    if (n == 1) /* one input may still use two threads */
+        return sx_table_parse_with(inputs[0].buf, inputs[0].len, inputs[0].opts, out, e);
+    pool pl;
+    memset(&pl, 0, sizeof pl);
+    pl.inputs = inputs;
+    pl.n = n;
+    int os_error = 0;
+    return run_many(&pl, names, nthreads, out, e, failed, &os_error);
+}
+
+#ifndef _WIN32
+sx_status
+sx_table_read_many(const char *const *paths, size_t n, const char *const *names, int nthreads,
+                   sx_table **out, sx_error *err, size_t *failed, int *os_error)
+{
+    sx_error local = {0};
+    sx_error *e = err ? err : &local;
+    memset(e, 0, sizeof *e);
+    *out = NULL;
+    *failed = 0;
+    *os_error = 0;
+    if (n == 0)
+        return sx_error_set(e, SX_ERR_VALUE, "expected at least one input");
+    pool pl;
+    memset(&pl, 0, sizeof pl);
+    pl.paths = paths;
+    pl.n = n;
+    return run_many(&pl, names, nthreads, out, e, failed, os_error);
+}
+#endif

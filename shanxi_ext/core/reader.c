@@ -1,0 +1,389 @@
+/*
+ * reader.c -- a file read in chunks into a builder (sx_reader, core.h).
+ * A regular file is read with pread into a buffer of a few MiB, never
+ * mapped: a file that shrinks while it is read gives a short read and an
+ * error, where a mapping would give SIGBUS.  Anything else (a pipe, a
+ * FIFO, a character device, a /proc file whose size reads 0) is read with
+ * read() to its end, each chunk validated as it arrives, so an endless
+ * stream of garbage fails at its first bad byte.  The caller runs one step
+ * (one read, one feed) at a time, so it can look for signals in between.
+ *
+ * A large regular file is parsed by two threads: the caller's reads the
+ * first half, a second thread the rest from the first line break after the
+ * middle, each with its own builder; the second half is then merged into
+ * the first (split.c).  When that cannot be trusted (a half failed, the
+ * split fell inside a quoted field, the first half ends in empty lines) the
+ * file is read again in one pass, which reports errors exactly.
+ */
+#include "shanxi/core.h"
+
+#ifndef _WIN32
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parser.h"
+
+/* Bytes read per step: large enough that a read costs little per byte, small
+ * enough that a signal is seen within a few milliseconds of parsing. */
+#ifndef SX_READ_CHUNK
+#define SX_READ_CHUNK ((size_t)4 << 20)
+#endif
+/* How far past the middle a line break is looked for to split at. */
+#define SPLIT_PROBE ((size_t)1 << 20)
+/* How long a step waits for the second thread before returning. */
+#define WAIT_NS     20000000L
+
+/* One builder over a byte range of the file, or to its end (to == 0). */
+typedef struct range_reader {
+    sx_builder *b;
+    char *buf;
+    size_t cap, n; /* buf[0..n) is not consumed yet */
+    uint64_t pos;  /* file offset of the next read */
+    uint64_t to;   /* end of the range (regular files; 0: to end of file) */
+    int fed;       /* the final chunk was fed */
+} range_reader;
+
+#ifdef SX_THREADS
+typedef struct part_job {
+    range_reader rr;
+    int fd;
+    uint64_t size;
+    const sx_refcount *cancel; /* the caller's, or NULL */
+    sx_refcount stop;          /* set by the first half: stop now */
+    sx_refcount finished;
+    pthread_t thread;
+    int started;
+    sx_status st;
+    sx_error err;
+    int os_error;
+} part_job;
+#endif
+
+struct sx_reader {
+    int fd;
+    int regular;
+    uint64_t size; /* of a regular file when opened */
+    sx_parse_options opts;
+    range_reader main;
+#ifdef SX_THREADS
+    uint64_t split; /* where the second half starts; 0 when one pass */
+    part_job part;
+#endif
+};
+
+static void
+range_free(range_reader *rr)
+{
+    sx_builder_free(rr->b);
+    free(rr->buf);
+    memset(rr, 0, sizeof *rr);
+}
+
+static sx_status
+range_init(range_reader *rr, sx_builder *b, uint64_t from, uint64_t to)
+{
+    memset(rr, 0, sizeof *rr);
+    rr->b = b;
+    rr->pos = from;
+    rr->to = to;
+    rr->cap = SX_READ_CHUNK;
+    if (!(rr->buf = malloc(rr->cap)))
+        return SX_ERR_NOMEM;
+    return SX_OK;
+}
+
+/* One read and one feed.  A regular file is read to the range's end, or to
+ * where pread says the file ends; it must not end before `size`. */
+static sx_status
+range_step(range_reader *rr, int fd, int regular, uint64_t size, sx_error *err, int *os_error)
+{
+    if (rr->n == rr->cap) { /* one record longer than the buffer */
+        size_t cap = rr->cap * 2;
+        char *grown = cap > rr->cap ? realloc(rr->buf, cap) : NULL;
+        if (!grown)
+            return sx_error_set(err, SX_ERR_NOMEM, "out of memory while reading");
+        rr->buf = grown;
+        rr->cap = cap;
+    }
+    size_t want = rr->cap - rr->n;
+    if (rr->to && rr->to - rr->pos < want)
+        want = (size_t)(rr->to - rr->pos);
+    ssize_t got = 0;
+    if (want > 0) {
+        got = regular ? pread(fd, rr->buf + rr->n, want, (off_t)rr->pos)
+                      : read(fd, rr->buf + rr->n, want);
+        if (got < 0) {
+            if (errno == EINTR)
+                return SX_OK; /* the caller looks for signals, then steps again */
+            if (errno == ENOMEM)
+                return sx_error_set(err, SX_ERR_NOMEM, "out of memory while reading");
+            *os_error = errno;
+            return sx_error_set(err, SX_ERR_IO, "the file could not be read");
+        }
+    }
+    rr->n += (size_t)got;
+    rr->pos += (uint64_t)got;
+    int final = got == 0 || (rr->to && rr->pos == rr->to);
+    if (final && regular && rr->pos < (rr->to ? rr->to : size)) {
+        *os_error = EIO;
+        return sx_error_set(err, SX_ERR_IO,
+                            "the file became shorter while it was read: it ended after %llu of "
+                            "its %llu bytes",
+                            (unsigned long long)rr->pos, (unsigned long long)size);
+    }
+    size_t used;
+    sx_status st = sx_builder_feed(rr->b, rr->buf, rr->n, final, &used, err);
+    if (st != SX_OK)
+        return st;
+    memmove(rr->buf, rr->buf + used, rr->n - used);
+    rr->n -= used;
+    rr->fed = final;
+    return SX_OK;
+}
+
+#ifdef SX_THREADS
+static void *
+run_part(void *arg)
+{
+    part_job *job = arg;
+    job->st = SX_OK;
+    while (!job->rr.fed) {
+        if (sx_refcount_get(&job->stop) || (job->cancel && sx_refcount_get(job->cancel))) {
+            job->st = SX_ERR_CANCELLED;
+            break;
+        }
+        job->st = range_step(&job->rr, job->fd, 1, job->size, &job->err, &job->os_error);
+        if (job->st != SX_OK)
+            break;
+    }
+    sx_refcount_inc(&job->finished);
+    return NULL;
+}
+
+/* Stop and join the second thread, and free its part. */
+static void
+part_end(sx_reader *r)
+{
+    part_job *job = &r->part;
+    if (job->started) {
+        sx_refcount_inc(&job->stop);
+        pthread_join(job->thread, NULL);
+        job->started = 0;
+    }
+    range_free(&job->rr);
+}
+
+/* The first line break after the middle of the file: where the second half
+ * starts, or 0 when none is near. */
+static uint64_t
+find_split(int fd, uint64_t size)
+{
+    uint64_t middle = size / 2;
+    char *probe = malloc(SPLIT_PROBE);
+    uint64_t split = 0;
+    if (!probe)
+        return 0;
+    ssize_t got = pread(fd, probe, SPLIT_PROBE, (off_t)middle);
+    if (got > 0) {
+        const char *nl = memchr(probe, '\n', (size_t)got);
+        if (nl && middle + (uint64_t)(nl - probe) + 1 < size)
+            split = middle + (uint64_t)(nl - probe) + 1;
+    }
+    free(probe);
+    return split;
+}
+
+/* The first half has parsed the header: start the second. */
+static void
+part_start(sx_reader *r)
+{
+    part_job *job = &r->part;
+    sx_builder *b;
+    if (sxp_builder_new_part(r->main.b, r->split, r->size - r->split, &b) != SX_OK)
+        goto one_pass;
+    if (range_init(&job->rr, b, r->split, 0) != SX_OK) {
+        job->rr.b = b;
+        goto one_pass;
+    }
+    job->fd = r->fd;
+    job->size = r->size;
+    job->cancel = r->opts.cancel;
+    sx_refcount_init(&job->stop, 0);
+    sx_refcount_init(&job->finished, 0);
+    if (pthread_create(&job->thread, NULL, run_part, job) != 0)
+        goto one_pass;
+    job->started = 1;
+    return;
+one_pass:
+    range_free(&job->rr);
+    r->split = 0;
+    r->main.to = 0;
+}
+
+/* Both halves are parsed: the second merged into the first, or 0 when the
+ * file must be read again in one pass. */
+static int
+merge_parts(sx_reader *r)
+{
+    part_job *job = &r->part;
+    if (job->st != SX_OK || sxp_builder_ends_blank(r->main.b))
+        return 0;
+    parser *a = sxp_builder_parser(r->main.b), *b = sxp_builder_parser(job->rr.b);
+    sxp_shift_lines(b, sxp_builder_lines(r->main.b));
+    return sxp_merge_halves(a, b) == SX_OK;
+}
+
+/* Start again from the first byte, in one pass. */
+static sx_status
+restart(sx_reader *r, sx_error *err)
+{
+    part_end(r);
+    range_free(&r->main);
+    r->split = 0;
+    sx_builder *b;
+    if (sx_builder_new(&r->opts, &b) != SX_OK)
+        return sx_error_set(err, SX_ERR_NOMEM, "out of memory while reading");
+    sx_builder_expect(b, r->size);
+    if (range_init(&r->main, b, 0, 0) != SX_OK) {
+        r->main.b = b;
+        return sx_error_set(err, SX_ERR_NOMEM, "out of memory while reading");
+    }
+    return SX_OK;
+}
+#endif
+
+sx_status
+sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, int *os_error)
+{
+    *out = NULL;
+    *os_error = 0;
+    sx_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return SX_ERR_NOMEM;
+    if (opts)
+        r->opts = *opts;
+    r->opts.consumed = NULL; /* offsets of one whole buffer: none here */
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        *os_error = errno;
+        free(r);
+        return *os_error == ENOMEM ? SX_ERR_NOMEM : SX_ERR_IO; /* MemoryError, not OSError */
+    }
+    struct stat sb;
+    if (fstat(r->fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
+        *os_error = S_ISDIR(sb.st_mode) ? EISDIR : errno;
+        close(r->fd);
+        free(r);
+        return SX_ERR_IO;
+    }
+    r->regular = S_ISREG(sb.st_mode);
+    r->size = r->regular && sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+    sx_builder *b;
+    if (sx_builder_new(&r->opts, &b) != SX_OK) {
+        sx_reader_free(r);
+        return SX_ERR_NOMEM;
+    }
+    sx_builder_expect(b, r->size);
+    if (range_init(&r->main, b, 0, 0) != SX_OK) {
+        r->main.b = b;
+        sx_reader_free(r);
+        return SX_ERR_NOMEM;
+    }
+#ifdef SX_THREADS
+    if (r->regular && r->size >= SX_PARSE_PARALLEL_BYTES &&
+        (r->split = find_split(r->fd, r->size)) != 0) {
+        r->main.to = r->split;
+        sx_builder_expect(b, r->split);
+        sxp_builder_count_lines(b);
+    }
+#endif
+    (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    *out = r;
+    return SX_OK;
+}
+
+sx_status
+sx_reader_step(sx_reader *r, int *done, sx_error *err, int *os_error)
+{
+    sx_error local;
+    /* cppcheck-suppress uninitvar ; only its address is taken here */
+    sx_error *e = err ? err : &local;
+    *done = 0;
+    *os_error = 0;
+    sx_status st = SX_OK;
+#ifdef SX_THREADS
+    if (r->split && r->main.fed) {
+        part_job *job = &r->part;
+        if (!job->started)
+            return restart(r, e); /* the header never ended in the first half */
+        if (!sx_refcount_get(&job->finished)) {
+            struct timespec wait = {0, WAIT_NS};
+            nanosleep(&wait, NULL);
+            return SX_OK;
+        }
+        pthread_join(job->thread, NULL);
+        job->started = 0;
+        if (merge_parts(r)) {
+            part_end(r);
+            r->split = 0;
+            *done = 1;
+            return SX_OK;
+        }
+        return restart(r, e);
+    }
+#endif
+    if (r->main.fed) {
+        *done = 1;
+        return SX_OK;
+    }
+    st = range_step(&r->main, r->fd, r->regular, r->size, e, os_error);
+#ifdef SX_THREADS
+    if (r->split) {
+        if (st != SX_OK && st != SX_ERR_IO && st != SX_ERR_NOMEM)
+            return restart(r, e); /* the one pass says where, exactly */
+        if (st == SX_OK && !r->part.started && !r->main.fed && sxp_builder_in_rows(r->main.b))
+            part_start(r);
+    }
+#endif
+    if (st == SX_OK && r->main.fed
+#ifdef SX_THREADS
+        && !r->split
+#endif
+    )
+        *done = 1;
+    return st;
+}
+
+sx_status
+sx_reader_finish(sx_reader *r, sx_table **out, sx_error *err)
+{
+    return sx_builder_finish(r->main.b, out, err);
+}
+
+sx_builder *
+sxp_reader_builder(sx_reader *r)
+{
+    return r->main.b;
+}
+
+void
+sx_reader_free(sx_reader *r)
+{
+    if (!r)
+        return;
+#ifdef SX_THREADS
+    part_end(r);
+#endif
+    range_free(&r->main);
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+#endif /* _WIN32 */

@@ -1,0 +1,231 @@
+/* The parser fed in chunks (sx_builder_feed) against one buffer
+ * (sx_table_parse): every document of the tests (tests/malformed, the fuzz
+ * corpus, the shipped data, and the tricky cases below) fed in chunks of
+ * 1, 2, 3, 7, 64, 1000 bytes must give the same table, or the same error at
+ * the same line and column with the same message; so must the document
+ * read from a file by sx_reader (chunk size 0 in a message). */
+#include "../fuzz/fuzz_common.h"
+#include "check.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HEADER "project,metric,value,unit,as_of\n"
+
+static const size_t chunk_sizes[] = {1, 2, 3, 5, 7, 64, 1000, 1 << 20};
+
+/* Feed doc[0..len) as a reader would: the unconsumed rest and the next
+ * `step` bytes, until the end. */
+static sx_status
+parse_in_chunks(const char *doc, size_t len, size_t step, sx_table **out, sx_error *err)
+{
+    sx_builder *b;
+    *out = NULL;
+    sx_status st = sx_builder_new(NULL, &b);
+    if (st != SX_OK)
+        return st;
+    size_t done = 0, have = 0;
+    for (;;) {
+        have = have + step < len ? have + step : len;
+        int final = have == len;
+        size_t used;
+        /* a copy of exactly the bytes presented, so ASan sees any read past them */
+        size_t n = have - done;
+        char *chunk = malloc(n ? n : 1);
+        memcpy(chunk, doc + done, n);
+        st = sx_builder_feed(b, chunk, n, final, &used, err);
+        free(chunk);
+        if (st != SX_OK)
+            break;
+        CHECK(used <= n);
+        CHECK(!final || used == n);
+        done += used;
+        if (final) {
+            st = sx_builder_finish(b, out, err);
+            break;
+        }
+    }
+    sx_builder_free(b);
+    return st;
+}
+
+static int documents;
+
+/* The document written to a file and read back through sx_reader (built
+ * with a tiny SX_READ_CHUNK and SX_PARSE_PARALLEL_BYTES in the _threads
+ * variant, so the two-thread split, merge and fallback run too). */
+static sx_status
+parse_file(const char *doc, size_t len, sx_table **out, sx_error *err)
+{
+    char path[] = "/tmp/sx_chunks_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, doc, len) == (ssize_t)len);
+    close(fd);
+    sx_reader *r;
+    int os_error, done = 0;
+    sx_status st = sx_reader_open(path, NULL, &r, &os_error);
+    unlink(path);
+    CHECK(st == SX_OK);
+    if (st != SX_OK)
+        return st;
+    while (!done && (st = sx_reader_step(r, &done, err, &os_error)) == SX_OK)
+        ;
+    if (st == SX_OK)
+        st = sx_reader_finish(r, out, err);
+    sx_reader_free(r);
+    return st;
+}
+
+static void
+check_document(const char *name, const char *doc, size_t len)
+{
+    sx_table *whole = NULL;
+    sx_error ew;
+    sx_status sw = sx_table_parse(doc, len, &whole, &ew);
+    documents++;
+    for (size_t i = 0; i <= sizeof chunk_sizes / sizeof *chunk_sizes; i++) {
+        sx_table *t = NULL;
+        sx_error e;
+        memset(&e, 0, sizeof e);
+        int from_file = i == sizeof chunk_sizes / sizeof *chunk_sizes;
+        sx_status st = from_file ? parse_file(doc, len, &t, &e)
+                                 : parse_in_chunks(doc, len, chunk_sizes[i], &t, &e);
+        int same = st == sw;
+        if (same && st == SX_OK) {
+            fz_check_same_table(whole, t);
+            for (int c = 0; c < SX_NSTRCOLS; c++)
+                same &= whole->null_count[c] == t->null_count[c];
+            same &= whole->period_start_nulls == t->period_start_nulls;
+        } else if (same) {
+            same = e.line == ew.line && e.column == ew.column && strcmp(e.message, ew.message) == 0;
+        }
+        if (!same)
+            fprintf(stderr,
+                    "%s in chunks of %zu: status %d at %llu:%llu \"%s\"; one buffer: %d at "
+                    "%llu:%llu \"%s\"\n",
+                    name, from_file ? 0 : chunk_sizes[i], (int)st, (unsigned long long)e.line,
+                    (unsigned long long)e.column, e.message, (int)sw, (unsigned long long)ew.line,
+                    (unsigned long long)ew.column, ew.message);
+        CHECK(same);
+        sx_table_decref(t);
+    }
+    sx_table_decref(whole);
+}
+
+static void
+check_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            data = realloc(data, cap);
+        }
+        size_t got = fread(data + len, 1, cap - len, f);
+        if (got == 0)
+            break;
+        len += got;
+    }
+    fclose(f);
+    check_document(path, data, len);
+    free(data);
+}
+
+static void
+check_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        if (ent->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        check_file(path);
+    }
+    closedir(d);
+}
+
+static const char *const cases[] = {
+    "",
+    "\n\n\n",
+    "\n" HEADER,
+    "\xEF\xBB\xBF",
+    "\xEF\xBB\xBF" HEADER "1,m,1,u,2022-01-01\n",
+    "\xEF\xBB",
+    HEADER,
+    HEADER "\n\n",
+    HEADER "\n\n1,m,1,u,2022-01-01\n",
+    HEADER "1,m,1,u,2022-01-01\n\n\r\n\n",
+    HEADER "1,m,1,u,2022-01-01\n\n\r\n\n2,m,1,u,2022-01-01",
+    HEADER "1,m,1,u,2022-01-01\r\n2,m,1,u,2022-01-01\r\n",
+    HEADER "1,m,1,u,2022-01-01\r2,m,1,u,2022-01-01\r\r",
+    HEADER "1,m,1,u,2022-01-01\r\r2,m,1,u,2022-01-01\r",
+    "project,metric,value,unit,as_of\r\n1,\"m\r\nx\",1,u,2022-01-01\r\n1,\"m\nx\",2,u,x\r\n",
+    "project,\"met\nric\",value,unit,as_of\n1,m,1,u,2022-01-01\n",
+    "project,\"metric\",value,unit,as_of,\"label\"\n1,m,1,u,2022-01-01,\"a\"\"b\n\nc\"\n",
+    HEADER "1,m,1,u,2022-01-01\n2,\"open quote,1,u,2022-01-01\n3,m,1,u,2022-01-01\n",
+    HEADER "1,m,1,u,2022-01-01,\"x\ny\",z\n",
+    HEADER "1,m,1,u,2022-01-01,\"x\ny\n",
+    HEADER "1,m,1,u\n",
+    HEADER "1,m,1,u,2022-01-01\n1,m,\xff,u,2022-01-01\n",
+    HEADER "1,m,1,u,2022-01-01\n1,\"m\xe4\xb8\",1,u,2022-01-01\n",
+    HEADER "1,\xe5\xa4\xaa\xe5\x8e\x9f,1,\xe4\xb8\x87,2022-01-01\n",
+    "\xff" HEADER,
+    "project,metric,value,unit,as_of,category,project_key,project_title,part_of\n"
+    "1,a,1,u,2022-01-01,c1,k1,t1,\n"
+    "2,b,1,u,2022-01-01,c2,k2,t2,a\n"
+    "1,a,1,u,2022-01-01,c1,k1,t1,\n"
+    "3,c,1,u,2022-01-01,c3,k1,t3,\n",
+    "project,metric,value,unit,as_of,category,project_key,project_title,part_of\n"
+    "1,a,1,u,2022-01-01,c1,k1,t1,\n"
+    "2,b,1,u,2022-01-01,c2,k2,t2,nope\n"
+    "2,b,1,u,2022-01-01,c2,k2,t2,\n",
+    "project,metric,value,unit,as_of,category,project_key,project_title\n"
+    "1,a,1,u,2022-01-01,c1,k1,t1\n"
+    "2,b,1,u,2022-01-01,c2,k2,t2\n"
+    "\n"
+    "1,a,1,u,2022-01-01,c9,k1,t1\n",
+    "project,metric,value,unit,as_of,category,project_key,project_title\n"
+    "1,a,1,u,2022-01-01,c1,k1,t1\n"
+    "2,b,1,u,2022-01-01,c2,k2,t2\n"
+    "1,a,1,u,2022-01-01,c9,k1,t1\n",
+    "project_title,category,project,metric,value,unit,as_of,period_start,region\n"
+    "t,,1,a,1,u,2022-01-01,,\n"
+    "t,c,1,a,1,u,2022-01-01,2022-01-01,r\n"
+    ",,2,a,1,u,2022-01-01,,\n",
+};
+
+int
+main(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "case %zu", i);
+        check_document(name, cases[i], strlen(cases[i]));
+    }
+    /* with NUL bytes */
+    static const char nuls[10] = {0}, nul_header[] = "pro\0ject,metric\n1,m",
+                      nul_late[] = "pro\xff\0ject,metric\n";
+    check_document("NULs", nuls, sizeof nuls);
+    check_document("NUL header", nul_header, sizeof nul_header - 1);
+    check_document("NUL after bad byte", nul_late, sizeof nul_late - 1);
+    static const char nul_row[] = HEADER "1,m\0x,1,u,2022-01-01\n";
+    check_document("NUL in a row", nul_row, sizeof nul_row - 1);
+    check_dir("../malformed");
+    check_dir("../fuzz/corpus/parse");
+    check_file("../../data/shanxi_2022.csv");
+    printf("%d documents\n", documents);
+    return CHECK_DONE();
+}

@@ -1,0 +1,137 @@
+"""shanxi.dask on a real distributed.LocalCluster of two worker processes:
+aggregates bit for bit equal to the single-process answer (float sums of
+data whose naive summation depends on the order included), and files read
+into a dask.dataframe through the Arrow export."""
+import os
+import struct
+import subprocess
+import sys
+
+import pytest
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("pyarrow")
+
+import shanxi  # noqa: E402
+import shanxi.dask as sd  # noqa: E402
+
+HEADER = "project,metric,value,unit,as_of,region,category\n"
+# 1e16 + 1 - 1e16: naive sums depend on the order rows meet
+VALUES = ["1e16", "1", "-1e16", "0.1", "5", "5.0", "-0.0", "123456789", "2.5", "-1e16"]
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("panel")
+    for i in range(7):
+        rows = []
+        for j in range(40 + 13 * i):
+            rows.append("%d,m%d,%s,%s,2022-%02d-%02d,%s,c%d\n" % (
+                j % 4 + 1, j % 3, VALUES[(i * 7 + j) % len(VALUES)],
+                "CNY" if (i + j) % 9 else "people", j % 12 + 1, j % 28 + 1,
+                "r%d" % (j % 5) if j % 6 else "", (j % 4 + 1) % 2))
+        (folder / ("part%02d.csv" % i)).write_text(HEADER + "".join(rows), encoding="utf-8")
+    return folder
+
+
+def bits(x):
+    if isinstance(x, dict):
+        return {k: bits(v) for k, v in x.items()}
+    if isinstance(x, float):
+        return ("float", struct.pack("<d", x))
+    return (type(x).__name__, x)
+
+
+def outcome(call):
+    try:
+        return ("ok", bits(call()))
+    except ValueError as e:
+        return ("ValueError", str(e))
+
+
+@pytest.mark.parametrize("func", ["sum", "count", "mean", "min", "max"])
+@pytest.mark.parametrize("by", [None, "project", "metric", "unit", "region", "category",
+                                "as_of", "month"])
+def test_cluster_aggregate_is_the_single_process_one(client, panel, func, by):
+    expected = outcome(lambda: shanxi.load(panel).aggregate(func, by=by))
+    assert outcome(lambda: sd.aggregate(panel, func, by=by, client=client)) == expected
+    # another tree, the files in another grouping
+    assert outcome(lambda: sd.aggregate(panel, func, by=by, client=client,
+                                        split_every=2)) == expected
+
+
+def test_float_sums_are_identical_across_partitionings(client, panel, tmp_path):
+    # the same rows cut into other files: still the same bits
+    rows = []
+    for path in sorted(panel.iterdir()):
+        rows += path.read_text(encoding="utf-8").splitlines(keepends=True)[1:]
+    for k in (1, 3, 11):
+        folder = tmp_path / ("cut%d" % k)
+        folder.mkdir()
+        step = -(-len(rows) // k)
+        for i in range(k):
+            (folder / ("p%02d.csv" % i)).write_text(HEADER + "".join(rows[i * step:(i + 1) * step]))
+        got = sd.aggregate(folder, "sum", by="region", unit="CNY", client=client)
+        assert bits(got) == bits(shanxi.load(panel).aggregate("sum", by="region", unit="CNY"))
+
+
+def test_filters_and_default_scheduler(client, panel):
+    expected = shanxi.load(panel).aggregate("sum", by="month", unit="CNY", since="2022-03-01")
+    # the active client is dask's default scheduler
+    assert bits(sd.aggregate(panel, "sum", by="month", unit="CNY", since="2022-03-01")) == \
+        bits(expected)
+    assert bits(sd.aggregate(sorted(panel.iterdir())[:2], "count", client=client)) == \
+        bits(shanxi.load(sorted(panel.iterdir())[:2]).aggregate("count"))
+
+
+def test_only_partials_travel(client, panel):
+    merged = sd.partial(panel, "sum", by="metric")
+    future = client.compute(merged)
+    part = future.result()
+    assert isinstance(part, shanxi.Partial)
+    assert len(part.to_bytes()) < 400  # the merged state, not 400 rows
+
+
+def test_read_into_a_dask_dataframe(client, panel):
+    pa = pytest.importorskip("pyarrow")
+    df = sd.read(panel)
+    assert df.npartitions == 7
+    assert list(df.columns) == list(sd._COLUMNS)
+    got = df.compute().reset_index(drop=True)
+    whole = shanxi.load(panel)
+    assert len(got) == len(whole)
+    assert got["value"].tolist() == [float(m.value) for m in whole]
+    assert got["region"].tolist() == [m.region if m.region is not None else got["region"][0]
+                                      for m in whole] or True
+    regions = [r if isinstance(r, str) else None for r in got["region"].tolist()]
+    assert regions == [m.region for m in whole]
+    assert got["project_key"].isna().all()
+    sums = df[df.unit == "CNY"].groupby("region")["value"].sum().compute()
+    assert set(sums.index) == {m.region for m in whole if m.region and m.unit == "CNY"}
+    assert pa.table(whole).num_rows == len(got)
+
+
+def test_import_shanxi_does_not_import_dask():
+    code = "import sys, shanxi; shanxi.data.partial('sum'); print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ))
+    assert out.stdout.strip() == "False"
+
+
+def test_bad_arguments(panel):
+    with pytest.raises(ValueError, match="split_every"):
+        sd.partial(panel, "sum", split_every=1)
+    with pytest.raises(ValueError, match="empty list"):
+        sd.aggregate([], "sum")

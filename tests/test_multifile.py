@@ -1,0 +1,286 @@
+"""load() of many files as one dataset: a list or tuple of paths, a directory
+or a glob pattern, parsed on a pool of threads and merged as one pass over
+the files' rows one after another would read them."""
+import csv
+import io
+import os
+import pathlib
+import random
+import threading
+
+import panelgen
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import shanxi
+
+REQUIRED = ("project", "metric", "value", "unit", "as_of")
+
+
+def split_text(text, cuts, rng, drop_columns=True, shuffle=True):
+    """The panel's rows cut into files at `cuts`, each with its own column
+    order and (when drop_columns) without some optional columns; and the
+    text of one file with every row, blank where a file lacked a column."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    rows = list(reader)
+    bounds = [0] + sorted(cuts) + [len(rows)]
+    files, whole_rows = [], []
+    for lo, hi in zip(bounds, bounds[1:]):
+        columns = [c for c in header if c in REQUIRED or not drop_columns or rng.random() < 0.7]
+        if shuffle:
+            rng.shuffle(columns)
+        out = io.StringIO(newline="")
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(columns)
+        index = [header.index(c) for c in columns]
+        for r in rows[lo:hi]:
+            w.writerow([r[i] for i in index])
+            whole_rows.append([r[i] if c in columns else "" for i, c in enumerate(header)])
+        files.append(out.getvalue())
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(whole_rows)
+    return files, out.getvalue()
+
+
+def write_files(directory, texts):
+    paths = []
+    for i, t in enumerate(texts):
+        p = directory / ("part%03d.csv" % i)
+        p.write_bytes(t.encode("utf-8"))
+        paths.append(str(p))
+    return paths
+
+
+def outcome(call, *args, **kwargs):
+    """What call gives, or the type of what it raises (whose message names
+    the source, which differs)."""
+    try:
+        return call(*args, **kwargs)
+    except (KeyError, ValueError) as e:
+        return type(e)
+
+
+def same_dataset(a, b):
+    assert len(a) == len(b)
+    assert a.to_dicts() == b.to_dicts()
+    assert a.projects() == b.projects()
+    for by in ("metric", "unit", "region", "project", "category", "as_of"):
+        assert a.aggregate("count", by=by) == b.aggregate("count", by=by)
+        for func in ("sum", "mean", "max"):
+            assert outcome(a.aggregate, func, by=by, unit="CNY") == outcome(
+                b.aggregate, func, by=by, unit="CNY")
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    nrows=st.integers(1, 400),
+    seed=st.integers(0, 2**32 - 1),
+    nfiles=st.integers(1, 7),
+    all_columns=st.booleans(),
+)
+def test_random_panels_in_random_files_equal_one_pass(tmp_path_factory, nrows, seed, nfiles,
+                                                      all_columns):
+    rng = random.Random(seed)
+    columns = panelgen.COLUMNS if all_columns else panelgen.SHORT_COLUMNS
+    text = panelgen.panel_text(nrows, columns=columns, seed=seed)
+    cuts = [rng.randint(0, nrows) for _ in range(nfiles - 1)]
+    files, whole = split_text(text, cuts, rng)
+    paths = write_files(tmp_path_factory.mktemp("panel"), files)
+    many = shanxi.load(paths)
+    same_dataset(many, shanxi.loads(whole))
+    assert many.source == tuple(paths)
+
+
+def test_row_order_is_file_order(tmp_path):
+    text = panelgen.panel_text(300, columns=panelgen.COLUMNS)
+    files, whole = split_text(text, [100, 200], random.Random(1), drop_columns=False,
+                              shuffle=False)
+    paths = write_files(tmp_path, files)
+    same_dataset(shanxi.load(paths), shanxi.loads(text))
+    # reversed files: their rows reversed in blocks, codes in that order
+    back = shanxi.load(paths[::-1])
+    expected = shanxi.loads(files[2] + "".join(f.split("\n", 1)[1] for f in files[1::-1]))
+    same_dataset(back, expected)
+
+
+def test_arrow_export_of_many_files(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    text = panelgen.panel_text(500, columns=panelgen.COLUMNS)
+    files, whole = split_text(text, [0, 120, 499], random.Random(7))
+    paths = write_files(tmp_path, files)
+    many = shanxi.load(paths)
+    table = pa.table(many)
+    assert table.drop_columns([]).to_pylist() == pa.table(shanxi.loads(whole)).to_pylist()
+    assert table.schema.metadata[b"shanxi.source"] == "\n".join(paths).encode()
+
+
+def test_list_tuple_pathlike(tmp_path):
+    text = panelgen.panel_text(90)
+    files, _ = split_text(text, [30, 60], random.Random(2), drop_columns=False)
+    paths = write_files(tmp_path, files)
+    expected = shanxi.loads(text).to_dicts()
+    for arg in (paths, tuple(paths), [pathlib.Path(p) for p in paths],
+                [os.fsencode(p) for p in paths]):
+        ds = shanxi.load(arg)
+        assert ds.to_dicts() == expected
+        assert ds.source == tuple(paths)
+    one = shanxi.load([paths[0]])
+    assert one.source == (paths[0],)
+    assert repr(one).startswith("<shanxi.Dataset 1 file")  # the file count, not the path
+    assert repr(shanxi.load(paths)) == "<shanxi.Dataset 3 files: 90 figures, %d projects>" % len(
+        shanxi.loads(text).projects())
+
+
+def test_directory_reads_its_csv_files_by_name(tmp_path):
+    text = panelgen.panel_text(120)
+    files, _ = split_text(text, [40, 80], random.Random(3), drop_columns=False)
+    # written out of order, read by name
+    for name, t in zip(["b.csv", "c.csv", "a.csv"], [files[1], files[2], files[0]]):
+        (tmp_path / name).write_bytes(t.encode("utf-8"))
+    (tmp_path / "notes.txt").write_text("not csv")
+    (tmp_path / "sub.csv").mkdir()  # a directory named like a file is not read
+    ds = shanxi.load(tmp_path)
+    assert ds.source == tuple(str(tmp_path / n) for n in ("a.csv", "b.csv", "c.csv"))
+    assert ds.to_dicts() == shanxi.loads(text).to_dicts()
+    assert shanxi.load(str(tmp_path)).source == ds.source
+
+
+def test_glob_pattern_sorted(tmp_path):
+    text = panelgen.panel_text(60)
+    files, _ = split_text(text, [20, 40], random.Random(4), drop_columns=False)
+    for name, t in zip(["x2.csv", "x10.csv", "x1.csv"], [files[1], files[2], files[0]]):
+        (tmp_path / name).write_bytes(t.encode("utf-8"))
+    ds = shanxi.load(str(tmp_path / "x*.csv"))
+    # sorted as strings: x1, x10, x2
+    assert [os.path.basename(p) for p in ds.source] == ["x1.csv", "x10.csv", "x2.csv"]
+    assert len(ds) == 60
+    assert shanxi.load(str(tmp_path / "x?.csv")).source == (str(tmp_path / "x1.csv"),
+                                                             str(tmp_path / "x2.csv"))
+
+
+def test_a_file_whose_name_looks_like_a_glob_is_read_as_itself(tmp_path):
+    path = tmp_path / "panel[1].csv"
+    path.write_text(panelgen.panel_text(5), encoding="utf-8")
+    ds = shanxi.load(str(path))
+    assert ds.source == str(path) and len(ds) == 5
+
+
+def test_empty_list_and_nothing_to_read(tmp_path):
+    with pytest.raises(ValueError, match=r"^load\(\) of an empty list: no files to read$"):
+        shanxi.load([])
+    with pytest.raises(ValueError, match=r"empty tuple"):
+        shanxi.load(())
+    (tmp_path / "readme.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="the directory holds no .csv files") as info:
+        shanxi.load(tmp_path)
+    assert info.value.filename == str(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no files match the pattern") as info:
+        shanxi.load(str(tmp_path / "*.csv"))
+    assert info.value.filename == str(tmp_path / "*.csv")
+
+
+def test_bad_items(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(panelgen.panel_text(3), encoding="utf-8")
+    with pytest.raises(TypeError, match="item 1 is int"):
+        shanxi.load([str(path), 7])
+    with pytest.raises(FileNotFoundError) as info:
+        shanxi.load([str(path), str(tmp_path / "missing.csv")])
+    assert info.value.filename == str(tmp_path / "missing.csv")
+    with pytest.raises(IsADirectoryError):
+        shanxi.load([str(path), str(tmp_path)])
+
+
+def test_error_names_the_file_line_and_column(tmp_path):
+    head = "project,metric,value,unit,as_of,category\n"
+    a = tmp_path / "a.csv"
+    b = tmp_path / "b.csv"
+    c = tmp_path / "c.csv"
+    a.write_text(head + "1,x,1,CNY,2022-01-01,health\n")
+    b.write_text(head + "2,y,1,CNY,2022-01-01,\n2,y,oops,CNY,2022-01-01,\n")
+    c.write_text(head + "1,z,1,CNY,2022-01-01,jobs\n")
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load([a, b, c])
+    e = info.value
+    assert (e.source, e.line, e.column) == (str(b), 3, 5)
+    assert str(e).startswith("%s:3:5: " % b)
+    # a disagreement with an earlier file is reported where one pass meets it
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load([a, c])
+    e = info.value
+    assert (e.source, e.line, e.column) == (str(c), 2, 22)
+    assert e.reason == 'project 1 has category "health" on line 2 of %s, found "jobs"' % a
+
+
+def test_part_of_may_name_a_metric_of_another_file(tmp_path):
+    head = "project,metric,value,unit,as_of,part_of\n"
+    (tmp_path / "a.csv").write_text(head + "1,whole,10,CNY,2022-01-01,\n")
+    (tmp_path / "b.csv").write_text(head + "1,piece,4,CNY,2022-01-01,whole\n")
+    ds = shanxi.load(tmp_path)
+    assert ds.share("piece") == 0.4
+    (tmp_path / "c.csv").write_text(head + "1,other,4,CNY,2022-01-01,nothing\n")
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(tmp_path)
+    assert (info.value.source, info.value.line) == (str(tmp_path / "c.csv"), 2)
+    assert "one of the files" in info.value.reason
+
+
+def test_many_files_messages_name_them(tmp_path):
+    text = panelgen.panel_text(10)
+    paths = write_files(tmp_path, [text, text])
+    ds = shanxi.load(paths)
+    with pytest.raises(KeyError, match="2 files: "):
+        ds.project(999)
+
+
+def test_loads_from_threads_at_once(tmp_path):
+    text = panelgen.panel_text(3000)
+    files, _ = split_text(text, [1000, 2000], random.Random(5), drop_columns=False)
+    paths = write_files(tmp_path, files)
+    expected = shanxi.loads(text).to_dicts()
+    results = []
+
+    def work():
+        results.append(shanxi.load(paths).to_dicts() == expected)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 4
+
+
+def test_html_says_how_many_files(tmp_path):
+    paths = write_files(tmp_path, [panelgen.panel_text(4), panelgen.panel_text(4)])
+    assert "<strong>2 files</strong>: 8 figures" in shanxi.load(paths)._repr_html_()
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(nrows=st.integers(2, 200), seed=st.integers(0, 2**32 - 1), nfiles=st.integers(2, 6),
+       data=st.data())
+def test_an_error_names_its_file_and_line(tmp_path_factory, nrows, seed, nfiles, data):
+    rng = random.Random(seed)
+    text = panelgen.panel_text(nrows, seed=seed)
+    cuts = [rng.randint(0, nrows) for _ in range(nfiles - 1)]
+    files, _ = split_text(text, cuts, rng, drop_columns=False, shuffle=False)
+    bad = data.draw(st.sampled_from([i for i, f in enumerate(files) if f.count("\n") > 1]))
+    lines = files[bad].split("\n")
+    row = data.draw(st.integers(1, len(lines) - 2))
+    fields = lines[row].split(",")
+    fields[panelgen.SHORT_COLUMNS.index("value")] = "x1"
+    lines[row] = ",".join(fields)
+    files[bad] = "\n".join(lines)
+    paths = write_files(tmp_path_factory.mktemp("bad"), files)
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(paths)
+    with pytest.raises(shanxi.ParseError) as alone:
+        shanxi.load(paths[bad])
+    assert (info.value.source, info.value.line, info.value.column, info.value.reason) == (
+        paths[bad], row + 1, alone.value.column, alone.value.reason)

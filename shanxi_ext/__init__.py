@@ -30,7 +30,17 @@ pandas DataFrame (pandas is optional); ``shanxi.load(path)`` and
 directory or a glob pattern, read as one dataset).  ``python -m shanxi`` prints the data.
 """
 from . import _shanxi
-from ._shanxi import Dataset, Metric, ParseError, Partial, Project, data, load, loads
+from ._shanxi import (
+    Dataset,
+    Metric,
+    ParseError,
+    ParseWarning,
+    Partial,
+    Project,
+    data,
+    load,
+    loads,
+)
 
 
 # What Dataset.to_frame() and the _repr_html_ methods call, handed to the
@@ -128,6 +138,7 @@ __all__ = [
     "Figures",
     "Metric",
     "ParseError",
+    "ParseWarning",
     "Partial",
     "Project",
     "SOURCE",

@@ -11,6 +11,7 @@ from typing_extensions import TypeAlias, disjoint_base
 from ._shanxi import Dataset as Dataset
 from ._shanxi import Metric as Metric
 from ._shanxi import ParseError as ParseError
+from ._shanxi import ParseWarning as ParseWarning
 from ._shanxi import Partial as Partial
 from ._shanxi import Project as Project
 from ._shanxi import _FigureDict
@@ -24,6 +25,7 @@ __all__ = [
     "Figures",
     "Metric",
     "ParseError",
+    "ParseWarning",
     "Partial",
     "Project",
     "SOURCE",

@@ -44,6 +44,10 @@ class ParseError(ValueError):
     column: int
     reason: str
 
+class ParseWarning(UserWarning):
+    # A header field that looks like a slip for an absent optional column.
+    ...
+
 @final
 class Metric:
     def __new__(
@@ -135,6 +139,8 @@ class Dataset:
     def regions(self) -> tuple[str | None, ...]: ...
     @property
     def categories(self) -> tuple[str | None, ...]: ...
+    @property
+    def ignored_columns(self) -> tuple[str, ...]: ...
     @property
     def date_range(self) -> tuple[datetime.date, datetime.date] | None: ...
     @overload

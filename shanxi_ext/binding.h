@@ -59,6 +59,7 @@ typedef struct {
     PyTypeObject *Metric_Type;
     PyTypeObject *Partial_Type;
     PyObject *ParseError;
+    PyObject *ParseWarning;
     PyObject *embedded;        /* the Dataset compiled into the extension */
     PyObject *date_type;       /* datetime.date, imported on first use */
     PyObject *frame_maker;     /* the package's to_frame(ds, kind), see _register */
@@ -243,6 +244,10 @@ PyObject *Dataset_get_units(PyObject *op, void *closure);
 PyObject *Dataset_get_regions(PyObject *op, void *closure);
 PyObject *Dataset_get_categories(PyObject *op, void *closure);
 PyObject *Dataset_get_date_range(PyObject *op, void *closure);
+PyObject *Dataset_get_ignored_columns(PyObject *op, void *closure);
+/* A ParseWarning per ignored header field that looks like a slip for an
+ * absent column (contents.c); -1 when a filter made one an error. */
+int dataset_warn_near_misses(shanxi_state *st, const sx_table *t, PyObject *source);
 PyObject *Dataset_get_nrows(PyObject *op, void *closure);
 PyObject *Dataset_get_columns(PyObject *op, void *closure);
 

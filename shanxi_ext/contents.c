@@ -2,7 +2,9 @@
  * contents.c -- what is in a Dataset, without a Python object per row: the
  * distinct values of a column (from its dictionary, ordered as group keys
  * are), the range of its dates, its row count and the columns its file
- * had.  Each answer is made once and kept (cache_publish).
+ * had, and the header fields it ignored (with a ParseWarning at load for
+ * one that looks like a slip for an absent column).  Each answer is made
+ * once and kept (cache_publish).
  */
 #include "binding.h"
 
@@ -208,4 +210,45 @@ error:
     Py_XDECREF(name);
     Py_DECREF(list);
     return tuple == NULL ? NULL : cache_publish(&ds->columns, tuple);
+}
+
+/* ------------------------------------------------------------ ignored columns */
+
+PyObject *
+Dataset_get_ignored_columns(PyObject *op, void *Py_UNUSED(closure))
+{
+    const sx_table *t = Dataset_CAST(op)->table;
+    PyObject *names = PyTuple_New(t->nignored);
+    if (names == NULL) {
+        return NULL;
+    }
+    for (int32_t i = 0; i < t->nignored; i++) {
+        PyObject *name = PyUnicode_DecodeUTF8(t->ignored[i].name, (Py_ssize_t)t->ignored[i].len,
+                                              "surrogateescape");
+        if (name == NULL) {
+            Py_DECREF(names);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(names, i, name);
+    }
+    return names;
+}
+
+/* A ParseWarning for each ignored header field that looks like a slip for
+ * an absent column: without it the column is silently empty in every row,
+ * and the first filter on it finds nothing. */
+int
+dataset_warn_near_misses(shanxi_state *st, const sx_table *t, PyObject *source)
+{
+    for (int32_t i = 0; i < t->nignored; i++) {
+        const sx_ignored *g = &t->ignored[i];
+        if (g->near != NULL &&
+            PyErr_WarnFormat(st->ParseWarning, 1,
+                             "%S: the header field \"%s\" names no column and is ignored; "
+                             "did you mean \"%s\"?",
+                             source, g->name, g->near) < 0) {
+            return -1;
+        }
+    }
+    return 0;
 }

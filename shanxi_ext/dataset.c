@@ -775,6 +775,10 @@ dataset_new(shanxi_state *st, sx_table *table, PyObject *source, int embedded)
     ds->date_range = ds->columns = NULL;
     ds->embedded = embedded;
     PyObject_GC_Track((PyObject *)ds);
+    if (!embedded && dataset_warn_near_misses(st, table, source) < 0) {
+        Py_DECREF(ds); /* a filter turned the warning into an error */
+        return NULL;
+    }
     return (PyObject *)ds;
 }
 
@@ -829,6 +833,10 @@ static PyGetSetDef Dataset_getset[] = {
      "unique('region'): the distinct regions, None last when some figure has none.", NULL},
     {"categories", Dataset_get_categories, NULL,
      "unique('category'): the distinct categories, None last when some figure has none.", NULL},
+    {"ignored_columns", Dataset_get_ignored_columns, NULL,
+     "The header fields that name no column, in header order (of many files:\n"
+     "each once, in file order): tuple of str.  Their fields are not read.",
+     NULL},
     {"date_range", Dataset_get_date_range, NULL,
      "(first, last): the earliest and latest as_of, datetime.date; None with no figures.", NULL},
     {NULL, NULL, NULL, NULL, NULL},

@@ -637,6 +637,13 @@ PyDoc_STRVAR(ParseError_doc,
              "or '<string>'), .line and .column (1-based, as an editor counts) and\n"
              ".reason (what was expected).");
 
+PyDoc_STRVAR(
+    ParseWarning_doc,
+    "A UserWarning from shanxi.load/loads: a header field that names no column\n"
+    "but looks like a slip for an absent optional one (\"regoin\", \"Unit\", \" region\")\n"
+    "is ignored, so that column is empty in every row.  Dataset.ignored_columns\n"
+    "lists every field that was ignored.");
+
 #if PY_VERSION_HEX < 0x030A0000
 static int
 restore_type_doc(PyTypeObject *type, const char *doc)
@@ -726,11 +733,17 @@ shanxi_exec(PyObject *module)
     if (st->ParseError == NULL) {
         return -1;
     }
+    st->ParseWarning =
+        PyErr_NewExceptionWithDoc("shanxi.ParseWarning", ParseWarning_doc, PyExc_UserWarning, NULL);
+    if (st->ParseWarning == NULL) {
+        return -1;
+    }
     if (PyModule_AddObjectRef(module, "Dataset", (PyObject *)st->Dataset_Type) < 0 ||
         PyModule_AddObjectRef(module, "Project", (PyObject *)st->Project_Type) < 0 ||
         PyModule_AddObjectRef(module, "Metric", (PyObject *)st->Metric_Type) < 0 ||
         PyModule_AddObjectRef(module, "Partial", (PyObject *)st->Partial_Type) < 0 ||
-        PyModule_AddObjectRef(module, "ParseError", st->ParseError) < 0) {
+        PyModule_AddObjectRef(module, "ParseError", st->ParseError) < 0 ||
+        PyModule_AddObjectRef(module, "ParseWarning", st->ParseWarning) < 0) {
         return -1;
     }
     return add_embedded(module, st);
@@ -745,6 +758,7 @@ shanxi_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->Metric_Type);
     Py_VISIT(st->Partial_Type);
     Py_VISIT(st->ParseError);
+    Py_VISIT(st->ParseWarning);
     Py_VISIT(st->embedded);
     Py_VISIT(st->date_type);
     Py_VISIT(st->frame_maker);
@@ -767,6 +781,7 @@ shanxi_clear(PyObject *module)
     Py_CLEAR(st->Metric_Type);
     Py_CLEAR(st->Partial_Type);
     Py_CLEAR(st->ParseError);
+    Py_CLEAR(st->ParseWarning);
     Py_CLEAR(st->embedded);
     Py_CLEAR(st->date_type);
     Py_CLEAR(st->frame_maker);

@@ -21,6 +21,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import panelgen
 import pytest
@@ -1095,7 +1096,10 @@ def test_mutated_files_fail_cleanly():
             at = min(at, len(data))
             data = data[:at] + insert + data[at + cut:]
         try:
-            loaded = shanxi.loads(data)
+            with warnings.catch_warnings():
+                # a mutated header is often a near miss of a column
+                warnings.simplefilter("ignore", shanxi.ParseWarning)
+                loaded = shanxi.loads(data)
         except shanxi.ParseError as error:
             assert error.source == "<string>"
             # an editor's lines: LF, CRLF and a lone CR each end one

@@ -147,6 +147,16 @@ typedef struct sx_project {
     int64_t nrows;    /* how many rows name it */
 } sx_project;
 
+/* A header field that names no column: kept so a caller can say what it
+ * ignored.  near is the header name of an absent column it looks like a
+ * slip for (it differs from it by case, surrounding spaces or a few edits:
+ * "regoin", "Unit", " as_of"), or NULL. */
+typedef struct sx_ignored {
+    char *name; /* NUL-terminated (a header holds no NUL byte) */
+    size_t len;
+    const char *near;
+} sx_ignored;
+
 /* A parsed file in native columns: one entry per data row, in file order.
  * Every column array has nrows entries.  A table is immutable once parsed
  * and is reference counted (sx_table_incref/decref, atomic), so an Arrow
@@ -185,6 +195,11 @@ typedef struct sx_table {
      * over the rows. */
     int64_t null_count[SX_NSTRCOLS];
     int64_t period_start_nulls;
+
+    /* The header fields that name no column, in header order (of many
+     * files: each name once, in the order the files first have it). */
+    int32_t nignored;
+    sx_ignored *ignored;
 
     /* private: changed only by sx_table_incref/decref */
     sx_refcount refcount;

@@ -99,6 +99,11 @@ sx_days_in_month(int32_t year, unsigned month)
     return days[month - 1] + (month == 2 && leap);
 }
 
+/* A table's list of ignored header fields (table.c): add one more (a copy
+ * of name; SX_ERR_NOMEM), or free them all. */
+sx_status sxp_add_ignored(sx_table *t, const char *name, size_t len, const char *near);
+void sxp_clear_ignored(sx_table *t);
+
 SX_INTERNAL_END
 
 #endif

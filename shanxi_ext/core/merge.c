@@ -248,6 +248,31 @@ check_part_of(parser **parts, size_t n, int32_t first_part_ofs, size_t *failed)
     return SX_OK;
 }
 
+/* The other files' ignored header fields join the first's, each name once,
+ * in the order the files first have it. */
+static sx_status
+merge_ignored(parser **parts, size_t n)
+{
+    sx_table *ta = parts[0]->t;
+    for (size_t k = 1; k < n; k++) {
+        const sx_table *tb = parts[k]->t;
+        for (int32_t i = 0; i < tb->nignored; i++) {
+            const sx_ignored *g = &tb->ignored[i];
+            int32_t j = 0;
+            while (j < ta->nignored && !(ta->ignored[j].len == g->len &&
+                                         memcmp(ta->ignored[j].name, g->name, g->len) == 0))
+                j++;
+            if (j < ta->nignored)
+                continue;
+            sx_status st = sxp_add_ignored(ta, g->name, g->len, g->near);
+            if (st != SX_OK)
+                return st == SX_ERR_NOMEM ? sxp_fail_nomem(parts[0])
+                                          : sxp_fail_limit(parts[0], "the headers are too large");
+        }
+    }
+    return SX_OK;
+}
+
 sx_status
 sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *names, size_t *failed)
 {
@@ -322,8 +347,8 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
     }
     ta->nrows = total;
     a->cap_rows = total;
-    if (!same_input)
-        st = check_part_of(parts, n, first_part_ofs, failed);
+    if (!same_input && (st = check_part_of(parts, n, first_part_ofs, failed)) == SX_OK)
+        st = merge_ignored(parts, n);
     goto done;
 nomem:
     st = sxp_fail_nomem(a);

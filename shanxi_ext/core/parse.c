@@ -275,16 +275,106 @@ role_of_name(const char *s, size_t n)
     return ROLE_IGNORE;
 }
 
-sx_status
-sxp_parse_header(parser *ps)
+static const char *
+role_name(int r)
+{
+    return r < SX_NSTRCOLS ? sx_strcol_names[r] : sxp_fixed_names[r - ROLE_PROJECT];
+}
+
+/* The absent column a header field that names none looks like a slip for:
+ * the same but for case or surrounding spaces, or close by the suggestion
+ * engine's rule (suggest.c), the first in column order among the closest;
+ * or NULL.  Only absent columns: a file may well have a "Region" beside its
+ * "region". */
+static const char *
+near_miss(const parser *ps, const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    sx_suggestions sg;
+    sx_suggest_init(&sg, s, n);
+    for (int r = 0; r < NROLES; r++) {
+        if (ps->column_of[r] < 0) {
+            const char *name = role_name(r);
+            sx_suggest_offer(&sg, r, name, strlen(name));
+        }
+    }
+    return sg.n ? role_name((int)sg.id[0]) : NULL;
+}
+
+/* Each field that names no column into the table's list, with its near
+ * miss; then, when a required column is missing, the error, naming a field
+ * that looks like a slip for it. */
+static sx_status
+check_columns(parser *ps, const sx_dict *names)
 {
     static const int required[] = {ROLE_PROJECT, SX_COL_METRIC, ROLE_VALUE, SX_COL_UNIT,
                                    ROLE_AS_OF};
+    enum { NREQUIRED = sizeof required / sizeof *required };
+    const char *near_of[NREQUIRED] = {0}; /* the field taken for each missing one */
+    size_t near_len[NREQUIRED] = {0};
+    sx_status st;
+    for (int i = 0; i < ps->nfields; i++) {
+        if (ps->roles[i] != ROLE_IGNORE)
+            continue;
+        size_t len;
+        const char *name = sx_dict_str(names, i, &len); /* names are distinct: code i */
+        const char *near = near_miss(ps, name, len);
+        if ((st = sxp_add_ignored(ps->t, name, len, near)) != SX_OK)
+            return st == SX_ERR_NOMEM ? sxp_fail_nomem(ps)
+                                      : sxp_fail_limit(ps, "the header row is too large");
+        for (int k = 0; near && k < NREQUIRED; k++) {
+            if (!near_of[k] && strcmp(near, role_name(required[k])) == 0) {
+                near_of[k] = name;
+                near_len[k] = len;
+            }
+        }
+    }
+
+    char missing[128] = "", hints[2 * QUOTE_BUF] = "", found[QUOTE_BUF];
+    size_t o = 0, h = 0;
+    int nmissing = 0, nhints = 0;
+    for (int k = 0; k < NREQUIRED; k++) {
+        if (ps->column_of[required[k]] >= 0)
+            continue;
+        const char *name = role_name(required[k]);
+        nmissing++;
+        o += (size_t)snprintf(missing + o, sizeof missing - o, "%s\"%s\"", o ? ", " : "", name);
+        if (near_of[k] && h < sizeof hints) {
+            h +=
+                (size_t)snprintf(hints + h, sizeof hints - h, "%s%s for \"%s\"", nhints ? ", " : "",
+                                 sxp_quote_text(found, near_of[k], near_len[k]), name);
+            nhints++;
+        }
+    }
+    if (!nmissing)
+        return SX_OK;
+    if (nmissing == 1 && nhints == 1) {
+        for (int k = 0; k < NREQUIRED; k++)
+            if (near_of[k] && ps->column_of[required[k]] < 0)
+                return sxp_fail(ps, ps->start,
+                                "expected a header with the columns project, metric, value, "
+                                "unit and as_of, found no \"%s\" column; did you mean %s?",
+                                role_name(required[k]),
+                                sxp_quote_text(found, near_of[k], near_len[k]));
+    }
+    return sxp_fail(ps, ps->start,
+                    "expected a header with the columns project, metric, value, unit and as_of, "
+                    "found none named %s%s%s%s",
+                    missing, nhints ? "; did you mean " : "", hints, nhints ? "?" : "");
+}
+
+sx_status
+sxp_parse_header(parser *ps)
+{
     sx_dict names = {0}; /* to find a repeated name in any size of header */
     int cap = 0;
     sx_status st = SX_OK;
     for (int r = 0; r < NROLES; r++)
         ps->column_of[r] = -1;
+    sxp_clear_ignored(ps->t); /* a header cut by a chunk's end is read again */
     if (sxp_only_line_breaks(ps->p, ps->end)) {
         st = sxp_fail(ps, ps->p, "expected a header row, found %s",
                       ps->p == ps->end ? "an empty input" : "only empty lines");
@@ -329,21 +419,7 @@ sxp_parse_header(parser *ps)
         ps->p++;
     }
     skip_line_break(ps);
-
-    char missing[128] = "";
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
-        int r = required[i];
-        if (ps->column_of[r] >= 0)
-            continue;
-        const char *name = r < SX_NSTRCOLS ? sx_strcol_names[r] : sxp_fixed_names[r - ROLE_PROJECT];
-        o += (size_t)snprintf(missing + o, sizeof missing - o, "%s\"%s\"", o ? ", " : "", name);
-    }
-    if (o)
-        st = sxp_fail(ps, ps->start,
-                      "expected a header with the columns project, metric, value, unit "
-                      "and as_of, found none named %s",
-                      missing);
+    st = check_columns(ps, &names);
 done:
     sx_dict_free(&names);
     return st;

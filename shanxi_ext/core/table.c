@@ -3,9 +3,11 @@
  * atomic reference count), the project index and the range of its dates.
  */
 #include "shanxi/core.h"
+#include "internal.h" /* sxp_add_ignored */
 #include "platform.h" /* sx_refcount_inc, sx_refcount_dec */
 
 #include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------ names */
 
@@ -30,12 +32,44 @@ table_free(sx_table *t)
     free(t->projects);
     free(t->metric_rows);
     free(t->metric_first);
+    sxp_clear_ignored(t);
     sx_shares *shares = sx_atomic_load_ptr(&t->shares);
     if (shares) {
         sx_shares_free(shares);
         free(shares);
     }
     free(t);
+}
+
+/* ------------------------------------------------------------------ ignored columns */
+
+sx_status
+sxp_add_ignored(sx_table *t, const char *name, size_t len, const char *near)
+{
+    if (len == SIZE_MAX || t->nignored == INT32_MAX)
+        return SX_ERR_LIMIT;
+    /* grown one at a time: headers have few columns */
+    sx_ignored *grown = realloc(t->ignored, ((size_t)t->nignored + 1) * sizeof *grown);
+    if (!grown)
+        return SX_ERR_NOMEM;
+    t->ignored = grown;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return SX_ERR_NOMEM;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    grown[t->nignored++] = (sx_ignored){copy, len, near};
+    return SX_OK;
+}
+
+void
+sxp_clear_ignored(sx_table *t)
+{
+    for (int32_t i = 0; i < t->nignored; i++)
+        free(t->ignored[i].name);
+    free(t->ignored);
+    t->ignored = NULL;
+    t->nignored = 0;
 }
 
 /* An Arrow stream may hold a table on another thread than the one dropping

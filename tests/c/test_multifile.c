@@ -315,11 +315,34 @@ test_category_across_files(void)
     }
 }
 
+/* The ignored header fields of every file, each once, in file order. */
+static void
+test_ignored_across_files(void)
+{
+    const char *f0 = "project,metric,value,unit,as_of,note\n1,a,1,u,2022-01-01,x\n";
+    const char *f1 = "project,metric,value,unit,as_of,regoin,note\n1,b,1,u,2022-01-01,y,z\n";
+    const char *f2 = "project,metric,value,unit,as_of,extra\n1,c,1,u,2022-01-01,w\n";
+    sx_input in[3] = {{f0, strlen(f0), NULL}, {f1, strlen(f1), NULL}, {f2, strlen(f2), NULL}};
+    sx_table *t = NULL;
+    sx_error e;
+    size_t failed;
+    CHECK(sx_table_parse_many(in, 3, NULL, 2, &t, &e, &failed) == SX_OK);
+    CHECK(t != NULL && t->nignored == 3);
+    if (t && t->nignored == 3) {
+        CHECK(strcmp(t->ignored[0].name, "note") == 0 && t->ignored[0].near == NULL);
+        CHECK(strcmp(t->ignored[1].name, "regoin") == 0 && t->ignored[1].near &&
+              strcmp(t->ignored[1].near, "region") == 0);
+        CHECK(strcmp(t->ignored[2].name, "extra") == 0);
+    }
+    sx_table_decref(t);
+}
+
 int
 main(void)
 {
     test_random_splits();
     test_errors();
     test_category_across_files();
+    test_ignored_across_files();
     return CHECK_DONE();
 }

@@ -239,7 +239,38 @@ test_unknown_columns(void)
     sx_table *t = parse("x,project,,metric,value,unit,as_of,\"y,z\"\n"
                         "\"q\"\"\",1,,m,1,u,2022-01-01,\"a\nb\"\n");
     CHECK(t != NULL && t->nrows == 1 && t->project[0] == 1);
+    if (t) {
+        /* each kept, in header order; none looks like a slip for a column */
+        static const char *const want[] = {"x", "", "y,z"};
+        CHECK(t->nignored == 3);
+        for (int i = 0; i < 3 && i < t->nignored; i++)
+            CHECK(strcmp(t->ignored[i].name, want[i]) == 0 &&
+                  t->ignored[i].len == strlen(want[i]) && t->ignored[i].near == NULL);
+    }
     sx_table_decref(t);
+
+    /* a slip for an absent optional column names it; one for a present
+     * column ("Unit" beside "unit") does not */
+    t = parse("project,metric,value,unit,as_of,regoin, Category ,Unit\n1,m,1,u,2022-01-01,a,b,c\n");
+    CHECK(t != NULL && t->nignored == 3);
+    if (t && t->nignored == 3) {
+        CHECK(strcmp(t->ignored[0].name, "regoin") == 0 && t->ignored[0].near &&
+              strcmp(t->ignored[0].near, "region") == 0);
+        CHECK(strcmp(t->ignored[1].name, " Category ") == 0 && t->ignored[1].near &&
+              strcmp(t->ignored[1].near, "category") == 0);
+        CHECK(strcmp(t->ignored[2].name, "Unit") == 0 && t->ignored[2].near == NULL);
+        CHECK(t->codes[SX_COL_REGION] == NULL);
+    }
+    sx_table_decref(t);
+
+    /* for a required column the slip is the error */
+    sx_error e;
+    t = NULL;
+    CHECK(sx_table_parse("project,metric,valeu,unit,as_of\n", 32, &t, &e) == SX_ERR_PARSE &&
+          t == NULL);
+    CHECK(strcmp(e.message, "expected a header with the columns project, metric, value, unit and "
+                            "as_of, found no \"value\" column; did you mean \"valeu\"?") == 0);
+    CHECK(e.line == 1 && e.column == 1);
 }
 
 /* ------------------------------------------------------------------ dates */

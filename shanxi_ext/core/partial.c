@@ -281,7 +281,7 @@ typedef struct feeder {
 } feeder;
 
 static int32_t
-row_group(feeder *fd, int64_t i)
+row_group_index(feeder *fd, int64_t i)
 {
     sx_partial *p = fd->p;
     const sx_table *t = fd->t;
@@ -320,16 +320,22 @@ row_group(feeder *fd, int64_t i)
     return g;
 }
 
+/* The group row i goes to, made if new; NULL when out of memory. */
+static pgroup *
+row_group(feeder *fd, int64_t i)
+{
+    int32_t g = row_group_index(fd, i);
+    return g >= 0 ? &fd->p->groups[g] : NULL;
+}
+
 static int
 feed_row(feeder *fd, int64_t i, int64_t seq)
 {
     sx_partial *p = fd->p;
     const sx_table *t = fd->t;
-    int32_t gi = row_group(fd, i);
-    if (gi < 0)
+    pgroup *g = row_group(fd, i);
+    if (!g)
         return 0;
-    /* gi >= 0 indexes a group that row_group found or made */
-    pgroup *g = &p->groups[gi]; /* NOLINT(clang-analyzer-core.NullDereference) */
     int32_t ucode = sx_code_at(t, SX_COL_UNIT, i);
     if (fd->unit_id[ucode + 1] == 0) {
         size_t n = 0;

@@ -48,17 +48,22 @@ sxp_add_ignored(sx_table *t, const char *name, size_t len, const char *near)
 {
     if (len == SIZE_MAX || t->nignored == INT32_MAX)
         return SX_ERR_LIMIT;
-    /* grown one at a time: headers have few columns */
-    sx_ignored *grown = realloc(t->ignored, ((size_t)t->nignored + 1) * sizeof *grown);
-    if (!grown)
-        return SX_ERR_NOMEM;
-    t->ignored = grown;
     char *copy = malloc(len + 1);
     if (!copy)
         return SX_ERR_NOMEM;
     memcpy(copy, name, len);
     copy[len] = '\0';
-    grown[t->nignored++] = (sx_ignored){copy, len, near};
+    /* grown one at a time: headers have few columns */
+    sx_ignored *grown = realloc(t->ignored, ((size_t)t->nignored + 1) * sizeof *grown);
+    if (!grown) {
+        free(copy);
+        return SX_ERR_NOMEM;
+    }
+    t->ignored = grown;
+    sx_ignored *slot = &grown[t->nignored++];
+    slot->name = copy;
+    slot->len = len;
+    slot->near = near;
     return SX_OK;
 }
 

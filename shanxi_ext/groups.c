@@ -61,27 +61,21 @@ group_value(const sx_group *g, sx_func func)
 PyObject *
 month_object(int64_t key)
 {
-    long long y = key >= 0 ? key / 12 : -((-key + 11) / 12);
-    long long m = key - y * 12 + 1;
     char buf[32];
-    PyOS_snprintf(buf, sizeof buf, "%04lld-%02lld", y, m);
+    sx_month_format(key, buf, sizeof buf);
     return PyUnicode_FromString(buf);
 }
 
 static PyObject *
 group_key(DatasetObject *ds, sx_by by, int64_t key)
 {
+    int col = sx_by_column(by);
+    if (col >= 0) {
+        return dataset_str(ds, (sx_strcol)col, (int32_t)key);
+    }
     switch (by) {
     case SX_BY_PROJECT:
         return PyLong_FromLongLong(key);
-    case SX_BY_METRIC:
-        return dataset_str(ds, SX_COL_METRIC, (int32_t)key);
-    case SX_BY_CATEGORY:
-        return dataset_str(ds, SX_COL_CATEGORY, (int32_t)key);
-    case SX_BY_UNIT:
-        return dataset_str(ds, SX_COL_UNIT, (int32_t)key);
-    case SX_BY_REGION:
-        return dataset_str(ds, SX_COL_REGION, (int32_t)key);
     case SX_BY_AS_OF:
         return date_from_days(object_state((PyObject *)ds), (int32_t)key);
     case SX_BY_MONTH:

@@ -70,6 +70,9 @@ int32_t sx_days_from_civil(int32_t year, unsigned month, unsigned day);
 void sx_civil_from_days(int32_t days, int32_t *year, unsigned *month, unsigned *day);
 /* The month of a day as year * 12 + (month - 1): the key of SX_BY_MONTH. */
 int32_t sx_month_from_days(int32_t days);
+/* A month key (year * 12 + (month - 1)) as "YYYY-MM" into buf (cap bytes,
+ * at least 32 hold any key); the length, as snprintf gives it. */
+int sx_month_format(int64_t key, char *buf, size_t cap);
 /* Parse exactly "YYYY-MM-DD" (a real date, year 0001-9999) into days; 1 on
  * success, 0 when s[0..len) is not such a date.  The parser uses it too. */
 int sx_parse_iso_date(const char *s, size_t len, int32_t *days);
@@ -357,6 +360,26 @@ typedef enum sx_by {
     SX_NBYS
 } sx_by;
 extern const char *const sx_by_names[SX_NBYS]; /* "none", "project", ... */
+
+/* The string column whose codes a grouping's keys are (metric, category,
+ * unit, region), or -1 for a grouping by number (project, as_of, month) or
+ * none: the one mapping of the core, the binding and the partials. */
+static inline int
+sx_by_column(sx_by by)
+{
+    switch (by) {
+    case SX_BY_METRIC:
+        return SX_COL_METRIC;
+    case SX_BY_CATEGORY:
+        return SX_COL_CATEGORY;
+    case SX_BY_UNIT:
+        return SX_COL_UNIT;
+    case SX_BY_REGION:
+        return SX_COL_REGION;
+    default:
+        return -1;
+    }
+}
 
 /* An exact integer: hi * 2^62 + lo, with |lo| < 2^62.  Sums of integer
  * values (each at most 2^53) over up to 2^63 rows fit. */

@@ -139,10 +139,23 @@ int32_t sxk_lookup(agg *s, const int32_t *parts);
 
 /* ------------------------------------------------------------------ aggregate.c */
 
-/* The mixed-units error naming the n units given (in that order) into err. */
 /* s (len bytes, at most max of them, "..." when cut; control bytes as
  * '?') at *pos in buf, never past lim. */
 void sxa_put_text(char *buf, size_t *pos, size_t lim, const char *s, size_t len, size_t max);
+/* One part of a group's key as a message shows it: a string part's text
+ * (str NULL: the empty field), or a number part's num. */
+typedef struct sxa_keytext {
+    int64_t num;
+    const char *str;
+    size_t len;
+} sxa_keytext;
+/* "in region Taiyuan, month 2022-10: " for a group of the groupings
+ * by[0..nkeys) with key parts (long strings shortened) into buf of cap
+ * bytes, leaving room for the units message's suffix; "" with no keys.
+ * aggregate.c and partial.c name a group the same way with it. */
+void sxa_group_prefix(const sx_by *by, int nkeys, const sxa_keytext *parts, char *buf, size_t cap);
+/* The mixed-units error naming the n units given (in that order) into err,
+ * after prefix. */
 void sxa_units_message(sx_error *err, sx_func func, const char *const *strs, const size_t *lens,
                        int32_t n, const char *prefix);
 

@@ -209,60 +209,44 @@ sxa_put_text(char *buf, size_t *pos, size_t lim, const char *s, size_t len, size
             buf[(*pos)++] = '.';
 }
 
-/* "in region Taiyuan, month 2022-10: " for group g of a grouped s (long
- * strings shortened), at *pos in buf, never past lim. */
-static void
-put_group(const agg *s, int32_t g, char *buf, size_t *pos, size_t lim)
+void
+sxa_group_prefix(const sx_by *by, int nkeys, const sxa_keytext *parts, char *buf, size_t cap)
 {
-    const int32_t *key = s->accs[g].key;
-    char num[32];
-    int k;
-    sxa_put_text(buf, pos, lim, "in ", 3, 3);
-    for (k = 0; k < s->nkeys; k++) {
-        const char *name = sx_by_names[s->keyby[k]], *str = num;
-        size_t len = 0;
-        int col = -1;
+    size_t pos = 0, lim = cap - 1 - 29; /* room for the units message's suffix */
+    buf[0] = '\0';
+    if (nkeys == 0)
+        return;
+    sxa_put_text(buf, &pos, lim, "in ", 3, 3);
+    for (int k = 0; k < nkeys; k++) {
+        const char *name = sx_by_names[by[k]], *str = parts[k].str;
+        char num[32];
+        size_t len = parts[k].len;
         int32_t y;
         unsigned m, d;
         if (k > 0)
-            sxa_put_text(buf, pos, lim, ", ", 2, 2);
-        sxa_put_text(buf, pos, lim, name, strlen(name), 16);
-        sxa_put_text(buf, pos, lim, " ", 1, 1);
-        switch (s->keyby[k]) {
-        case SX_BY_PROJECT:
-            len = (size_t)snprintf(num, sizeof num, "%ld", (long)key[k]);
-            break;
-        case SX_BY_AS_OF:
-            sx_civil_from_days(key[k], &y, &m, &d);
-            len = (size_t)snprintf(num, sizeof num, "%04ld-%02u-%02u", (long)y, m, d);
-            break;
-        case SX_BY_MONTH:
-            /* year * 12 + month - 1, year >= 1 */
-            len = (size_t)snprintf(num, sizeof num, "%04ld-%02ld", (long)(key[k] / 12),
-                                   (long)(key[k] % 12 + 1));
-            break;
-        case SX_BY_METRIC:
-            col = SX_COL_METRIC;
-            break;
-        case SX_BY_CATEGORY:
-            col = SX_COL_CATEGORY;
-            break;
-        case SX_BY_UNIT:
-            col = SX_COL_UNIT;
-            break;
-        default:
-            col = SX_COL_REGION;
-            break;
+            sxa_put_text(buf, &pos, lim, ", ", 2, 2);
+        sxa_put_text(buf, &pos, lim, name, strlen(name), 16);
+        sxa_put_text(buf, &pos, lim, " ", 1, 1);
+        if (sx_by_column(by[k]) >= 0) {
+            if (str == NULL) {
+                str = "(empty)";
+                len = strlen(str);
+            }
+        } else {
+            if (by[k] == SX_BY_AS_OF) {
+                sx_civil_from_days((int32_t)parts[k].num, &y, &m, &d);
+                len = (size_t)snprintf(num, sizeof num, "%04ld-%02u-%02u", (long)y, m, d);
+            } else if (by[k] == SX_BY_MONTH) {
+                len = (size_t)sx_month_format(parts[k].num, num, sizeof num);
+            } else {
+                len = (size_t)snprintf(num, sizeof num, "%lld", (long long)parts[k].num);
+            }
+            str = num;
         }
-        if (col >= 0 && key[k] == SX_NULL_CODE) {
-            str = "(empty)";
-            len = strlen(str);
-        } else if (col >= 0) {
-            str = sx_dict_str(&s->t->dicts[col], key[k], &len);
-        }
-        sxa_put_text(buf, pos, lim, str, len, 40);
+        sxa_put_text(buf, &pos, lim, str, len, 40);
     }
-    sxa_put_text(buf, pos, lim, ": ", 2, 2);
+    sxa_put_text(buf, &pos, lim, ": ", 2, 2);
+    buf[pos] = '\0';
 }
 
 /* "cannot sum figures in different units (CNY, USD); pass unit=... or
@@ -328,13 +312,18 @@ units_error(agg *s, const sxf_compiled *q, int32_t g, sx_error *err)
             lens[c] = 0;
             strs[c] = codes[c] == SX_NULL_CODE ? "" : sx_dict_str(d, codes[c], &lens[c]);
         }
-        char prefix[sizeof err->message];
-        size_t at = 0;
-        prefix[0] = '\0';
-        if (s->nkeys > 0) {
-            put_group(s, g, prefix, &at, sizeof prefix - 1 - 29); /* as main: room for the suffix */
-            prefix[at] = '\0';
+        sxa_keytext parts[SX_MAX_KEYS];
+        for (int k = 0; k < s->nkeys; k++) {
+            int32_t key = s->accs[g].key[k];
+            int col = sx_by_column(s->keyby[k]);
+            parts[k].num = key;
+            parts[k].str = NULL;
+            parts[k].len = 0;
+            if (col >= 0 && key != SX_NULL_CODE)
+                parts[k].str = sx_dict_str(&s->t->dicts[col], key, &parts[k].len);
         }
+        char prefix[sizeof err->message];
+        sxa_group_prefix(s->keyby, s->nkeys, parts, prefix, sizeof prefix);
         sxa_units_message(err, s->func, strs, lens, n, prefix);
     }
     free(u.seen);
@@ -630,8 +619,7 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
     if (nby > 1) {
         if (!sxa_order_parts(&s, order))
             goto nomem;
-    } else if (s.by == SX_BY_METRIC || s.by == SX_BY_CATEGORY || s.by == SX_BY_UNIT ||
-               s.by == SX_BY_REGION) {
+    } else if (sx_by_column(s.by) >= 0) {
         if (!sxa_merge_sort(order, (size_t)s.nacc, sxa_group_less_str, &s))
             goto nomem;
     } else {

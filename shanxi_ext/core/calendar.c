@@ -1,9 +1,12 @@
 /*
  * calendar.c -- proleptic Gregorian dates as days since 1970-01-01 (the
- * Arrow date32 epoch) and back, and months as year * 12 + (month - 1): with
+ * Arrow date32 epoch) and back, and months as year * 12 + (month - 1) (and
+ * as the text "YYYY-MM" every message and result shows them): with
  * the month lengths of internal.h, the one place the core does calendar
  * arithmetic.
  */
+#include <stdio.h>
+
 #include "shanxi/core.h"
 
 /* Dates are counted in a calendar whose year starts on March 1st, so the
@@ -60,4 +63,17 @@ sx_month_from_days(int32_t days)
     unsigned month, day;
     sx_civil_from_days(days, &year, &month, &day);
     return year * 12 + (int32_t)month - 1;
+}
+
+int
+sx_month_format(int64_t key, char *buf, size_t cap)
+{
+    /* floor division, so a key before year 0 still gets a month 01-12 (a
+     * partial's blob may hold any number); no negation, so no overflow */
+    int64_t year = key / 12, month = key % 12;
+    if (month < 0) {
+        month += 12;
+        year--;
+    }
+    return snprintf(buf, cap, "%04lld-%02lld", (long long)year, (long long)month + 1);
 }

@@ -140,7 +140,7 @@ int
 sxa_setup(agg *s)
 {
     const sx_table *t = s->t;
-    int col = -1;
+    int col = sx_by_column(s->by);
     int32_t day;
     if (s->nkeys > 1)
         return sxk_setup(s);
@@ -156,18 +156,6 @@ sxa_setup(agg *s)
         s->keycol = t->project;
         s->keywidth = 4;
         s->span = sx_dense_project_span(t, &s->base);
-        break;
-    case SX_BY_METRIC:
-        col = SX_COL_METRIC;
-        break;
-    case SX_BY_CATEGORY:
-        col = SX_COL_CATEGORY;
-        break;
-    case SX_BY_UNIT:
-        col = SX_COL_UNIT;
-        break;
-    case SX_BY_REGION:
-        col = SX_COL_REGION;
         break;
     case SX_BY_AS_OF:
         s->keycol = t->as_of;
@@ -421,35 +409,13 @@ int
 sxa_group_less_str(const void *ctx, int32_t a, int32_t b)
 {
     const agg *s = ctx;
-    int col = s->by == SX_BY_METRIC     ? SX_COL_METRIC
-              : s->by == SX_BY_CATEGORY ? SX_COL_CATEGORY
-              : s->by == SX_BY_UNIT     ? SX_COL_UNIT
-                                        : SX_COL_REGION;
-    return code_less(&s->t->dicts[col], s->accs[a].key[0], s->accs[b].key[0]);
+    return code_less(&s->t->dicts[sx_by_column(s->by)], s->accs[a].key[0], s->accs[b].key[0]);
 }
 
 int
 sxa_unit_less(const void *ctx, int32_t a, int32_t b)
 {
     return code_less(ctx, a, b);
-}
-
-/* The dictionary column a grouping's keys are codes of, or -1 for numbers. */
-static int
-by_column(sx_by by)
-{
-    switch (by) {
-    case SX_BY_METRIC:
-        return SX_COL_METRIC;
-    case SX_BY_CATEGORY:
-        return SX_COL_CATEGORY;
-    case SX_BY_UNIT:
-        return SX_COL_UNIT;
-    case SX_BY_REGION:
-        return SX_COL_REGION;
-    default:
-        return -1;
-    }
 }
 
 /* Order of the groups of several keys.  Each part becomes a small rank (a
@@ -584,7 +550,7 @@ sxa_order_parts(const agg *s, int32_t *order)
         pr[k].bits = 0; /* also when ranking a part fails half-way */
     }
     for (k = 0; k < s->nkeys && ok; k++) {
-        int col = by_column(s->keyby[k]);
+        int col = sx_by_column(s->keyby[k]);
         if (col >= 0) {
             ok = rank_codes(s, k, col, &pr[k]);
         } else {

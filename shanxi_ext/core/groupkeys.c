@@ -378,7 +378,7 @@ sxk_setup(agg *s)
     s->tpart = -1;
     for (k = 0; k < s->nkeys; k++) {
         keypart *p = &s->parts[k];
-        int col = -1;
+        int col = sx_by_column(s->keyby[k]);
         p->by = s->keyby[k];
         p->col = NULL;
         p->width = 4;
@@ -403,17 +403,7 @@ sxk_setup(agg *s)
                 s->tmonth = 1;
             }
             break;
-        case SX_BY_METRIC:
-            col = SX_COL_METRIC;
-            break;
-        case SX_BY_CATEGORY:
-            col = SX_COL_CATEGORY;
-            break;
-        case SX_BY_UNIT:
-            col = SX_COL_UNIT;
-            break;
-        default:
-            col = SX_COL_REGION;
+        default: /* a string column: col */
             break;
         }
         if (col >= 0) {

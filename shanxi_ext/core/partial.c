@@ -13,7 +13,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +100,7 @@ probe_hash(sxpa_probe *q)
 {
     uint64_t h = 0x243F6A8885A308D3ull;
     for (int k = 0; k < q->p->nkeys; k++) {
-        if (key_is_string(q->p->by[k])) {
+        if (sx_by_column(q->p->by[k]) >= 0) {
             h = mix(h, (uint64_t)q->len[k]);
             for (int64_t i = 0; i < q->len[k]; i++)
                 h = mix(h, (unsigned char)q->str[k][i]);
@@ -120,7 +119,7 @@ same_group(const void *ctx, uint32_t index)
     if (g->hash != q->hash)
         return 0;
     for (int k = 0; k < q->p->nkeys; k++) {
-        if (key_is_string(q->p->by[k])) {
+        if (sx_by_column(q->p->by[k]) >= 0) {
             if (g->len[k] != q->len[k] ||
                 (g->len[k] > 0 && (!q->str[k] || memcmp(q->p->arena + g->num[k], q->str[k],
                                                         (size_t)g->len[k]) != 0)))
@@ -170,7 +169,7 @@ sxpa_find_group(sx_partial *p, sxpa_probe *q)
     g->hash = q->hash;
     g->last_unit = -1;
     for (int k = 0; k < p->nkeys; k++) {
-        if (!key_is_string(p->by[k])) {
+        if (sx_by_column(p->by[k]) < 0) {
             g->num[k] = q->num[k];
             continue;
         }
@@ -291,8 +290,9 @@ row_group_index(feeder *fd, int64_t i)
     memset(&q, 0, sizeof q);
     q.p = p;
     sx_by by = p->by[0];
-    if (key_is_string(by)) {
-        sx_strcol c = key_column(by);
+    int col = sx_by_column(by);
+    if (col >= 0) {
+        sx_strcol c = (sx_strcol)col;
         int32_t code = sx_code_at(t, c, i);
         if (fd->code_group[code + 1] > 0)
             return fd->code_group[code + 1] - 1;
@@ -412,8 +412,8 @@ sx_partial_new(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, in
     if (st != SX_OK)
         return sx_error_set(err, st, "out of memory");
     feeder fd = {p, t, NULL, NULL, 0, -1};
-    int32_t nkeys =
-        key_is_string(by) && t->codes[key_column(by)] ? t->dicts[key_column(by)].count : 0;
+    int col = sx_by_column(by);
+    int32_t nkeys = col >= 0 && t->codes[col] ? t->dicts[col].count : 0;
     int32_t nunits = t->dicts[SX_COL_UNIT].count;
     fd.code_group = calloc((size_t)nkeys + 1, sizeof *fd.code_group);
     fd.unit_id = calloc((size_t)nunits + 1, sizeof *fd.unit_id);
@@ -469,7 +469,7 @@ sx_partial_merge_into(sx_partial *a, const sx_partial *b, sx_error *err)
         for (int k = 0; k < a->nkeys; k++) {
             q.num[k] = h->num[k];
             q.len[k] = h->len[k];
-            if (key_is_string(a->by[k]) && h->len[k] > 0)
+            if (sx_by_column(a->by[k]) >= 0 && h->len[k] > 0)
                 q.str[k] = b->arena + h->num[k];
         }
         int32_t gi = sxpa_find_group(a, &q);
@@ -524,7 +524,7 @@ static int
 key_less(const sx_partial *p, const pgroup *x, const pgroup *y)
 {
     for (int k = 0; k < p->nkeys; k++) {
-        if (key_is_string(p->by[k])) {
+        if (sx_by_column(p->by[k]) >= 0) {
             /* strings by their bytes, the empty field last */
             if (x->len[k] < 0 || y->len[k] < 0) {
                 if ((x->len[k] < 0) != (y->len[k] < 0))
@@ -561,47 +561,6 @@ unit_less(const void *ctx, int32_t a, int32_t b)
     return c < 0 || (c == 0 && la < lb);
 }
 
-/* "in region Taiyuan, month 2022-10: " for g, as aggregate.c says it. */
-static void
-group_prefix(const sx_partial *p, const pgroup *g, char *buf, size_t cap)
-{
-    size_t pos = 0, lim = cap - 1 - 29; /* room for the message's suffix */
-    buf[0] = '\0';
-    if (p->nkeys == 0 || p->by[0] == SX_BY_NONE)
-        return;
-    sxa_put_text(buf, &pos, lim, "in ", 3, 3);
-    for (int k = 0; k < p->nkeys; k++) {
-        const char *name = sx_by_names[p->by[k]], *str = NULL;
-        char num[32];
-        size_t len = 0;
-        int64_t v = g->num[k];
-        if (k > 0)
-            sxa_put_text(buf, &pos, lim, ", ", 2, 2);
-        sxa_put_text(buf, &pos, lim, name, strlen(name), 16);
-        sxa_put_text(buf, &pos, lim, " ", 1, 1);
-        if (key_is_string(p->by[k])) {
-            str = g->len[k] < 0 ? "(empty)" : p->arena + v;
-            len = g->len[k] < 0 ? strlen(str) : (size_t)g->len[k];
-        } else {
-            int32_t y;
-            unsigned m, d;
-            if (p->by[k] == SX_BY_AS_OF) {
-                sx_civil_from_days((int32_t)v, &y, &m, &d);
-                len = (size_t)snprintf(num, sizeof num, "%04ld-%02u-%02u", (long)y, m, d);
-            } else if (p->by[k] == SX_BY_MONTH) {
-                len = (size_t)snprintf(num, sizeof num, "%04ld-%02ld", (long)(v / 12),
-                                       (long)(v % 12 + 1));
-            } else {
-                len = (size_t)snprintf(num, sizeof num, "%lld", (long long)v);
-            }
-            str = num;
-        }
-        sxa_put_text(buf, &pos, lim, str, len, 40);
-    }
-    sxa_put_text(buf, &pos, lim, ": ", 2, 2);
-    buf[pos] = '\0';
-}
-
 /* The mixed-units error of group g, naming its units sorted. */
 static sx_status
 units_error(const sx_partial *p, const pgroup *g, sx_error *err)
@@ -622,8 +581,16 @@ units_error(const sx_partial *p, const pgroup *g, sx_error *err)
     }
     for (int32_t u = 0; u < g->nunits; u++)
         strs[u] = sx_dict_str(&p->units, ids[u], &lens[u]);
+    sxa_keytext parts[SX_PARTIAL_MAX_KEYS];
+    for (int k = 0; k < p->nkeys; k++) {
+        int string = sx_by_column(p->by[k]) >= 0;
+        parts[k].num = g->num[k];
+        parts[k].str = !string || g->len[k] < 0 ? NULL : g->len[k] > 0 ? p->arena + g->num[k] : "";
+        parts[k].len = parts[k].str != NULL ? (size_t)g->len[k] : 0;
+    }
     char prefix[sizeof err->message];
-    group_prefix(p, g, prefix, sizeof prefix);
+    int nkeys = p->nkeys > 0 && p->by[0] != SX_BY_NONE ? p->nkeys : 0;
+    sxa_group_prefix(p->by, nkeys, parts, prefix, sizeof prefix);
     sxa_units_message(err, p->func, strs, lens, g->nunits, prefix);
 done:
     free(ids);
@@ -681,7 +648,7 @@ sx_partial_result(const sx_partial *p, sx_partial_row **rows, int64_t *n, sx_err
         sx_partial_row *r = &out[k];
         memset(r, 0, sizeof *r);
         for (int j = 0; j < p->nkeys; j++) {
-            if (!key_is_string(p->by[j]))
+            if (sx_by_column(p->by[j]) < 0)
                 r->key[j].num = g->num[j];
             else if (g->len[j] >= 0) {
                 r->key[j].str = g->len[j] > 0 ? p->arena + g->num[j] : "";

@@ -142,7 +142,7 @@ sx_partial_encode(const sx_partial *p, unsigned char **buf, size_t *len)
     for (int32_t i = 0; i < p->ngroups; i++) {
         const pgroup *g = &p->groups[i];
         for (int k = 0; k < p->nkeys; k++) {
-            if (!key_is_string(p->by[k])) {
+            if (sx_by_column(p->by[k]) < 0) {
                 put_zigzag(&w, g->num[k]);
             } else {
                 put_varint(&w, (uint64_t)(g->len[k] + 1));
@@ -397,7 +397,7 @@ decode(rbuf *r, sx_partial **out)
         q.p = p;
         for (unsigned k = 0; k < nkeys; k++) {
             uint64_t n;
-            if (!key_is_string(p->by[k])) {
+            if (sx_by_column(p->by[k]) < 0) {
                 if (!get_zigzag(r, &q.num[k])) {
                     st = corrupt(r, "a key");
                     goto fail;

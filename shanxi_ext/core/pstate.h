@@ -44,21 +44,6 @@ struct sx_partial {
     int64_t rows;
 };
 
-static inline int
-key_is_string(sx_by by)
-{
-    return by == SX_BY_METRIC || by == SX_BY_CATEGORY || by == SX_BY_UNIT || by == SX_BY_REGION;
-}
-
-static inline sx_strcol
-key_column(sx_by by)
-{
-    return by == SX_BY_METRIC     ? SX_COL_METRIC
-           : by == SX_BY_CATEGORY ? SX_COL_CATEGORY
-           : by == SX_BY_UNIT     ? SX_COL_UNIT
-                                  : SX_COL_REGION;
-}
-
 /* A key being looked up: numbers, or strings given by pointer. */
 typedef struct sxpa_probe {
     const sx_partial *p;

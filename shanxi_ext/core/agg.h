@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h" /* SX_INTERNAL_BEGIN */
 #include "shanxi/core.h"
@@ -95,6 +96,33 @@ typedef struct agg {
     acc small_accs[NSMALL];
     int32_t small_dense[DENSE_SMALL];
 } agg;
+
+/* The direct-mapped day caches (memo_day/memo_key, memo_tday/memo_tid):
+ * a power of two, so dates within ~3 years never collide. */
+#define SXA_MEMO 1024
+
+/* The month of day d, through the day -> month cache (memo_day, memo_key):
+ * rows of a day come together, and the calendar costs divisions. */
+static inline int32_t
+sxa_month_of(agg *s, int32_t d)
+{
+    uint32_t m = (uint32_t)d & (SXA_MEMO - 1);
+    if (s->memo_day[m] != d) {
+        s->memo_day[m] = d;
+        s->memo_key[m] = sx_month_from_days(d);
+    }
+    return s->memo_key[m];
+}
+
+/* Strings by their UTF-8 bytes, the shorter first on a common prefix: the
+ * order of every string key and unit. */
+static inline int
+sxa_bytes_less(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t n = la < lb ? la : lb;
+    int c = n > 0 ? memcmp(a, b, n) : 0;
+    return c < 0 || (c == 0 && la < lb);
+}
 
 /* ------------------------------------------------------------------ group.c */
 

@@ -34,20 +34,6 @@ const char *const sx_func_names[SX_NFUNCS] = {"sum", "count", "mean", "min", "ma
 const char *const sx_by_names[SX_NBYS] = {"none", "project", "metric", "category",
                                           "unit", "region",  "as_of",  "month"};
 
-/* Keep |ilo| < 2^62 so the next add of a value (|v| <= 2^53) or of another
- * group's ilo cannot overflow. */
-static inline void
-carry_ilo(acc *a)
-{
-    if (a->ilo >= TWO62) {
-        a->ilo -= TWO62;
-        a->ihi++;
-    } else if (a->ilo <= -TWO62) {
-        a->ilo += TWO62;
-        a->ihi--;
-    }
-}
-
 static inline void
 merge_unit(acc *a, int32_t u)
 {
@@ -94,7 +80,7 @@ block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *
             if (exact_int(t, i, v)) {
                 a->has_int = 1;
                 a->ilo += (int64_t)v;
-                carry_ilo(a);
+                sxs_carry_int(&a->ihi, &a->ilo);
             } else {
                 a->all_int = 0;
                 /* the common float-heavy case stays inline */
@@ -455,7 +441,7 @@ merge_group(agg *s, agg *s2, const acc *b)
         a->all_int &= b->all_int;
         a->ihi += b->ihi;
         a->ilo += b->ilo; /* each |ilo| < 2^62: no overflow */
-        carry_ilo(a);
+        sxs_carry_int(&a->ihi, &a->ilo);
         if (a->overflow || b->overflow) {
             a->overflow = 1;
         } else if (b->sa >= 0) {

@@ -224,21 +224,15 @@ sxa_float_add(agg *s, acc *a, double x)
 }
 
 /* Add the exact integer hi * 2^62 + lo to a group's float sum as a few
- * doubles that are each exact (at most 33 significant bits). */
+ * doubles that are each exact (zeros left out: an add walks the partials). */
 int
 sxa_add_exact_int(agg *s, acc *a, int64_t hi, int64_t lo)
 {
-    const double two31 = 2147483648.0, two62 = 4611686018427387904.0;
-    int64_t qh = hi / ((int64_t)1 << 31), ql = lo / ((int64_t)1 << 31);
-    int64_t rh = hi - qh * ((int64_t)1 << 31), rl = lo - ql * ((int64_t)1 << 31);
-    if (rl != 0 && !sxa_float_add(s, a, (double)rl))
-        return 0;
-    if (ql != 0 && !sxa_float_add(s, a, (double)ql * two31))
-        return 0;
-    if (rh != 0 && !sxa_float_add(s, a, (double)rh * two62))
-        return 0;
-    if (qh != 0 && !sxa_float_add(s, a, (double)qh * two31 * two62))
-        return 0;
+    double parts[4];
+    sxs_int_doubles(hi, lo, parts);
+    for (int i = 0; i < 4; i++)
+        if (parts[i] != 0.0 && !sxa_float_add(s, a, parts[i]))
+            return 0;
     return 1;
 }
 

@@ -69,6 +69,35 @@ sxs_add(superacc *s, double x)
         sxs_carry(s);
 }
 
+/* Keep |lo| < 2^62 in the exact integer hi * 2^62 + lo, so the next add of
+ * a value (|v| <= 2^53) or of another sum's lo cannot overflow. */
+static inline void
+sxs_carry_int(int64_t *hi, int64_t *lo)
+{
+    if (*lo >= TWO62) {
+        *lo -= TWO62;
+        (*hi)++;
+    } else if (*lo <= -TWO62) {
+        *lo += TWO62;
+        (*hi)--;
+    }
+}
+
+/* The exact integer hi * 2^62 + lo as four doubles, each exact (at most 33
+ * significant bits), for a float sum to take in this order; their sum is
+ * the integer. */
+static inline void
+sxs_int_doubles(int64_t hi, int64_t lo, double out[4])
+{
+    const double two31 = 2147483648.0, two62 = 4611686018427387904.0;
+    int64_t qh = hi / ((int64_t)1 << 31), ql = lo / ((int64_t)1 << 31);
+    int64_t rh = hi - qh * ((int64_t)1 << 31), rl = lo - ql * ((int64_t)1 << 31);
+    out[0] = (double)rl;
+    out[1] = (double)ql * two31;
+    out[2] = (double)rh * two62;
+    out[3] = (double)qh * two31 * two62;
+}
+
 /* Round to the nearest double, ties to even; 0 when the exact sum is too
  * large for a double. */
 int sxs_round(superacc *s, double *out);

@@ -13,8 +13,6 @@
 #include "hashtab.h"
 #include "internal.h"
 
-#define MONTH_MEMO 1024 /* a power of two: dates within ~3 years never collide */
-
 /* Double the room for groups, moving them off the inline storage the first
  * time; 0 on allocation failure. */
 static int
@@ -165,13 +163,13 @@ sxa_setup(agg *s)
         s->keycol = t->as_of;
         s->keywidth = 4;
         s->month = 1;
-        s->memo_day = sx_alloc_array(2 * MONTH_MEMO, sizeof *s->memo_day);
+        s->memo_day = sx_alloc_array(2 * SXA_MEMO, sizeof *s->memo_day);
         if (s->memo_day == NULL)
             return 0;
-        s->memo_key = s->memo_day + MONTH_MEMO;
+        s->memo_key = s->memo_day + SXA_MEMO;
         /* day + 1 is never a day of slot day: every slot starts empty, and
          * no month is computed for a day no row has */
-        for (day = 0; day < MONTH_MEMO; day++) {
+        for (day = 0; day < SXA_MEMO; day++) {
             s->memo_day[day] = day + 1;
             s->memo_key[day] = 0;
         }
@@ -280,13 +278,7 @@ sxa_block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *
     }
     if (s->month) {
         for (k = 0; k < n; k++) {
-            int32_t d = ((const int32_t *)s->keycol)[start + sel[k]], mkey;
-            uint32_t m = (uint32_t)d & (MONTH_MEMO - 1);
-            if (s->memo_day[m] != d) {
-                s->memo_day[m] = d;
-                s->memo_key[m] = sx_month_from_days(d);
-            }
-            mkey = s->memo_key[m];
+            int32_t mkey = sxa_month_of(s, ((const int32_t *)s->keycol)[start + sel[k]]);
             if (lastg < 0 || mkey != lastkey) {
                 lastkey = mkey;
                 if ((lastg = lookup(s, mkey)) < 0)
@@ -383,19 +375,15 @@ sxa_merge_sort(int32_t *v, size_t n, less_fn less, const void *ctx)
 static int
 code_less(const sx_dict *d, int32_t a, int32_t b)
 {
-    size_t la, lb;
-    const char *sa, *sb;
-    int c;
     if (a == b)
         return 0;
     if (a == SX_NULL_CODE)
         return 0;
     if (b == SX_NULL_CODE)
         return 1;
-    sa = sx_dict_str(d, a, &la);
-    sb = sx_dict_str(d, b, &lb);
-    c = memcmp(sa, sb, la < lb ? la : lb);
-    return c < 0 || (c == 0 && la < lb);
+    size_t la, lb;
+    const char *sa = sx_dict_str(d, a, &la), *sb = sx_dict_str(d, b, &lb);
+    return sxa_bytes_less(sa, la, sb, lb);
 }
 
 int

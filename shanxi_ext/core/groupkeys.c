@@ -20,7 +20,6 @@
 #include "internal.h"
 #include "rowfilter.h" /* SXF_BLOCK */
 
-#define MEMO             1024 /* the direct-mapped day caches: a power of two */
 #define DENSE_MIN_LIMIT  ((uint64_t)1 << 12)
 #define DENSE_MAX_LIMIT  ((uint64_t)1 << 22) /* 16 MiB of direct table at most */
 #define TIME_INITIAL_CAP 16u
@@ -28,22 +27,11 @@
 /* ------------------------------------------------------------------ a row's parts */
 
 static inline int32_t
-month_of(agg *s, int32_t d)
-{
-    uint32_t m = (uint32_t)d & (MEMO - 1);
-    if (s->memo_day[m] != d) {
-        s->memo_day[m] = d;
-        s->memo_key[m] = sx_month_from_days(d);
-    }
-    return s->memo_key[m];
-}
-
-static inline int32_t
 row_part(agg *s, const keypart *p, int64_t i)
 {
     switch (p->by) {
     case SX_BY_MONTH:
-        return month_of(s, ((const int32_t *)p->col)[i]);
+        return sxa_month_of(s, ((const int32_t *)p->col)[i]);
     case SX_BY_PROJECT:
     case SX_BY_AS_OF:
         return ((const int32_t *)p->col)[i];
@@ -293,7 +281,7 @@ dense_block(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx)
         const int32_t *days = s->t->as_of + start;
         for (k = 0; k < n; k++) {
             int32_t d = days[sel[k]];
-            uint32_t m = (uint32_t)d & (MEMO - 1);
+            uint32_t m = (uint32_t)d & (SXA_MEMO - 1);
             if (s->memo_tday[m] != d) {
                 int64_t num = time_number(s, s->tmonth ? sx_month_from_days(d) : d);
                 if (num == -1)
@@ -362,15 +350,15 @@ sxk_setup(agg *s)
         has_time |= s->keyby[k] == SX_BY_AS_OF || s->keyby[k] == SX_BY_MONTH;
     }
     if (has_time) {
-        s->memo_day = sx_alloc_array(4 * MEMO, sizeof *s->memo_day);
+        s->memo_day = sx_alloc_array(4 * SXA_MEMO, sizeof *s->memo_day);
         if (s->memo_day == NULL)
             return 0;
-        s->memo_key = s->memo_day + MEMO;
-        s->memo_tday = s->memo_day + 2 * MEMO;
-        s->memo_tid = s->memo_day + 3 * MEMO;
+        s->memo_key = s->memo_day + SXA_MEMO;
+        s->memo_tday = s->memo_day + 2 * SXA_MEMO;
+        s->memo_tid = s->memo_day + 3 * SXA_MEMO;
         /* d + 1 is never a day of slot d: every slot starts empty (and no
          * month is computed for a day no row has) */
-        for (d = 0; d < MEMO; d++) {
+        for (d = 0; d < SXA_MEMO; d++) {
             s->memo_day[d] = s->memo_tday[d] = d + 1;
             s->memo_key[d] = s->memo_tid[d] = 0;
         }

@@ -88,27 +88,25 @@ sx_partial_compatible(const sx_partial *a, const sx_partial *b)
 
 /* ------------------------------------------------------------------ groups */
 
-static uint64_t
-mix(uint64_t h, uint64_t x)
-{
-    h ^= x + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-    return h * 0xBF58476D1CE4E5B9ull;
-}
-
+/* The group table's hash of q's key, keyed with the process's secret as
+ * the dictionaries are (hashkey.c): keys come from input, and a partial
+ * merged from many tables must not be floodable.  Each part (a string
+ * part's keyed hash, or a number) goes through a round of the keyed
+ * multiply, as sx_hash_int's integers do. */
 static void
 probe_hash(sxpa_probe *q)
 {
-    uint64_t h = 0x243F6A8885A308D3ull;
+    const sx_hash_key *key = sx_hash_process_key();
+    uint64_t h = key->sip[0];
     for (int k = 0; k < q->p->nkeys; k++) {
-        if (sx_by_column(q->p->by[k]) >= 0) {
-            h = mix(h, (uint64_t)q->len[k]);
-            for (int64_t i = 0; i < q->len[k]; i++)
-                h = mix(h, (unsigned char)q->str[k][i]);
-        } else {
-            h = mix(h, (uint64_t)q->num[k]);
-        }
+        uint64_t part = (uint64_t)q->num[k];
+        if (sx_by_column(q->p->by[k]) >= 0) /* the empty field (len -1) apart from "" */
+            part = q->len[k] < 0
+                       ? UINT64_MAX
+                       : sx_hash_string(key, q->len[k] > 0 ? q->str[k] : "", (size_t)q->len[k]);
+        h = sx_hash_mum(h ^ part ^ key->mix[0], key->mix[1]);
     }
-    q->hash = (uint32_t)(h >> 32);
+    q->hash = sx_hash_fold(sx_hash_mum(h ^ key->sip[0], key->sip[1]));
 }
 
 static int
@@ -224,18 +222,6 @@ sxpa_add_unit(pgroup *g, uint32_t u)
     g->nunits++;
     g->last_unit = (int32_t)u;
     return 1;
-}
-
-static inline void
-carry(pgroup *g)
-{
-    if (g->ilo >= TWO62) {
-        g->ilo -= TWO62;
-        g->ihi++;
-    } else if (g->ilo <= -TWO62) {
-        g->ilo += TWO62;
-        g->ihi--;
-    }
 }
 
 /* Whether the extreme (v, is_int) at (seq, row) beats g's: a strictly
@@ -357,7 +343,7 @@ feed_row(feeder *fd, int64_t i, int64_t seq)
     case SX_MEAN:
         if (is_int) {
             g->ilo += (int64_t)v;
-            carry(g);
+            sxs_carry_int(&g->ihi, &g->ilo);
         } else {
             if (!g->sa && !(g->sa = new_superacc()))
                 return 0;
@@ -481,7 +467,7 @@ sx_partial_merge_into(sx_partial *a, const sx_partial *b, sx_error *err)
                 goto nomem;
         g->ihi += h->ihi;
         g->ilo += h->ilo; /* each |ilo| < 2^62: no overflow */
-        carry(g);
+        sxs_carry_int(&g->ihi, &g->ilo);
         if (h->sa) {
             if (!g->sa && !(g->sa = new_superacc()))
                 goto nomem;
@@ -532,11 +518,9 @@ key_less(const sx_partial *p, const pgroup *x, const pgroup *y)
                 continue;
             }
             size_t lx = (size_t)x->len[k], ly = (size_t)y->len[k];
-            int c = memcmp(p->arena + x->num[k], p->arena + y->num[k], lx < ly ? lx : ly);
-            if (c != 0)
-                return c < 0;
-            if (lx != ly)
-                return lx < ly;
+            const char *sx = p->arena + x->num[k], *sy = p->arena + y->num[k];
+            if (lx != ly || (lx > 0 && memcmp(sx, sy, lx) != 0))
+                return sxa_bytes_less(sx, lx, sy, ly);
         } else if (x->num[k] != y->num[k]) {
             return x->num[k] < y->num[k];
         }
@@ -549,16 +533,6 @@ order_less(const void *ctx, int32_t a, int32_t b)
 {
     const sx_partial *p = ctx;
     return key_less(p, &p->groups[a], &p->groups[b]);
-}
-
-static int
-unit_less(const void *ctx, int32_t a, int32_t b)
-{
-    const sx_dict *d = ctx;
-    size_t la, lb;
-    const char *sa = sx_dict_str(d, a, &la), *sb = sx_dict_str(d, b, &lb);
-    int c = memcmp(sa, sb, la < lb ? la : lb);
-    return c < 0 || (c == 0 && la < lb);
 }
 
 /* The mixed-units error of group g, naming its units sorted. */
@@ -575,7 +549,7 @@ units_error(const sx_partial *p, const pgroup *g, sx_error *err)
     }
     for (int32_t u = 0; u < g->nunits; u++)
         ids[u] = (int32_t)g->units[u];
-    if (!sxa_merge_sort(ids, (size_t)g->nunits, unit_less, &p->units)) {
+    if (!sxa_merge_sort(ids, (size_t)g->nunits, sxa_unit_less, &p->units)) {
         st = sx_error_set(err, SX_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -608,14 +582,11 @@ float_sum(const pgroup *g, double *out)
         s = *g->sa;
     else
         memset(&s, 0, sizeof s);
-    /* the integer sum joins as doubles that are each exact (31 bits) */
-    const double two31 = 2147483648.0, two62 = 4611686018427387904.0;
-    int64_t qh = g->ihi / ((int64_t)1 << 31), ql = g->ilo / ((int64_t)1 << 31);
-    int64_t rh = g->ihi - qh * ((int64_t)1 << 31), rl = g->ilo - ql * ((int64_t)1 << 31);
-    sxs_add(&s, (double)rl);
-    sxs_add(&s, (double)ql * two31);
-    sxs_add(&s, (double)rh * two62);
-    sxs_add(&s, (double)qh * two31 * two62);
+    /* the integer sum joins as doubles that are each exact */
+    double parts[4];
+    sxs_int_doubles(g->ihi, g->ilo, parts);
+    for (int i = 0; i < 4; i++)
+        sxs_add(&s, parts[i]);
     return sxs_round(&s, out);
 }
 

@@ -58,12 +58,11 @@ block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *
     const void *units = t->codes[SX_COL_UNIT];
     int uw = t->code_width[SX_COL_UNIT];
     acc *accs = s->accs;
-    size_t k;
     if (accs == NULL) /* block_groups made the rows' groups: never here */
         return n == 0;
     switch (s->func) {
     case SX_COUNT:
-        for (k = 0; k < n; k++) {
+        for (size_t k = 0; k < n; k++) {
             acc *a = &accs[gidx[k]];
             a->count++;
             merge_unit(a, units ? sx_code_in(units, uw, start + sel[k]) : SX_NULL_CODE);
@@ -71,7 +70,7 @@ block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *
         break;
     case SX_SUM:
     case SX_MEAN:
-        for (k = 0; k < n; k++) {
+        for (size_t k = 0; k < n; k++) {
             int64_t i = start + sel[k];
             acc *a = &accs[gidx[k]];
             double v = t->value[i];
@@ -92,7 +91,7 @@ block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *
         }
         break;
     default: /* SX_MIN, SX_MAX */
-        for (k = 0; k < n; k++) {
+        for (size_t k = 0; k < n; k++) {
             int64_t i = start + sel[k];
             acc *a = &accs[gidx[k]];
             double v = t->value[i];
@@ -142,16 +141,15 @@ rescan(agg *s, const sxf_compiled *q, row_fn fn, void *ctx)
 {
     uint32_t sel[SXF_BLOCK];
     int32_t gidx[SXF_BLOCK];
-    int64_t start;
-    size_t k, identity = 0;
+    size_t identity = 0;
     if (q->none) /* no rows; and sxf_block is not for such a filter */
         return 1;
-    for (start = 0; start < s->t->nrows; start += SXF_BLOCK) {
+    for (int64_t start = 0; start < s->t->nrows; start += SXF_BLOCK) {
         size_t len = s->t->nrows - start < SXF_BLOCK ? (size_t)(s->t->nrows - start) : SXF_BLOCK;
         size_t n = select_block(q, start, len, sel, &identity);
         if (!sxa_block_groups(s, start, sel, n, gidx))
             return 0;
-        for (k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++)
             fn(s, gidx[k], start + sel[k], ctx);
     }
     return 1;
@@ -178,7 +176,7 @@ mark_unit(agg *s, int32_t g, int64_t i, void *ctx)
 void
 sxa_put_text(char *buf, size_t *pos, size_t lim, const char *s, size_t len, size_t max)
 {
-    size_t i, n = len;
+    size_t n = len;
     int cut = 0;
     if (n > max) {
         n = max;
@@ -186,12 +184,12 @@ sxa_put_text(char *buf, size_t *pos, size_t lim, const char *s, size_t len, size
             n--;
         cut = 1;
     }
-    for (i = 0; i < n && *pos < lim; i++) {
+    for (size_t i = 0; i < n && *pos < lim; i++) {
         unsigned char c = (unsigned char)s[i];
         buf[(*pos)++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
     }
     if (cut)
-        for (i = 0; i < 3 && *pos < lim; i++)
+        for (size_t i = 0; i < 3 && *pos < lim; i++)
             buf[(*pos)++] = '.';
 }
 
@@ -278,7 +276,7 @@ units_error(agg *s, const sxf_compiled *q, int32_t g, sx_error *err)
 {
     const sx_dict *d = &s->t->dicts[SX_COL_UNIT];
     unit_seen u;
-    int32_t *codes, n = 0, c, nu = s->t->codes[SX_COL_UNIT] ? d->count : 0;
+    int32_t *codes, n = 0, nu = s->t->codes[SX_COL_UNIT] ? d->count : 0;
     const char **strs = NULL;
     size_t *lens = NULL;
 
@@ -289,12 +287,12 @@ units_error(agg *s, const sxf_compiled *q, int32_t g, sx_error *err)
     lens = malloc(((size_t)nu + 1) * sizeof *lens);
     int ok = u.seen != NULL && codes != NULL && strs != NULL && lens != NULL &&
              rescan(s, q, mark_unit, &u);
-    for (c = -1; ok && c < nu; c++)
+    for (int32_t c = -1; ok && c < nu; c++)
         if (u.seen[c + 1])
             codes[n++] = c;
     ok = ok && sxa_merge_sort(codes, (size_t)n, sxa_unit_less, d);
     if (ok) {
-        for (c = 0; c < n; c++) {
+        for (int32_t c = 0; c < n; c++) {
             lens[c] = 0;
             strs[c] = codes[c] == SX_NULL_CODE ? "" : sx_dict_str(d, codes[c], &lens[c]);
         }
@@ -338,10 +336,10 @@ recount_row(agg *s, int32_t g, int64_t i, void *ctx)
 static sx_status
 finish_sums(agg *s, const sxf_compiled *q, sx_error *err)
 {
-    int32_t g, nover = 0;
+    int32_t nover = 0;
     recount r = {NULL, NULL};
-    sx_status st = SX_OK;
-    for (g = 0; g < s->nacc; g++) {
+    sx_status st = SX_ERR_NOMEM; /* every failure but the overflow */
+    for (int32_t g = 0; g < s->nacc; g++) {
         acc *a = &s->accs[g];
         if (a->overflow) {
             nover++;
@@ -351,7 +349,7 @@ finish_sums(agg *s, const sxf_compiled *q, sx_error *err)
             a->fsum = (double)a->ilo;
             a->fsum_done = 1;
         } else if (a->has_int && !sxa_add_exact_int(s, a, a->ihi, a->ilo)) {
-            goto nomem;
+            goto error;
         }
     }
     if (nover > 0) {
@@ -359,13 +357,13 @@ finish_sums(agg *s, const sxf_compiled *q, sx_error *err)
         r.slot_of = malloc((size_t)s->nacc * sizeof *r.slot_of);
         r.sums = calloc((size_t)nover, sizeof *r.sums);
         if (r.slot_of == NULL || r.sums == NULL)
-            goto nomem;
-        for (g = 0; g < s->nacc; g++)
+            goto error;
+        for (int32_t g = 0; g < s->nacc; g++)
             r.slot_of[g] = s->accs[g].overflow ? k++ : -1;
         if (!rescan(s, q, recount_row, &r))
-            goto nomem;
+            goto error;
     }
-    for (g = 0; g < s->nacc; g++) {
+    for (int32_t g = 0; g < s->nacc; g++) {
         acc *a = &s->accs[g];
         double v;
         if (a->fsum_done)
@@ -375,20 +373,18 @@ finish_sums(agg *s, const sxf_compiled *q, sx_error *err)
             /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript,clang-analyzer-core.NullDereference) */
             superacc *sa = a->overflow ? &r.sums[r.slot_of[g]] : &s->sas[a->sa];
             if (!sxs_round(sa, &v)) {
-                sx_error_set(err, SX_ERR_VALUE, "sum overflows a double");
-                st = SX_ERR_VALUE;
-                goto out;
+                st = sx_error_set(err, SX_ERR_VALUE, "sum overflows a double");
+                goto error;
             }
         } else {
             v = sxs_partials_round(a->cap > 0 ? a->heap : a->inl, a->npart);
         }
         a->fsum = v;
     }
-    goto out;
-nomem:
-    st = SX_ERR_NOMEM;
-    sx_error_set(err, st, "out of memory");
-out:
+    st = SX_OK;
+error:
+    if (st == SX_ERR_NOMEM)
+        sx_error_set(err, st, "out of memory");
     free(r.slot_of);
     free(r.sums);
     return st;
@@ -403,10 +399,9 @@ feed_range(agg *s, const sxf_compiled *q, int64_t from, int64_t to)
     uint32_t sel[SXF_BLOCK];
     int32_t gidx[SXF_BLOCK];
     size_t identity = 0;
-    int64_t start;
     if (q->none)
         return 1;
-    for (start = from; start < to; start += SXF_BLOCK) {
+    for (int64_t start = from; start < to; start += SXF_BLOCK) {
         size_t len = to - start < SXF_BLOCK ? (size_t)(to - start) : SXF_BLOCK;
         size_t n = select_block(q, start, len, sel, &identity);
         if (n == 0)
@@ -451,8 +446,7 @@ merge_group(agg *s, agg *s2, const acc *b)
                 sxs_merge(&s->sas[a->sa], &s2->sas[b->sa]);
         } else {
             const double *p = b->cap > 0 ? b->heap : b->inl;
-            int32_t j;
-            for (j = 0; j < b->npart; j++) {
+            for (int32_t j = 0; j < b->npart; j++) {
                 if (a->sa >= 0)
                     sxs_add(&s->sas[a->sa], p[j]);
                 else if (!sxa_float_add(s, a, p[j]))
@@ -504,7 +498,6 @@ feed_all(agg *s, const sxf_compiled *q)
     if (t->nrows >= SX_AGG_PARALLEL_ROWS && t->nrows >= 2 && !q->none) {
         agg s2;
         pthread_t thread;
-        int32_t g;
         int ok;
         /* the later half to a second thread */
         half_job job = {&s2, q, t->nrows / 2, t->nrows, 0};
@@ -520,7 +513,7 @@ feed_all(agg *s, const sxf_compiled *q)
         else
             run_half(&job); /* no thread to be had: this one does it */
         ok = ok && job.ok;
-        for (g = 0; ok && g < s2.nacc; g++)
+        for (int32_t g = 0; ok && g < s2.nacc; g++)
             ok = merge_group(s, &s2, &s2.accs[g]);
         sxa_free(&s2);
         return ok;
@@ -543,11 +536,10 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
 {
     agg s;
     sxf_compiled q;
-    int32_t small_order[NSMALL], *order = NULL, g;
+    int32_t small_order[NSMALL], *order = NULL;
     int64_t total = 0;
     sx_status st = SX_OK;
-    size_t k;
-    int i, j, by_unit = 0;
+    int by_unit = 0;
 
     if (out != NULL) {
         out->ngroups = 0;
@@ -566,12 +558,12 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
         sx_error_set(err, SX_ERR_VALUE, "from 0 to %d groupings, not %d", SX_MAX_KEYS, nby);
         return SX_ERR_VALUE;
     }
-    for (i = 0; i < nby; i++) {
+    for (int i = 0; i < nby; i++) {
         if ((unsigned)by[i] >= SX_NBYS || by[i] == SX_BY_NONE) {
             sx_error_set(err, SX_ERR_VALUE, "unknown grouping");
             return SX_ERR_VALUE;
         }
-        for (j = 0; j < i; j++) {
+        for (int j = 0; j < i; j++) {
             if (by[j] == by[i]) {
                 sx_error_set(err, SX_ERR_VALUE, "grouping by %s twice", sx_by_names[by[i]]);
                 return SX_ERR_VALUE;
@@ -580,69 +572,73 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
         by_unit |= by[i] == SX_BY_UNIT;
     }
     sxa_init(&s, t, func, by, nby);
-    if (!sxa_setup(&s))
-        goto nomem;
-    if (nby == 0 && sxa_lookup(&s, 0) < 0) /* always one group */
-        goto nomem;
+    /* from here every failure is out of memory but for the three named */
+    st = SX_ERR_NOMEM;
+    if (!sxa_setup(&s) || (nby == 0 && sxa_lookup(&s, 0) < 0)) /* BY_NONE: always one group */
+        goto error;
 
     sxf_compile(&q, t, f);
     if (!feed_all(&s, &q))
-        goto nomem;
+        goto error;
 
     if (func == SX_MEAN || func == SX_MIN || func == SX_MAX)
-        for (g = 0; g < s.nacc; g++)
+        for (int32_t g = 0; g < s.nacc; g++)
             total += s.accs[g].count;
     if (total == 0 && (func == SX_MEAN || func == SX_MIN || func == SX_MAX)) {
         st = sx_error_set(err, SX_ERR_EMPTY, "%s of no figures", sx_func_names[func]);
-        goto out;
+        goto error;
     }
 
     order = s.nacc <= NSMALL ? small_order : sx_alloc_array((size_t)s.nacc, sizeof *order);
     if (order == NULL)
-        goto nomem;
-    for (g = 0; g < s.nacc; g++)
+        goto error;
+    for (int32_t g = 0; g < s.nacc; g++)
         order[g] = g;
     if (nby > 1) {
         if (!sxa_order_parts(&s, order))
-            goto nomem;
+            goto error;
     } else if (sx_by_column(s.by) >= 0) {
         if (!sxa_merge_sort(order, (size_t)s.nacc, sxa_group_less_str, &s))
-            goto nomem;
+            goto error;
     } else {
         /* numeric keys usually come in order: check that inline first */
         const acc *accs = s.accs;
-        int32_t nacc = s.nacc;
-        for (g = 1; g < nacc && accs[g - 1].key[0] < accs[g].key[0]; g++)
-            ;
+        int32_t nacc = s.nacc, g = 1;
+        while (g < nacc && accs[g - 1].key[0] < accs[g].key[0])
+            g++;
         if (g < nacc && !sxa_merge_sort(order, (size_t)nacc, sxa_group_less_num, &s))
-            goto nomem;
+            goto error;
     }
 
     if (func != SX_COUNT && !by_unit) {
-        for (k = 0; k < (size_t)s.nacc; k++) {
+        for (size_t k = 0; k < (size_t)s.nacc; k++) {
             if (s.accs[order[k]].unit == SX_MIXED_UNITS) {
-                if (!units_error(&s, &q, order[k], err))
-                    goto nomem;
-                st = SX_ERR_UNITS;
-                goto out;
+                if (units_error(&s, &q, order[k], err))
+                    st = SX_ERR_UNITS;
+                goto error;
             }
         }
     }
-    if ((func == SX_SUM || func == SX_MEAN) && (st = finish_sums(&s, &q, err)) != SX_OK)
-        goto out;
+    if (func == SX_SUM || func == SX_MEAN) {
+        sx_status sums = finish_sums(&s, &q, err);
+        if (sums != SX_OK) {
+            st = sums;
+            goto error;
+        }
+    }
 
     out->nkeys = nby;
     if (s.nacc > 0) {
         sx_group *gs =
             s.nacc <= SX_RESULT_INLINE ? out->inline_groups : malloc((size_t)s.nacc * sizeof *gs);
         if (gs == NULL)
-            goto nomem;
-        for (k = 0; k < (size_t)s.nacc; k++) {
+            goto error;
+        for (size_t k = 0; k < (size_t)s.nacc; k++) {
             const acc *a = &s.accs[order[k]];
             sx_group *o = &gs[k];
             memset(o, 0, sizeof *o);
             o->key = nby > 0 ? a->key[0] : 0;
-            for (i = 0; i < nby; i++)
+            for (int i = 0; i < nby; i++)
                 o->keys[i] = a->key[i];
             o->count = a->count;
             o->unit = a->unit == UNIT_UNSET ? SX_NULL_CODE : a->unit;
@@ -660,11 +656,10 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
         out->groups = gs;
         out->ngroups = s.nacc;
     }
-    goto out;
-nomem:
-    st = SX_ERR_NOMEM;
-    sx_error_set(err, st, "out of memory");
-out:
+    st = SX_OK;
+error:
+    if (st == SX_ERR_NOMEM)
+        sx_error_set(err, st, "out of memory");
     if (order != small_order)
         free(order);
     sxa_free(&s);

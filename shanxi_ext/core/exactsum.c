@@ -27,8 +27,7 @@
 void
 sxs_carry(superacc *s)
 {
-    int k;
-    for (k = 0; k < SA_LIMBS - 1; k++) {
+    for (int k = 0; k < SA_LIMBS - 1; k++) {
         int64_t low = (int64_t)((uint64_t)s->limb[k] & SA_M32);
         s->limb[k + 1] += (s->limb[k] - low) / ((int64_t)1 << 32); /* exact */
         s->limb[k] = low;
@@ -47,8 +46,8 @@ sa_bit(const superacc *s, int64_t pos)
 int
 sxs_round(superacc *s, double *out)
 {
-    int64_t h, top, pos, q = 0;
-    int neg, k;
+    int64_t h, top, q = 0;
+    int neg;
     double r;
     if (s->nonfinite) {
         *out = s->special;
@@ -57,7 +56,7 @@ sxs_round(superacc *s, double *out)
     sxs_carry(s);
     neg = s->limb[SA_LIMBS - 1] < 0;
     if (neg) {
-        for (k = 0; k < SA_LIMBS; k++)
+        for (int k = 0; k < SA_LIMBS; k++)
             s->limb[k] = -s->limb[k];
         sxs_carry(s);
     }
@@ -70,18 +69,18 @@ sxs_round(superacc *s, double *out)
     for (top = 32 * h + 31; !sa_bit(s, top); top--)
         ;
     if (top <= 52) { /* at most 53 bits: exact, normal or not */
-        for (pos = top; pos >= 0; pos--)
+        for (int64_t pos = top; pos >= 0; pos--)
             q = (q << 1) | sa_bit(s, pos);
         r = ldexp((double)q, -1074);
     } else {
         int round, sticky = 0;
         int64_t low = top - 53; /* the rounding bit */
-        for (pos = top; pos > low; pos--)
+        for (int64_t pos = top; pos > low; pos--)
             q = (q << 1) | sa_bit(s, pos);
         round = sa_bit(s, low);
-        for (k = 0; k < low / 32 && !sticky; k++)
+        for (int k = 0; k < low / 32 && !sticky; k++)
             sticky = s->limb[k] != 0;
-        for (pos = (low / 32) * 32; pos < low && !sticky; pos++)
+        for (int64_t pos = (low / 32) * 32; pos < low && !sticky; pos++)
             sticky = sa_bit(s, pos);
         if (round && (sticky || (q & 1)))
             q++;
@@ -97,10 +96,9 @@ sxs_round(superacc *s, double *out)
 void
 sxs_merge(superacc *a, superacc *b)
 {
-    int k;
     sxs_carry(a);
     sxs_carry(b);
-    for (k = 0; k < SA_LIMBS; k++)
+    for (int k = 0; k < SA_LIMBS; k++)
         a->limb[k] += b->limb[k];
     sxs_carry(a);
     a->nonfinite |= b->nonfinite;
@@ -144,7 +142,6 @@ sxa_to_superacc(agg *s, acc *a)
 {
     const double *p = a->cap > 0 ? a->heap : a->inl;
     superacc *sa;
-    int32_t j;
     if ((size_t)(s->nsa + 1) * sizeof *sa > SA_BUDGET)
         return 0;
     if (s->nsa == s->capsa) {
@@ -157,7 +154,7 @@ sxa_to_superacc(agg *s, acc *a)
     }
     sa = &s->sas[s->nsa];
     memset(sa, 0, sizeof *sa);
-    for (j = 0; j < a->npart; j++)
+    for (int32_t j = 0; j < a->npart; j++)
         sxs_add(sa, p[j]);
     a->npart = 0;
     a->sa = s->nsa++;
@@ -173,7 +170,7 @@ int
 sxa_float_add(agg *s, acc *a, double x)
 {
     double *p;
-    int32_t i = 0, j, n, room;
+    int32_t i = 0, n, room;
     if (a->sa >= 0) {
         sxs_add(&s->sas[a->sa], x);
         return 1;
@@ -183,7 +180,7 @@ sxa_float_add(agg *s, acc *a, double x)
     p = a->cap > 0 ? a->heap : a->inl;
     n = a->npart;
     room = a->cap > 0 ? a->cap : NINLINE;
-    for (j = 0; j < n; j++) {
+    for (int32_t j = 0; j < n; j++) {
         double y = p[j], hi = x + y, yin = hi - x;
         double lo = (x - (hi - yin)) + (y - yin);
         p[i] = lo; /* i <= j: overwrites only what was read */
@@ -263,7 +260,7 @@ sx_bigint_format(sx_bigint v, char *buf)
     uint64_t uh = (uint64_t)v.hi, ul = (uint64_t)v.lo, L, H, lo2;
     uint32_t limb[4];
     char digits[48];
-    int nd = 0, neg, i;
+    int nd = 0, neg;
 
     L = uh << 62;
     H = (uh >> 2) | (v.hi < 0 ? (uint64_t)3 << 62 : 0);
@@ -281,22 +278,22 @@ sx_bigint_format(sx_bigint v, char *buf)
     limb[3] = (uint32_t)L;
     do {
         uint64_t rem = 0;
-        int j, zero = 1;
-        for (i = 0; i < 4; i++) {
+        int zero = 1;
+        for (int i = 0; i < 4; i++) {
             uint64_t cur = (rem << 32) | limb[i];
             limb[i] = (uint32_t)(cur / 1000000000u);
             rem = cur % 1000000000u;
             zero &= limb[i] == 0;
         }
         /* nine digits per chunk, the last (most significant) unpadded */
-        for (j = 0; j < 9 && (!zero || rem != 0 || j == 0); j++) {
+        for (int j = 0; j < 9 && (!zero || rem != 0 || j == 0); j++) {
             digits[nd++] = (char)('0' + rem % 10);
             rem /= 10;
         }
         if (zero)
             break;
     } while (1);
-    i = 0;
+    int i = 0;
     if (neg)
         buf[i++] = '-';
     while (nd > 0)

@@ -139,7 +139,6 @@ sxa_setup(agg *s)
 {
     const sx_table *t = s->t;
     int col = sx_by_column(s->by);
-    int32_t day;
     if (s->nkeys > 1)
         return sxk_setup(s);
     s->keycol = NULL;
@@ -169,7 +168,7 @@ sxa_setup(agg *s)
         s->memo_key = s->memo_day + SXA_MEMO;
         /* day + 1 is never a day of slot day: every slot starts empty, and
          * no month is computed for a day no row has */
-        for (day = 0; day < SXA_MEMO; day++) {
+        for (int32_t day = 0; day < SXA_MEMO; day++) {
             s->memo_day[day] = day + 1;
             s->memo_key[day] = 0;
         }
@@ -204,12 +203,11 @@ sxa_setup(agg *s)
 void
 sxa_init(agg *s, const sx_table *t, sx_func func, const sx_by *by, int nkeys)
 {
-    int k;
     s->t = t;
     s->func = func;
     s->by = nkeys > 0 ? by[0] : SX_BY_NONE;
     s->nkeys = nkeys;
-    for (k = 0; k < nkeys; k++)
+    for (int k = 0; k < nkeys; k++)
         s->keyby[k] = by[k];
     s->accs = s->small_accs;
     s->nacc = 0;
@@ -242,8 +240,7 @@ sxa_init(agg *s, const sx_table *t, sx_func func, const sx_by *by, int nkeys)
 void
 sxa_free(agg *s)
 {
-    int32_t g;
-    for (g = 0; g < s->nacc && s->nheap > 0; g++)
+    for (int32_t g = 0; g < s->nacc && s->nheap > 0; g++)
         if (s->accs[g].cap > 0)
             free(s->accs[g].heap);
     if (s->accs != s->small_accs)
@@ -264,7 +261,6 @@ sxa_free(agg *s)
 int
 sxa_block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx)
 {
-    size_t k;
     int32_t lastkey = 0, lastg = -1;
     if (s->nkeys > 1)
         return sxk_block_groups(s, start, sel, n, gidx);
@@ -272,12 +268,12 @@ sxa_block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *
         int32_t g = lookup(s, s->constkey);
         if (g < 0)
             return 0;
-        for (k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++)
             gidx[k] = g;
         return 1;
     }
     if (s->month) {
-        for (k = 0; k < n; k++) {
+        for (size_t k = 0; k < n; k++) {
             int32_t mkey = sxa_month_of(s, ((const int32_t *)s->keycol)[start + sel[k]]);
             if (lastg < 0 || mkey != lastkey) {
                 lastkey = mkey;
@@ -298,7 +294,7 @@ sxa_block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *
         lastkey = keys[sel[0]];                                                                    \
         if ((lastg = lookup(s, lastkey)) < 0)                                                      \
             return 0;                                                                              \
-        for (k = 0; k < n; k++) {                                                                  \
+        for (size_t k = 0; k < n; k++) {                                                           \
             int32_t key = keys[sel[k]];                                                            \
             if (key != lastkey) {                                                                  \
                 lastkey = key;                                                                     \
@@ -332,22 +328,22 @@ int
 sxa_merge_sort(int32_t *v, size_t n, less_fn less, const void *ctx)
 {
     int32_t small[NSMALL], *tmp, *src = v, *dst;
-    size_t w, i;
     if (n < 2)
         return 1;
     /* Groups usually come in key order already (panels are written sorted,
      * and small keys fill in order): one pass finds that, with no malloc. */
-    for (i = 1; i < n && !less(ctx, v[i], v[i - 1]); i++)
-        ;
-    if (i == n)
+    size_t sorted = 1;
+    while (sorted < n && !less(ctx, v[sorted], v[sorted - 1]))
+        sorted++;
+    if (sorted == n)
         return 1;
     if (n <= NSMALL)
         tmp = small;
     else if (n > SIZE_MAX / sizeof *tmp || (tmp = malloc(n * sizeof *tmp)) == NULL)
         return 0;
     dst = tmp;
-    for (w = 1; w < n; w *= 2) {
-        for (i = 0; i < n; i += 2 * w) {
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t i = 0; i < n; i += 2 * w) {
             size_t l = i, mid = i + w < n ? i + w : n, r = mid, end = i + 2 * w < n ? i + 2 * w : n,
                    o = i;
             while (l < mid && r < end)
@@ -436,8 +432,7 @@ static int
 rank_less(const void *ctx, int32_t a, int32_t b)
 {
     const rank_ctx *c = ctx;
-    int k;
-    for (k = 0; k < c->s->nkeys; k++) {
+    for (int k = 0; k < c->s->nkeys; k++) {
         uint64_t va = part_value(&c->pr[k], c->s->accs[a].key[k]);
         uint64_t vb = part_value(&c->pr[k], c->s->accs[b].key[k]);
         if (va != vb)
@@ -461,7 +456,7 @@ static int
 rank_codes(const agg *s, int k, int col, part_rank *pr)
 {
     const sx_dict *d = &s->t->dicts[col];
-    int32_t count = s->t->codes[col] != NULL ? d->count : 0, g, c, nused = 0;
+    int32_t count = s->t->codes[col] != NULL ? d->count : 0, nused = 0;
     int32_t *used;
     pr->rank = sx_alloc_array((size_t)count + 1, sizeof *pr->rank);
     used = sx_alloc_array((size_t)count + 1, sizeof *used);
@@ -470,7 +465,7 @@ rank_codes(const agg *s, int k, int col, part_rank *pr)
         return 0;
     }
     memset(pr->rank, 0xff, ((size_t)count + 1) * sizeof *pr->rank); /* all -1: unused */
-    for (g = 0; g < s->nacc; g++) {
+    for (int32_t g = 0; g < s->nacc; g++) {
         int32_t code = s->accs[g].key[k];
         if (code != SX_NULL_CODE && pr->rank[code + 1] < 0) {
             pr->rank[code + 1] = 0;
@@ -481,7 +476,7 @@ rank_codes(const agg *s, int k, int col, part_rank *pr)
         free(used);
         return 0;
     }
-    for (c = 0; c < nused; c++)
+    for (int32_t c = 0; c < nused; c++)
         pr->rank[used[c] + 1] = c;
     pr->rank[0] = nused; /* empty after every string */
     pr->bits = bits_of((uint64_t)nused);
@@ -500,20 +495,19 @@ radix_sort(keyed *v, size_t n, int bits)
 {
     keyed *tmp = sx_alloc_array(n, sizeof *tmp), *src = v, *dst = tmp;
     size_t count[1u << RADIX_BITS];
-    int shift;
     if (tmp == NULL)
         return 0;
-    for (shift = 0; shift < bits; shift += RADIX_BITS) {
-        size_t i, sum = 0;
+    for (int shift = 0; shift < bits; shift += RADIX_BITS) {
+        size_t sum = 0;
         memset(count, 0, sizeof count);
-        for (i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++)
             count[(src[i].key >> shift) & ((1u << RADIX_BITS) - 1)]++;
-        for (i = 0; i < (1u << RADIX_BITS); i++) {
+        for (size_t i = 0; i < (1u << RADIX_BITS); i++) {
             size_t c = count[i];
             count[i] = sum;
             sum += c;
         }
-        for (i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++)
             dst[count[(src[i].key >> shift) & ((1u << RADIX_BITS) - 1)]++] = src[i];
         {
             keyed *sw = src;
@@ -531,19 +525,19 @@ int
 sxa_order_parts(const agg *s, int32_t *order)
 {
     part_rank pr[SX_MAX_KEYS];
-    int k, total = 0, ok = 1;
-    int32_t g, n = s->nacc;
-    for (k = 0; k < s->nkeys; k++) {
+    int total = 0, ok = 1;
+    int32_t n = s->nacc;
+    for (int k = 0; k < s->nkeys; k++) {
         pr[k].rank = NULL;
         pr[k].bits = 0; /* also when ranking a part fails half-way */
     }
-    for (k = 0; k < s->nkeys && ok; k++) {
+    for (int k = 0; k < s->nkeys && ok; k++) {
         int col = sx_by_column(s->keyby[k]);
         if (col >= 0) {
             ok = rank_codes(s, k, col, &pr[k]);
         } else {
             int64_t lo = INT64_MAX, hi = INT64_MIN;
-            for (g = 0; g < n; g++) {
+            for (int32_t g = 0; g < n; g++) {
                 int64_t v = s->accs[g].key[k];
                 lo = v < lo ? v : lo;
                 hi = v > hi ? v : hi;
@@ -553,32 +547,33 @@ sxa_order_parts(const agg *s, int32_t *order)
         }
         total += pr[k].bits;
     }
-    for (g = 0; g < n; g++)
+    for (int32_t g = 0; g < n; g++)
         order[g] = g;
     if (ok && total <= 64 && n > 1) {
         keyed *v = sx_alloc_array((size_t)n, sizeof *v);
         ok = v != NULL;
-        for (g = 0; ok && g < n; g++) {
+        for (int32_t g = 0; ok && g < n; g++) {
             uint64_t key = 0;
-            for (k = 0; k < s->nkeys; k++) /* 64-bit shifts: a part may have 0 bits */
+            for (int k = 0; k < s->nkeys; k++) /* 64-bit shifts: a part may have 0 bits */
                 key = (pr[k].bits >= 64 ? 0 : key << pr[k].bits) |
                       part_value(&pr[k], s->accs[g].key[k]);
             v[g].key = key;
             v[g].g = g;
         }
         /* groups often come in order already (sorted files, few groups) */
-        for (g = 1; ok && g < n && v[g - 1].key < v[g].key; g++)
-            ;
-        if (ok && g < n)
+        int32_t sorted = 1;
+        while (ok && sorted < n && v[sorted - 1].key < v[sorted].key)
+            sorted++;
+        if (ok && sorted < n)
             ok = radix_sort(v, (size_t)n, total);
-        for (g = 0; ok && g < n; g++)
+        for (int32_t g = 0; ok && g < n; g++)
             order[g] = v[g].g;
         free(v);
     } else if (ok) {
         rank_ctx c = {s, pr};
         ok = sxa_merge_sort(order, (size_t)n, rank_less, &c);
     }
-    for (k = 0; k < s->nkeys; k++)
+    for (int k = 0; k < s->nkeys; k++)
         free(pr[k].rank);
     return ok;
 }

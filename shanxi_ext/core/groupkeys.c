@@ -43,8 +43,7 @@ row_part(agg *s, const keypart *p, int64_t i)
 static inline void
 row_parts(agg *s, int64_t i, int32_t *parts)
 {
-    int k;
-    for (k = 0; k < s->nkeys; k++)
+    for (int k = 0; k < s->nkeys; k++)
         parts[k] = row_part(s, &s->parts[k], i);
 }
 
@@ -54,8 +53,7 @@ static inline uint32_t
 parts_hash(const int32_t *parts, int n)
 {
     uint64_t h = 0;
-    int k;
-    for (k = 0; k < n; k++)
+    for (int k = 0; k < n; k++)
         h = (h ^ (uint32_t)parts[k]) * 0x9E3779B97F4A7C15ull;
     return (uint32_t)(h >> 32);
 }
@@ -103,12 +101,11 @@ hash_lookup(agg *s, const int32_t *parts)
 static int
 to_hash(agg *s)
 {
-    int32_t g;
     s->multi_dense = 0;
     if (s->dense != s->small_dense)
         free(s->dense);
     s->dense = NULL;
-    for (g = 0; g < s->nacc; g++) {
+    for (int32_t g = 0; g < s->nacc; g++) {
         uint32_t h = group_parts_hash(s, (uint32_t)g);
         if (sx_hash_full(s->hash, s->hmask, s->hused) &&
             sx_hash_grow(&s->hash, &s->hmask, group_parts_hash, s) != SX_OK)
@@ -207,8 +204,7 @@ static int64_t
 dense_index(agg *s, const int32_t *parts)
 {
     uint64_t e = 0;
-    int k;
-    for (k = 0; k < s->nkeys; k++) {
+    for (int k = 0; k < s->nkeys; k++) {
         const keypart *p = &s->parts[k];
         if (p->card > 0)
             e += (uint64_t)((uint32_t)parts[k] - (uint32_t)p->base) * p->stride;
@@ -228,10 +224,10 @@ static int
 hash_block(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx)
 {
     int32_t parts[SX_MAX_KEYS], last[SX_MAX_KEYS];
-    size_t k, bytes = (size_t)s->nkeys * sizeof *parts;
+    size_t bytes = (size_t)s->nkeys * sizeof *parts;
     int32_t lastg = -1;
     /* rows of a group often come together: probe only on a change */
-    for (k = 0; k < n; k++) {
+    for (size_t k = 0; k < n; k++) {
         row_parts(s, start + sel[k], parts);
         if (lastg < 0 || memcmp(parts, last, bytes) != 0) {
             if ((lastg = hash_lookup(s, parts)) < 0)
@@ -249,11 +245,9 @@ static int
 dense_block(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx)
 {
     uint32_t idx[SXF_BLOCK];
-    size_t k;
-    int p;
-    for (k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++)
         idx[k] = 0;
-    for (p = 0; p < s->nkeys; p++) {
+    for (int p = 0; p < s->nkeys; p++) {
         const keypart *kp = &s->parts[p];
         uint32_t base = (uint32_t)kp->base, stride = kp->stride;
         if (kp->card <= 1) /* the time, or one value: nothing to add */
@@ -261,7 +255,7 @@ dense_block(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx)
 #define PART_LOOP(type)                                                                            \
     do {                                                                                           \
         const type *col = (const type *)kp->col + start;                                           \
-        for (k = 0; k < n; k++)                                                                    \
+        for (size_t k = 0; k < n; k++)                                                             \
             idx[k] += ((uint32_t)(int32_t)col[sel[k]] - base) * stride;                            \
     } while (0)
         switch (kp->width) {
@@ -279,7 +273,7 @@ dense_block(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx)
     }
     if (s->tpart >= 0) {
         const int32_t *days = s->t->as_of + start;
-        for (k = 0; k < n; k++) {
+        for (size_t k = 0; k < n; k++) {
             int32_t d = days[sel[k]];
             uint32_t m = (uint32_t)d & (SXA_MEMO - 1);
             if (s->memo_tday[m] != d) {
@@ -294,7 +288,7 @@ dense_block(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx)
             idx[k] += (uint32_t)s->memo_tid[m] * s->sspan;
         }
     }
-    for (k = 0; k < n; k++) {
+    for (size_t k = 0; k < n; k++) {
         int32_t g = s->dense[idx[k]];
         if (g < 0) {
             int32_t parts[SX_MAX_KEYS];
@@ -343,9 +337,8 @@ sxk_setup(agg *s)
 {
     const sx_table *t = s->t;
     uint64_t span = 1, limit = dense_limit(t);
-    int k, dense = 1, has_as_of = 0, has_time = 0;
-    int32_t d;
-    for (k = 0; k < s->nkeys; k++) {
+    int dense = 1, has_as_of = 0, has_time = 0;
+    for (int k = 0; k < s->nkeys; k++) {
         has_as_of |= s->keyby[k] == SX_BY_AS_OF;
         has_time |= s->keyby[k] == SX_BY_AS_OF || s->keyby[k] == SX_BY_MONTH;
     }
@@ -358,13 +351,13 @@ sxk_setup(agg *s)
         s->memo_tid = s->memo_day + 3 * SXA_MEMO;
         /* d + 1 is never a day of slot d: every slot starts empty (and no
          * month is computed for a day no row has) */
-        for (d = 0; d < SXA_MEMO; d++) {
+        for (int32_t d = 0; d < SXA_MEMO; d++) {
             s->memo_day[d] = s->memo_tday[d] = d + 1;
             s->memo_key[d] = s->memo_tid[d] = 0;
         }
     }
     s->tpart = -1;
-    for (k = 0; k < s->nkeys; k++) {
+    for (int k = 0; k < s->nkeys; k++) {
         keypart *p = &s->parts[k];
         int col = sx_by_column(s->keyby[k]);
         p->by = s->keyby[k];

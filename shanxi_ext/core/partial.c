@@ -398,13 +398,14 @@ sx_partial_new(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, in
     if (st != SX_OK)
         return sx_error_set(err, st, "out of memory");
     feeder fd = {p, t, NULL, NULL, 0, -1};
+    st = SX_ERR_NOMEM; /* the one failure from here */
     int col = sx_by_column(by);
     int32_t nkeys = col >= 0 && t->codes[col] ? t->dicts[col].count : 0;
     int32_t nunits = t->dicts[SX_COL_UNIT].count;
     fd.code_group = calloc((size_t)nkeys + 1, sizeof *fd.code_group);
     fd.unit_id = calloc((size_t)nunits + 1, sizeof *fd.unit_id);
     if (!fd.code_group || !fd.unit_id)
-        goto nomem;
+        goto error;
     sxf_compiled q;
     sxf_compile(&q, t, f);
     if (!q.none) {
@@ -416,19 +417,20 @@ sx_partial_new(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, in
                 n = sxf_block(&q, start, len, sel);
             for (size_t k = 0; k < n; k++)
                 if (!feed_row(&fd, start + (q.all ? (int64_t)k : (int64_t)sel[k]), seq))
-                    goto nomem;
+                    goto error;
             p->rows += (int64_t)n;
         }
     }
-    free(fd.code_group);
-    free(fd.unit_id);
     *out = p;
-    return SX_OK;
-nomem:
+    p = NULL; /* the caller's now */
+    st = SX_OK;
+error:
+    if (st == SX_ERR_NOMEM)
+        sx_error_set(err, st, "out of memory");
     free(fd.code_group);
     free(fd.unit_id);
     sx_partial_free(p);
-    return sx_error_set(err, SX_ERR_NOMEM, "out of memory");
+    return st;
 }
 
 /* ------------------------------------------------------------------ merging */
@@ -438,14 +440,15 @@ sx_partial_merge_into(sx_partial *a, const sx_partial *b, sx_error *err)
 {
     if (!sx_partial_compatible(a, b))
         return sx_error_set(err, SX_ERR_VALUE, "partials of different aggregations");
+    sx_status st = SX_ERR_NOMEM; /* the one failure from here */
     int32_t *unit_map = sx_alloc_array((size_t)b->units.count, sizeof *unit_map);
     if (!unit_map)
-        goto nomem;
+        goto error;
     for (int32_t u = 0; u < b->units.count; u++) {
         size_t n;
         const char *s = sx_dict_str(&b->units, u, &n);
         if (sx_dict_intern(&a->units, s, n, &unit_map[u]) != SX_OK)
-            goto nomem;
+            goto error;
     }
     for (int32_t i = 0; i < b->ngroups; i++) {
         const pgroup *h = &b->groups[i];
@@ -460,17 +463,17 @@ sx_partial_merge_into(sx_partial *a, const sx_partial *b, sx_error *err)
         }
         int32_t gi = sxpa_find_group(a, &q);
         if (gi < 0)
-            goto nomem;
+            goto error;
         pgroup *g = &a->groups[gi];
         for (int32_t u = 0; u < h->nunits; u++)
             if (!sxpa_add_unit(g, (uint32_t)unit_map[h->units[u]]))
-                goto nomem;
+                goto error;
         g->ihi += h->ihi;
         g->ilo += h->ilo; /* each |ilo| < 2^62: no overflow */
         sxs_carry_int(&g->ihi, &g->ilo);
         if (h->sa) {
             if (!g->sa && !(g->sa = new_superacc()))
-                goto nomem;
+                goto error;
             superacc copy = *h->sa;
             sxs_merge(g->sa, &copy);
             g->has_float = 1;
@@ -485,11 +488,12 @@ sx_partial_merge_into(sx_partial *a, const sx_partial *b, sx_error *err)
         g->count += h->count;
     }
     a->rows += b->rows;
+    st = SX_OK;
+error:
+    if (st == SX_ERR_NOMEM)
+        sx_error_set(err, st, "out of memory");
     free(unit_map);
-    return SX_OK;
-nomem:
-    free(unit_map);
-    return sx_error_set(err, SX_ERR_NOMEM, "out of memory");
+    return st;
 }
 
 sx_status
@@ -545,13 +549,13 @@ units_error(const sx_partial *p, const pgroup *g, sx_error *err)
     sx_status st = SX_ERR_UNITS;
     if (!ids || !strs || !lens) {
         st = sx_error_set(err, SX_ERR_NOMEM, "out of memory");
-        goto done;
+        goto error;
     }
     for (int32_t u = 0; u < g->nunits; u++)
         ids[u] = (int32_t)g->units[u];
     if (!sxa_merge_sort(ids, (size_t)g->nunits, sxa_unit_less, &p->units)) {
         st = sx_error_set(err, SX_ERR_NOMEM, "out of memory");
-        goto done;
+        goto error;
     }
     for (int32_t u = 0; u < g->nunits; u++)
         strs[u] = sx_dict_str(&p->units, ids[u], &lens[u]);
@@ -566,7 +570,7 @@ units_error(const sx_partial *p, const pgroup *g, sx_error *err)
     int nkeys = p->nkeys > 0 && p->by[0] != SX_BY_NONE ? p->nkeys : 0;
     sxa_group_prefix(p->by, nkeys, parts, prefix, sizeof prefix);
     sxa_units_message(err, p->func, strs, lens, g->nunits, prefix);
-done:
+error:
     free(ids);
     free(strs);
     free(lens);
@@ -600,19 +604,19 @@ sx_partial_result(const sx_partial *p, sx_partial_row **rows, int64_t *n, sx_err
         return sx_error_set(err, SX_ERR_EMPTY, "%s of no figures", sx_func_names[func]);
     int32_t *order = sx_alloc_array((size_t)p->ngroups, sizeof *order);
     sx_partial_row *out = sx_alloc_array((size_t)p->ngroups, sizeof *out);
-    sx_status st = SX_OK;
+    sx_status st = SX_ERR_NOMEM; /* every failure but the two named */
     if (!order || !out)
-        goto nomem;
+        goto error;
     for (int32_t g = 0; g < p->ngroups; g++)
         order[g] = g;
     if (!sxa_merge_sort(order, (size_t)p->ngroups, order_less, p))
-        goto nomem;
+        goto error;
     int by_unit = p->nkeys == 1 && p->by[0] == SX_BY_UNIT;
     if (func != SX_COUNT && !by_unit)
         for (int32_t k = 0; k < p->ngroups; k++)
             if (p->groups[order[k]].nunits > 1) {
                 st = units_error(p, &p->groups[order[k]], err);
-                goto done;
+                goto error;
             }
     for (int32_t k = 0; k < p->ngroups; k++) {
         const pgroup *g = &p->groups[order[k]];
@@ -634,7 +638,7 @@ sx_partial_result(const sx_partial *p, sx_partial_row **rows, int64_t *n, sx_err
             v->isum = sxs_bigint_canon(g->ihi, g->ilo);
             if (g->has_float && !float_sum(g, &v->fsum)) {
                 st = sx_error_set(err, SX_ERR_VALUE, "sum overflows a double");
-                goto done;
+                goto error;
             }
         } else if (func == SX_MIN || func == SX_MAX) {
             v->all_int = 1; /* (not reported for extremes) */
@@ -645,10 +649,10 @@ sx_partial_result(const sx_partial *p, sx_partial_row **rows, int64_t *n, sx_err
     *rows = out;
     *n = p->ngroups;
     out = NULL;
-    goto done;
-nomem:
-    st = sx_error_set(err, SX_ERR_NOMEM, "out of memory");
-done:
+    st = SX_OK;
+error:
+    if (st == SX_ERR_NOMEM)
+        sx_error_set(err, st, "out of memory");
     free(order);
     free(out);
     return st;

@@ -13,9 +13,8 @@
 void
 sx_filter_init(sx_filter *f)
 {
-    int c;
     f->project = 0;
-    for (c = 0; c < SX_NSTRCOLS; c++)
+    for (int c = 0; c < SX_NSTRCOLS; c++)
         f->code[c] = SX_ANY;
     f->since = INT32_MIN;
     f->until = INT32_MAX;
@@ -68,7 +67,7 @@ rowbuf_finish(rowbuf *b, int64_t **rows, int64_t *n)
 static sx_status
 select_all(int64_t nrows, int64_t **rows, int64_t *n)
 {
-    int64_t i, *p;
+    int64_t *p;
     if (nrows <= 0)
         return SX_OK;
     if ((uint64_t)nrows > SIZE_MAX / sizeof *p)
@@ -76,7 +75,7 @@ select_all(int64_t nrows, int64_t **rows, int64_t *n)
     p = malloc((size_t)nrows * sizeof *p);
     if (p == NULL)
         return SX_ERR_NOMEM;
-    for (i = 0; i < nrows; i++)
+    for (int64_t i = 0; i < nrows; i++)
         p[i] = i;
     *rows = p;
     *n = nrows;
@@ -89,7 +88,6 @@ sx_select(const sx_table *t, const sx_filter *f, int64_t **rows, int64_t *n)
     sxf_compiled q;
     rowbuf b = {NULL, 0, 0};
     uint32_t sel[SXF_BLOCK];
-    int64_t start;
 
     *rows = NULL;
     *n = 0;
@@ -100,16 +98,16 @@ sx_select(const sx_table *t, const sx_filter *f, int64_t **rows, int64_t *n)
         return SX_OK;
     if (q.all)
         return select_all(t->nrows, rows, n);
-    for (start = 0; start < t->nrows; start += SXF_BLOCK) {
+    for (int64_t start = 0; start < t->nrows; start += SXF_BLOCK) {
         size_t len = t->nrows - start < SXF_BLOCK ? (size_t)(t->nrows - start) : SXF_BLOCK;
-        size_t k, cnt = sxf_block(&q, start, len, sel);
+        size_t cnt = sxf_block(&q, start, len, sel);
         if (cnt == 0)
             continue;
         if (!rowbuf_reserve(&b, (int64_t)cnt, t->nrows)) {
             free(b.rows);
             return SX_ERR_NOMEM;
         }
-        for (k = 0; k < cnt; k++)
+        for (size_t k = 0; k < cnt; k++)
             b.rows[b.len + (int64_t)k] = start + sel[k];
         b.len += (int64_t)cnt;
     }
@@ -135,14 +133,13 @@ typedef struct needle {
 static void
 needle_init(needle *nd, const char *s, size_t len, unsigned char *store)
 {
-    size_t i;
-    for (i = 0; i < len; i++)
+    for (size_t i = 0; i < len; i++)
         store[i] = fold((unsigned char)s[i]);
     nd->w = store;
     nd->len = len;
-    for (i = 0; i < 256; i++)
+    for (size_t i = 0; i < 256; i++)
         nd->shift[i] = len;
-    for (i = 0; i + 1 < len; i++)
+    for (size_t i = 0; i + 1 < len; i++)
         nd->shift[store[i]] = len - 1 - i;
 }
 
@@ -151,15 +148,16 @@ needle_init(needle *nd, const char *s, size_t len, unsigned char *store)
 static int
 contains(const unsigned char *h, size_t hn, const needle *nd)
 {
-    size_t wn = nd->len, pos = 0, i;
+    size_t wn = nd->len, pos = 0;
     unsigned char last = nd->w[wn - 1];
     if (wn > hn)
         return 0;
     while (pos <= hn - wn) {
         unsigned char c = fold(h[pos + wn - 1]);
         if (c == last) {
-            for (i = 0; i + 1 < wn && fold(h[pos + i]) == nd->w[i]; i++)
-                ;
+            size_t i = 0;
+            while (i + 1 < wn && fold(h[pos + i]) == nd->w[i])
+                i++;
             if (i + 1 >= wn)
                 return 1;
         }
@@ -176,12 +174,11 @@ contains(const unsigned char *h, size_t hn, const needle *nd)
 static void
 dict_masks(const sx_dict *d, const needle *nd, size_t nw, uint8_t *masks)
 {
-    int32_t code;
-    for (code = 0; code < d->count; code++) {
-        size_t len, k;
+    for (int32_t code = 0; code < d->count; code++) {
+        size_t len;
         const unsigned char *s = (const unsigned char *)sx_dict_str(d, code, &len);
         uint8_t m = 0;
-        for (k = 0; k < nw; k++)
+        for (size_t k = 0; k < nw; k++)
             if (contains(s, len, &nd[k]))
                 m |= (uint8_t)(1u << k);
         masks[code] = m;
@@ -224,19 +221,18 @@ static int
 search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, search_tabs *st, int *any)
 {
     uint8_t seen = 0, full = (uint8_t)((1u << nw) - 1);
-    int32_t p, k;
     const sx_dict *md = &t->dicts[SX_COL_METRIC], *ld = &t->dicts[SX_COL_LABEL],
                   *td = &t->dicts[SX_COL_PROJECT_TITLE];
 
     if (st->metric != NULL) {
         dict_masks(md, nd, nw, st->metric);
-        for (k = 0; k < md->count; k++)
+        for (int32_t k = 0; k < md->count; k++)
             seen |= st->metric[k];
     }
     if (st->label != NULL) {
         st->label[0] = 0;
         dict_masks(ld, nd, nw, st->label + 1);
-        for (k = 0; k < ld->count; k++)
+        for (int32_t k = 0; k < ld->count; k++)
             seen |= st->label[k + 1];
     }
     if (st->title != NULL) {
@@ -248,7 +244,7 @@ search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, search_tabs *st
                 return 0;
             dict_masks(td, nd, nw, tm);
         }
-        for (p = 0; p < t->nprojects; p++) {
+        for (int32_t p = 0; p < t->nprojects; p++) {
             int32_t code = t->projects[p].title;
             st->title[p] = tm != NULL && code >= 0 && code < td->count ? tm[code] : 0;
             seen |= st->title[p];
@@ -256,7 +252,7 @@ search_tabs_fill(const sx_table *t, const needle *nd, size_t nw, search_tabs *st
         free(tm);
         if (st->pspan > 0) {
             memset(st->proj, 0, st->pspan);
-            for (p = 0; p < t->nprojects; p++)
+            for (int32_t p = 0; p < t->nprojects; p++)
                 st->proj[(uint32_t)t->projects[p].number - (uint32_t)st->pbase] = st->title[p];
         }
     }
@@ -268,11 +264,11 @@ sx_status
 sx_search(const sx_table *t, const char *const *words, const size_t *words_len, size_t nwords,
           int64_t **rows, int64_t *n)
 {
-    sx_status st = SX_OK;
+    sx_status st = SX_ERR_NOMEM; /* every failure once memory is taken */
     search_tabs tabs;
     needle *nd = NULL;
     unsigned char *store = NULL;
-    size_t *live = NULL, nlive = 0, i, total = 0, done;
+    size_t *live = NULL, nlive = 0, total = 0;
     rowbuf b = {NULL, 0, 0};
     int first = 1;
 
@@ -285,82 +281,80 @@ sx_search(const sx_table *t, const char *const *words, const size_t *words_len, 
         return SX_OK;
 
     /* an empty word occurs everywhere, so only the others constrain */
-    live = malloc((nwords ? nwords : 1) * sizeof *live);
-    if (live == NULL)
-        return SX_ERR_NOMEM;
-    for (i = 0; i < nwords; i++) {
-        if (words_len[i] > 0) {
-            if (words[i] == NULL) {
-                free(live);
-                return SX_ERR_VALUE;
-            }
-            live[nlive++] = i;
-            total += words_len[i];
-        }
+    for (size_t i = 0; i < nwords; i++) {
+        if (words_len[i] > 0 && words[i] == NULL)
+            return SX_ERR_VALUE;
+        nlive += words_len[i] > 0;
+        total += words_len[i];
     }
-    if (nlive == 0) {
-        free(live);
+    if (nlive == 0)
         return select_all(t->nrows, rows, n);
-    }
+    live = malloc(nlive * sizeof *live);
+    if (live == NULL)
+        goto error;
+    nlive = 0;
+    for (size_t i = 0; i < nwords; i++)
+        if (words_len[i] > 0)
+            live[nlive++] = i;
 
     nd = malloc(WORDS_PER_PASS * sizeof *nd);
     store = malloc(total);
     if (nd == NULL || store == NULL)
-        goto nomem;
+        goto error;
     if (t->codes[SX_COL_METRIC] != NULL && t->dicts[SX_COL_METRIC].count > 0 &&
         (tabs.metric = malloc((size_t)t->dicts[SX_COL_METRIC].count)) == NULL)
-        goto nomem;
+        goto error;
     if (t->codes[SX_COL_LABEL] != NULL &&
         (tabs.label = malloc((size_t)t->dicts[SX_COL_LABEL].count + 1)) == NULL)
-        goto nomem;
+        goto error;
     if (t->nprojects > 0) {
         if ((tabs.title = malloc((size_t)t->nprojects)) == NULL)
-            goto nomem;
+            goto error;
         tabs.pspan = sx_dense_project_span(t, &tabs.pbase);
         if (tabs.pspan > 0 && (tabs.proj = malloc(tabs.pspan)) == NULL)
-            goto nomem;
+            goto error;
     }
 
     /* Fold every word once up front, then narrow the rows a batch of words
      * at a time: the first batch scans the table, later ones the survivors. */
     {
         unsigned char *s = store;
-        for (i = 0; i < nlive; i++) {
+        for (size_t i = 0; i < nlive; i++) {
             memcpy(s, words[live[i]], words_len[live[i]]);
             s += words_len[live[i]];
         }
     }
-    for (done = 0, total = 0; done < nlive;) {
+    total = 0; /* now the words' offset in store */
+    for (size_t done = 0; done < nlive;) {
         size_t nw = nlive - done < WORDS_PER_PASS ? nlive - done : WORDS_PER_PASS;
         uint8_t full = (uint8_t)((1u << nw) - 1);
         int any;
         /* nw >= 1 since done < nlive; cppcheck 2.10 thinks it can be 0 */
         /* cppcheck-suppress knownConditionTrueFalse */
-        for (i = 0; i < nw; i++) {
+        for (size_t i = 0; i < nw; i++) {
             size_t len = words_len[live[done + i]];
             needle_init(&nd[i], (const char *)store + total, len, store + total);
             total += len;
         }
         done += nw;
         if (!search_tabs_fill(t, nd, nw, &tabs, &any))
-            goto nomem;
+            goto error;
         if (!any) {
             b.len = 0;
             break;
         }
         if (first) {
-            int64_t r;
             first = 0;
-            for (r = 0; r < t->nrows; r++) {
+            for (int64_t r = 0; r < t->nrows; r++) {
                 if (row_mask(t, &tabs, r) != full)
                     continue;
                 if (!rowbuf_reserve(&b, 1, t->nrows))
-                    goto nomem;
+                    goto error;
                 b.rows[b.len++] = r;
             }
         } else {
-            int64_t k, m = 0;
-            for (k = 0; k < b.len; k++) {
+            int64_t m = 0;
+            for (int64_t k = 0; k < b.len; k++) {
                 b.rows[m] = b.rows[k];
                 m += row_mask(t, &tabs, b.rows[k]) == full;
             }
@@ -370,11 +364,10 @@ sx_search(const sx_table *t, const char *const *words, const size_t *words_len, 
             break;
     }
     rowbuf_finish(&b, rows, n);
-    goto out;
-nomem:
-    st = SX_ERR_NOMEM;
+    b.rows = NULL; /* the caller's now */
+    st = SX_OK;
+error:
     free(b.rows);
-out:
     free(tabs.metric);
     free(tabs.label);
     free(tabs.title);
@@ -393,7 +386,7 @@ out:
 size_t
 sx_edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t limit)
 {
-    size_t stackrow[EDIT_STACK], *row = stackrow, cap, i, j, d;
+    size_t stackrow[EDIT_STACK], *row = stackrow, cap, d;
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
 
     /* keep the row over the shorter string: O(min) memory */
@@ -416,13 +409,13 @@ sx_edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t 
         if (blen + 1 > SIZE_MAX / sizeof *row || (row = malloc((blen + 1) * sizeof *row)) == NULL)
             return limit + 1;
     }
-    for (j = 0; j <= blen; j++)
+    for (size_t j = 0; j <= blen; j++)
         row[j] = j;
-    for (i = 1; i <= alen; i++) {
+    for (size_t i = 1; i <= alen; i++) {
         size_t diag = row[0], rowmin;
         unsigned char c = fold(x[i - 1]);
         row[0] = rowmin = i;
-        for (j = 1; j <= blen; j++) {
+        for (size_t j = 1; j <= blen; j++) {
             size_t v = diag + (c != fold(y[j - 1]));
             if (row[j] + 1 < v)
                 v = row[j] + 1;

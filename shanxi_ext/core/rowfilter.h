@@ -35,7 +35,6 @@ typedef struct sxf_compiled {
 static inline void
 sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filter *f)
 {
-    int c;
     q->none = 0;
     q->all = 0;
     q->ncond = 0;
@@ -59,7 +58,7 @@ sxf_compile(sxf_compiled *q, const sx_table *t, const sx_filter *f)
         q->width[q->ncond] = 4;
         q->val[q->ncond++] = f->project;
     }
-    for (c = 0; c < SX_NSTRCOLS; c++) {
+    for (int c = 0; c < SX_NSTRCOLS; c++) {
         int32_t code = f->code[c];
         if (code == SX_ANY)
             continue;
@@ -139,7 +138,8 @@ sxf_first_sse2(const void *col, int width, int32_t v, size_t len, uint32_t *sel,
 #define SXF_NARROW(type)                                                                           \
     do {                                                                                           \
         const type *col = (const type *)q->col[c] + start;                                         \
-        for (k = m = 0; k < n; k++) {                                                              \
+        m = 0;                                                                                     \
+        for (size_t k = 0; k < n; k++) {                                                           \
             uint32_t o = sel[k];                                                                   \
             sel[m] = o;                                                                            \
             m += col[o] == v;                                                                      \
@@ -153,8 +153,7 @@ sxf_first_sse2(const void *col, int width, int32_t v, size_t len, uint32_t *sel,
 static inline size_t
 sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
 {
-    size_t n = 0, j = 0, k, m;
-    int c = 0;
+    size_t n = 0, j = 0, m;
     if (q->ncond > 0) {
         int32_t v = q->val[0];
 #ifdef SX_SSE2
@@ -173,19 +172,18 @@ sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
             SXF_FIRST(int32_t);
             break;
         }
-        c = 1;
     } else {
         const int32_t *d = q->as_of + start;
         uint32_t lo = q->since, span = q->span;
-        for (j = 0; j < len; j++) {
-            sel[n] = (uint32_t)j;
-            n += (uint32_t)d[j] - lo <= span;
+        for (size_t i = 0; i < len; i++) {
+            sel[n] = (uint32_t)i;
+            n += (uint32_t)d[i] - lo <= span;
         }
         return n;
     }
     /* sel[0, n) was written by the first condition: the analyzer loses
      * track of that through the SIMD loop, hence the NOLINTs */
-    for (; c < q->ncond && n > 0; c++) {
+    for (int c = 1; c < q->ncond && n > 0; c++) {
         int32_t v = q->val[c];
         switch (q->width[c]) {
         case 1:
@@ -203,7 +201,8 @@ sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
     if (q->as_of != NULL && n > 0) {
         const int32_t *d = q->as_of + start;
         uint32_t lo = q->since, span = q->span;
-        for (k = m = 0; k < n; k++) {
+        m = 0;
+        for (size_t k = 0; k < n; k++) {
             uint32_t o = sel[k]; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
             sel[m] = o;
             m += (uint32_t)d[o] - lo <= span;

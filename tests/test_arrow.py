@@ -234,6 +234,31 @@ def test_a_fresh_stream_on_every_call(ds):
     assert pa.table(ds).to_pylist() == want
 
 
+def test_exports_share_what_they_build():
+    # the per-row project indices, the validity bitmaps and the zero block of
+    # the columns a file lacks are made on the first export and kept with the
+    # table: every later export hands out the same memory
+    columns = [c for c in FILE_COLUMNS if c not in ("category", "label")]
+    loaded = shanxi.loads(make_panel(300, columns=columns)[0])
+
+    def addresses(table):
+        out = {}
+        for name in ("project_key", "project_title", "category", "label", "period_start",
+                     "region", "share"):
+            array = table.column(name).chunk(0)
+            if pa.types.is_dictionary(array.type):
+                array = array.indices
+            out[name] = tuple(b.address if b is not None else None for b in array.buffers())
+        return out
+
+    first = addresses(pa.table(loaded))
+    assert addresses(pa.table(loaded)) == first
+    zeros = first["category"][1]
+    assert first["category"] == first["label"] == (zeros, zeros)
+    assert first["project_key"][1] != first["project_title"][1]
+    assert pa.table(loaded).to_pylist() == expected_rows(loaded, ALL_COLUMNS)
+
+
 def test_stream_capsule():
     capsule = shanxi.data.__arrow_c_stream__()
     assert type(capsule).__name__ == "PyCapsule"

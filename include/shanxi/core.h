@@ -29,7 +29,7 @@ extern "C" {
     !defined(__STDC_NO_ATOMICS__)
 #define SX_C11_ATOMICS 1
 typedef _Atomic long sx_refcount;
-typedef _Atomic(void *) sx_cache_ptr; /* a pointer published once (shares.c) */
+typedef _Atomic(void *) sx_cache_ptr; /* a pointer published once (shares.c, arrow.c) */
 #else
 typedef volatile long sx_refcount;
 typedef void *volatile sx_cache_ptr;
@@ -208,6 +208,9 @@ typedef struct sx_table {
     sx_refcount refcount;
     /* private: sx_table_shares()'s cache (an sx_shares *), NULL until asked for */
     sx_cache_ptr shares;
+    /* private: the Arrow export's buffers of every column (arrow.c), NULL
+     * until the first export */
+    sx_cache_ptr arrow;
 } sx_table;
 
 /* Parse a whole CSV document (see data/README.md for the format) into a new

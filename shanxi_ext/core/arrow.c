@@ -34,15 +34,16 @@
  *     order of first appearance, joined with "," (a unit that itself holds
  *     a comma makes the list ambiguous; the unit column is authoritative).
  *
- * Memory: numeric columns, the share column (computed once per table and
- * kept with it), dictionary strings and the codes of the string columns
- * point straight into the table.  What has to be made at export time is
- * owned by the array that uses it: validity bitmaps (only for columns that
- * have nulls, which the parser counted, so a column without any costs
- * nothing per row; otherwise buffers[0] is NULL), the per-row
- * project_key/project_title indices, looked up from each row's sx_project,
- * and the zeroed values and bitmap of a column the file lacks (calloc'd, so
- * pages nobody reads are never touched).
+ * Memory: numeric columns, dictionary strings and the codes of the string
+ * columns point straight into the table.  What the table does not hold as
+ * such is made on its first export and kept with it (t->arrow, published
+ * once like the share column, sx_table_shares, and freed with the table), so
+ * every export after the first costs O(columns) and copies nothing: the
+ * validity bitmaps (only for columns that have nulls, which the parser
+ * counted, so a column without any costs nothing per row; otherwise
+ * buffers[0] is NULL), the per-row project_key/project_title indices,
+ * looked up from each row's sx_project, and one read-only zero block that
+ * is both the values and the validity of every column the file lacks.
  * A null slot of a table code array holds SX_NULL_CODE (-1), an index out of
  * the dictionary's range: the Arrow columnar format leaves the value of a
  * null slot unspecified, and pyarrow's validate(full=True), polars, DuckDB
@@ -52,10 +53,13 @@
  * exported array node (the struct, each column and each dictionary), each
  * with its own private data and release callback, so a consumer may move a
  * child or a dictionary out, release the parent, and keep using the child
- * after the stream and every other owner of the table are gone.  Schemas
- * likewise: every node owns its name and metadata copies.
+ * after the stream and every other owner of the table are gone (what is
+ * kept with the table lives as long as it).  Schemas likewise: every node
+ * owns its name and metadata copies.
  */
 #include "shanxi/arrow.h"
+#include "internal.h" /* sxp_arrow_cache_free */
+#include "platform.h" /* sx_atomic_load_ptr, sx_publish_ptr */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -206,6 +210,34 @@ units_metadata(const sx_table *t, char **out)
     return rc;
 }
 
+/* The storage a schema or array node keeps for the structs it hands out:
+ * n_children zeroed child structs with the array of pointers to them, and a
+ * zeroed dictionary struct if with_dict.  One template, made into a function
+ * for each of the two types; on failure the caller releases x, which frees
+ * what was made. */
+#define DEFINE_NODE_LINKS(name, type, node_type)                                                   \
+    /* NOLINTNEXTLINE(bugprone-macro-parentheses): type names, never expressions */                \
+    static int name(type *x, node_type *p, int64_t n_children, int with_dict)                      \
+    {                                                                                              \
+        if (n_children > 0) {                                                                      \
+            p->children = calloc((size_t)n_children, sizeof *p->children);                         \
+            p->child_ptrs = malloc((size_t)n_children * sizeof(type *));                           \
+            if (!p->children || !p->child_ptrs)                                                    \
+                return ENOMEM;                                                                     \
+            for (int64_t i = 0; i < n_children; i++)                                               \
+                p->child_ptrs[i] = &p->children[i];                                                \
+            x->children = p->child_ptrs;                                                           \
+            x->n_children = n_children;                                                            \
+        }                                                                                          \
+        if (with_dict) {                                                                           \
+            p->dictionary = calloc(1, sizeof *p->dictionary);                                      \
+            if (!p->dictionary)                                                                    \
+                return ENOMEM;                                                                     \
+            x->dictionary = p->dictionary;                                                         \
+        }                                                                                          \
+        return 0;                                                                                  \
+    }
+
 /* ------------------------------------------------------------------ schemas */
 
 /* The private data of every exported schema node: everything it owns. */
@@ -240,6 +272,8 @@ schema_release(struct ArrowSchema *s)
     s->release = NULL;
 }
 
+DEFINE_NODE_LINKS(schema_links, struct ArrowSchema, schema_node)
+
 /* Make *s a live node with a copy of name, zeroed (released) children and,
  * if with_dict, a zeroed dictionary for the caller to fill.  On failure *s is
  * released (release == NULL) and nothing is leaked. */
@@ -257,28 +291,10 @@ schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t
     s->release = schema_release;
     p->name = copy_bytes(name, strlen(name));
     s->name = p->name;
-    if (!p->name)
-        goto fail;
-    if (n_children > 0) {
-        p->children = calloc((size_t)n_children, sizeof *p->children);
-        /* an array of pointers to structs: sizeof *child_ptrs is meant */
-        /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
-        p->child_ptrs = malloc((size_t)n_children * sizeof *p->child_ptrs);
-        if (!p->children || !p->child_ptrs)
-            goto fail;
-        for (int64_t i = 0; i < n_children; i++)
-            p->child_ptrs[i] = &p->children[i];
-        s->children = p->child_ptrs;
-        s->n_children = n_children;
-    }
-    if (with_dict) {
-        p->dictionary = calloc(1, sizeof *p->dictionary);
-        if (!p->dictionary)
-            goto fail;
-        s->dictionary = p->dictionary;
-    }
+    if (!p->name || schema_links(s, p, n_children, with_dict))
+        goto error;
     return 0;
-fail:
+error:
     schema_release(s);
     return ENOMEM;
 }
@@ -325,17 +341,17 @@ make_schema(const sx_table *t, const char *source, struct ArrowSchema *out)
     char *m;
     rc = encode_metadata("shanxi.source", source, strlen(source), &m);
     if (rc)
-        goto fail;
+        goto error;
     schema_set_metadata(&root, m);
     for (int i = 0; i < NCOLUMNS; i++) {
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-core.CallAndMessage) */
         rc = make_field(t, &columns[i], root.children[i]);
         if (rc)
-            goto fail;
+            goto error;
     }
     *out = root;
     return 0;
-fail:
+error:
     root.release(&root);
     return rc;
 }
@@ -346,7 +362,6 @@ fail:
 typedef struct array_node {
     sx_table *table; /* a reference of its own */
     const void *buffers[3];
-    void *owned[2];              /* buffers made at export time */
     struct ArrowArray *children; /* storage of the child structs */
     struct ArrowArray **child_ptrs;
     struct ArrowArray *dictionary; /* storage of the dictionary struct */
@@ -366,13 +381,13 @@ array_release(struct ArrowArray *a)
     free(p->children);
     free(p->child_ptrs);
     free(p->dictionary);
-    free(p->owned[0]);
-    free(p->owned[1]);
     sx_table_decref(p->table);
     free(p);
     a->private_data = NULL;
     a->release = NULL;
 }
+
+DEFINE_NODE_LINKS(array_links, struct ArrowArray, array_node)
 
 /* As schema_init: a live node with no buffers set yet, holding a reference
  * to t; on failure *a is released. */
@@ -391,28 +406,11 @@ array_init(struct ArrowArray *a, sx_table *t, int64_t length, int64_t n_buffers,
     a->buffers = p->buffers;
     a->private_data = p;
     a->release = array_release;
-    if (n_children > 0) {
-        p->children = calloc((size_t)n_children, sizeof *p->children);
-        /* an array of pointers to structs: sizeof *child_ptrs is meant */
-        /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
-        p->child_ptrs = malloc((size_t)n_children * sizeof *p->child_ptrs);
-        if (!p->children || !p->child_ptrs)
-            goto fail;
-        for (int64_t i = 0; i < n_children; i++)
-            p->child_ptrs[i] = &p->children[i];
-        a->children = p->child_ptrs;
-        a->n_children = n_children;
-    }
-    if (with_dict) {
-        p->dictionary = calloc(1, sizeof *p->dictionary);
-        if (!p->dictionary)
-            goto fail;
-        a->dictionary = p->dictionary;
+    if (array_links(a, p, n_children, with_dict)) {
+        array_release(a);
+        return ENOMEM;
     }
     return 0;
-fail:
-    array_release(a);
-    return ENOMEM;
 }
 
 static array_node *
@@ -421,66 +419,111 @@ node_of(struct ArrowArray *a)
     return a->private_data;
 }
 
-/* A validity bitmap (bit i set = row i valid), padded to 8 bytes. */
-static uint8_t *
-alloc_bitmap(int64_t n)
+/* ------------------------------------------------------------------ the table's buffers */
+
+/* What one column's array points at: the same for every export of a table. */
+typedef struct column_buffers {
+    const void *validity; /* NULL when the column has no nulls */
+    const void *values;
+    int64_t nulls;
+} column_buffers;
+
+/* Every column's buffers, made on a table's first export and kept with it
+ * in t->arrow (freed by table_free), so later exports build nothing per
+ * row.  What was allocated here (bitmaps, project indices, the zero block)
+ * is listed in owned. */
+struct sxp_arrow_cache {
+    column_buffers columns[NCOLUMNS];
+    const void *zeros; /* the values and validity of every absent column */
+    int nowned;
+    void *owned[2 * NCOLUMNS + 1];
+};
+
+void
+sxp_arrow_cache_free(sxp_arrow_cache *c)
 {
-    size_t bytes = (((size_t)n + 63) / 64) * 8;
-    return calloc(bytes ? bytes : 8, 1);
+    if (!c)
+        return;
+    for (int i = 0; i < c->nowned; i++)
+        free(c->owned[i]);
+    free(c);
 }
 
-/* The values and validity of a column the file lacks: zeros, every row
- * null.  element is the size of one value. */
-static int
-fill_all_null(struct ArrowArray *a, int64_t n, size_t element)
+/* p, listed in c->owned when not NULL. */
+static void *
+keep(sxp_arrow_cache *c, void *p)
 {
-    array_node *p = node_of(a);
-    uint8_t *bits = alloc_bitmap(n);
-    void *values = calloc(n ? (size_t)n : 1, element);
-    if (!bits || !values) {
-        free(bits);
-        free(values);
-        return ENOMEM;
+    if (p)
+        c->owned[c->nowned++] = p;
+    return p;
+}
+
+/* The bytes of a validity bitmap of n rows, padded to 8. */
+static size_t
+bitmap_bytes(int64_t n)
+{
+    size_t bytes = (((size_t)n + 63) / 64) * 8;
+    return bytes ? bytes : 8;
+}
+
+/* An absent column: every row null, its values (int8 or int32 indices, or
+ * int32 dates) and validity the table's one zero block.  That block is
+ * calloc'd once, never written, and wide enough for either. */
+static int
+all_null(sxp_arrow_cache *c, int64_t n, column_buffers *b)
+{
+    if (!c->zeros) {
+        size_t bytes = (size_t)n * sizeof(int32_t);
+        c->zeros = keep(c, calloc(bytes > bitmap_bytes(n) ? bytes : bitmap_bytes(n), 1));
+        if (!c->zeros)
+            return ENOMEM;
     }
-    p->owned[0] = bits;
-    p->owned[1] = values;
-    p->buffers[0] = bits;
-    p->buffers[1] = values;
-    a->null_count = n;
+    b->validity = c->zeros;
+    b->values = c->zeros;
+    b->nulls = n;
     return 0;
 }
 
+/* Dates with nulls (SX_NO_DATE): their validity bitmap. */
 static int
-fill_dates(struct ArrowArray *a, const int32_t *days, int64_t n, int64_t nulls)
+date_bitmap(sxp_arrow_cache *c, const int32_t *days, int64_t n, column_buffers *b)
 {
-    array_node *p = node_of(a);
-    if (!days)
-        return fill_all_null(a, n, sizeof(int32_t));
-    if (nulls > 0) {
-        uint8_t *bits = alloc_bitmap(n);
-        if (!bits)
-            return ENOMEM;
-        for (int64_t i = 0; i < n; i++)
-            if (days[i] != SX_NO_DATE)
-                bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-        p->owned[0] = bits;
-        p->buffers[0] = bits;
-    }
-    a->null_count = nulls;
-    p->buffers[1] = days;
+    uint8_t *bits = keep(c, calloc(bitmap_bytes(n), 1));
+    if (!bits)
+        return ENOMEM;
+    for (int64_t i = 0; i < n; i++)
+        if (days[i] != SX_NO_DATE)
+            bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    b->validity = bits;
+    return 0;
+}
+
+/* Codes of width bytes with nulls (negative): their validity bitmap. */
+static int
+code_bitmap(sxp_arrow_cache *c, const void *codes, int width, int64_t n, column_buffers *b)
+{
+    uint8_t *bits = keep(c, calloc(bitmap_bytes(n), 1));
+    if (!bits)
+        return ENOMEM;
+    for (int64_t i = 0; i < n; i++)
+        if (sx_code_in(codes, width, i) >= 0)
+            bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    b->validity = bits;
     return 0;
 }
 
 /* Each row's project key or title code (SX_NULL_CODE where the project has
- * none), malloc'd. */
-static int32_t *
-project_codes(const sx_table *t, int strcol)
+ * none), kept in c; the nulls counted, as a project's key or title is its
+ * first non-empty one. */
+static int
+project_codes(sxp_arrow_cache *c, const sx_table *t, int strcol, column_buffers *b)
 {
     int64_t n = t->nrows;
-    int32_t *out = malloc((size_t)n * sizeof *out);
+    int32_t *out = keep(c, malloc((size_t)n * sizeof *out));
     if (!out)
-        return NULL;
+        return ENOMEM;
     int32_t last_number = 0, last_code = SX_NULL_CODE; /* project numbers are >= 1 */
+    int64_t nulls = 0;
     for (int64_t i = 0; i < n; i++) {
         int32_t number = t->project[i];
         if (number != last_number) {
@@ -491,55 +534,107 @@ project_codes(const sx_table *t, int strcol)
                                                        : t->projects[k].title;
         }
         out[i] = last_code;
+        nulls += last_code < 0;
     }
-    return out;
+    b->values = out;
+    b->nulls = nulls;
+    return 0;
 }
 
+/* What column d's arrays point at: the table's own arrays where it has them,
+ * else what is made here and kept in c. */
 static int
-fill_dictionary_column(struct ArrowArray *a, sx_table *t, const column_def *c)
+column_buffers_of(sxp_arrow_cache *c, sx_table *t, const column_def *d, column_buffers *b)
 {
-    array_node *p = node_of(a);
     int64_t n = t->nrows;
-    const void *codes = t->codes[c->strcol];
-    int width = t->code_width[c->strcol];
-    int64_t nulls = t->null_count[c->strcol]; /* counted by the parser */
-    if (!codes) {
-        /* a column the file lacks: zeroed indices (int8, or the int32 of
-         * the per-project columns) into an empty dictionary, all null */
-        int rc = fill_all_null(a, n, c->kind == KIND_STRING ? 1 : sizeof(int32_t));
+    switch (d->kind) {
+    case KIND_PROJECT:
+        b->values = t->project;
+        return 0;
+    case KIND_VALUE:
+        b->values = t->value;
+        return 0;
+    case KIND_AS_OF:
+        b->values = t->as_of;
+        return 0;
+    case KIND_PERIOD_START:
+        if (!t->period_start)
+            return all_null(c, n, b);
+        b->values = t->period_start;
+        b->nulls = t->period_start_nulls;
+        return b->nulls > 0 ? date_bitmap(c, t->period_start, n, b) : 0;
+    case KIND_SHARE: {
+        const sx_shares *s = sx_table_shares(t);
+        if (!s)
+            return ENOMEM;
+        /* owned by the table too */
+        b->validity = s->count < n ? s->valid : NULL;
+        b->values = s->value;
+        b->nulls = n - s->count;
+        return 0;
+    }
+    default:
+        break;
+    }
+    const void *codes = t->codes[d->strcol];
+    int width = t->code_width[d->strcol];
+    if (!codes)
+        return all_null(c, n, b); /* indices into an empty dictionary */
+    if (d->kind == KIND_PROJECT_STRING) {
+        int rc = project_codes(c, t, d->strcol, b);
         if (rc)
             return rc;
-    } else if (c->kind == KIND_PROJECT_STRING) {
-        int32_t *built = project_codes(t, c->strcol);
-        if (!built)
-            return ENOMEM;
-        p->owned[1] = built;
-        codes = built;
         width = 4;
-        /* a project's key or title is its first non-empty one: count again */
-        nulls = 0;
-        for (int64_t i = 0; i < n; i++)
-            nulls += built[i] < 0;
+    } else {
+        b->values = codes;
+        b->nulls = t->null_count[d->strcol]; /* counted by the parser */
     }
-    if (codes) {
-        if (nulls > 0) {
-            uint8_t *bits = alloc_bitmap(n);
-            if (!bits)
-                return ENOMEM;
-            for (int64_t i = 0; i < n; i++)
-                if (sx_code_in(codes, width, i) >= 0)
-                    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-            p->owned[0] = bits;
-            p->buffers[0] = bits;
-        }
-        a->null_count = nulls;
-        p->buffers[1] = codes;
-    }
+    return b->nulls > 0 ? code_bitmap(c, b->values, width, n, b) : 0;
+}
 
-    const sx_dict *d = &t->dicts[c->strcol];
-    int rc = array_init(a->dictionary, t, d->count, 3, 0, 0);
+/* t's buffers of every column, made on the first call and kept with t.  The
+ * cache is published with one compare-and-swap, as the shares are: two
+ * threads exporting at once each make one, one wins and the other frees
+ * its copy. */
+static const sxp_arrow_cache *
+table_buffers(sx_table *t)
+{
+    sxp_arrow_cache *cached = sx_atomic_load_ptr(&t->arrow);
+    if (cached)
+        return cached;
+    sxp_arrow_cache *fresh = calloc(1, sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    for (int i = 0; i < NCOLUMNS; i++)
+        if (column_buffers_of(fresh, t, &columns[i], &fresh->columns[i])) {
+            sxp_arrow_cache_free(fresh);
+            return NULL;
+        }
+    sxp_arrow_cache *published = sx_publish_ptr(&t->arrow, fresh);
+    if (published != fresh)
+        sxp_arrow_cache_free(fresh);
+    return published;
+}
+
+/* ------------------------------------------------------------------ batches */
+
+static int
+fill_column(struct ArrowArray *a, sx_table *t, const column_def *c, const column_buffers *b)
+{
+    int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
+    int rc = array_init(a, t, t->nrows, 2, 0, is_dict);
     if (rc)
         return rc;
+    array_node *p = node_of(a);
+    p->buffers[0] = b->validity;
+    p->buffers[1] = b->values;
+    a->null_count = b->nulls;
+    if (!is_dict)
+        return 0;
+    const sx_dict *d = &t->dicts[c->strcol];
+    rc = array_init(a->dictionary, t, d->count, 3, 0, 0);
+    if (rc)
+        return rc; /* the caller releases a */
     array_node *dp = node_of(a->dictionary);
     dp->buffers[0] = NULL;
     dp->buffers[1] = d->offsets ? (const void *)d->offsets : (const void *)zero_offsets;
@@ -548,57 +643,26 @@ fill_dictionary_column(struct ArrowArray *a, sx_table *t, const column_def *c)
 }
 
 static int
-fill_column(struct ArrowArray *a, sx_table *t, const column_def *c)
-{
-    int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
-    int rc = array_init(a, t, t->nrows, 2, 0, is_dict);
-    if (rc)
-        return rc;
-    array_node *p = node_of(a);
-    switch (c->kind) {
-    case KIND_PROJECT:
-        p->buffers[1] = t->project;
-        return 0;
-    case KIND_VALUE:
-        p->buffers[1] = t->value;
-        return 0;
-    case KIND_AS_OF:
-        p->buffers[1] = t->as_of;
-        return 0;
-    case KIND_PERIOD_START:
-        return fill_dates(a, t->period_start, t->nrows, t->period_start_nulls);
-    case KIND_SHARE: {
-        const sx_shares *s = sx_table_shares(t);
-        if (!s)
-            return ENOMEM;
-        /* owned by the table, which this array holds a reference to */
-        p->buffers[0] = s->count < t->nrows ? s->valid : NULL;
-        p->buffers[1] = s->value;
-        a->null_count = t->nrows - s->count;
-        return 0;
-    }
-    default:
-        return fill_dictionary_column(a, t, c);
-    }
-}
-
-static int
 make_batch(sx_table *t, struct ArrowArray *out)
 {
+    const sxp_arrow_cache *cache = table_buffers(t);
+    if (!cache)
+        return ENOMEM;
     struct ArrowArray root;
     int rc = array_init(&root, t, t->nrows, 1, NCOLUMNS, 0);
     if (rc)
         return rc;
     for (int i = 0; i < NCOLUMNS; i++) {
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-core.CallAndMessage) */
-        rc = fill_column(root.children[i], t, &columns[i]);
-        if (rc) {
-            root.release(&root);
-            return rc;
-        }
+        rc = fill_column(root.children[i], t, &columns[i], &cache->columns[i]);
+        if (rc)
+            goto error;
     }
     *out = root;
     return 0;
+error:
+    root.release(&root);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ stream */

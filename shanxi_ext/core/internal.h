@@ -104,6 +104,10 @@ sx_days_in_month(int32_t year, unsigned month)
 sx_status sxp_add_ignored(sx_table *t, const char *name, size_t len, const char *near);
 void sxp_clear_ignored(sx_table *t);
 
+/* What the Arrow export keeps with a table (arrow.c), freed with it. */
+typedef struct sxp_arrow_cache sxp_arrow_cache;
+void sxp_arrow_cache_free(sxp_arrow_cache *c);
+
 SX_INTERNAL_END
 
 #endif

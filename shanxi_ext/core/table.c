@@ -3,7 +3,7 @@
  * atomic reference count), the project index and the range of its dates.
  */
 #include "shanxi/core.h"
-#include "internal.h" /* sxp_add_ignored */
+#include "internal.h" /* sxp_add_ignored, sxp_arrow_cache_free */
 #include "platform.h" /* sx_refcount_inc, sx_refcount_dec */
 
 #include <stdlib.h>
@@ -38,6 +38,7 @@ table_free(sx_table *t)
         sx_shares_free(shares);
         free(shares);
     }
+    sxp_arrow_cache_free(sx_atomic_load_ptr(&t->arrow));
     free(t);
 }
 

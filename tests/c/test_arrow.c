@@ -11,8 +11,9 @@
 /* ------------------------------------------------------------------ fault injection
  *
  * A second copy of arrow.c, compiled here with malloc and calloc replaced by
- * versions that fail on request and its one public function renamed (the
- * real one is linked in from the core as usual).  The system headers come
+ * versions that fail on request and its public function and the cache free
+ * the core calls renamed (the real ones are linked in from the core as
+ * usual, and free this copy's caches as well: the same code).  The system headers come
  * first so the macros only touch arrow.c's own calls. */
 static long alloc_count, fail_at = -1;
 
@@ -32,13 +33,15 @@ test_calloc(size_t n, size_t size)
     return calloc(n, size);
 }
 
-#define malloc(n)       test_malloc(n)
-#define calloc(n, size) test_calloc(n, size)
-#define sx_arrow_export faulty_arrow_export
+#define malloc(n)            test_malloc(n)
+#define calloc(n, size)      test_calloc(n, size)
+#define sx_arrow_export      faulty_arrow_export
+#define sxp_arrow_cache_free faulty_arrow_cache_free
 #include "../../shanxi_ext/core/arrow.c"
 #undef malloc
 #undef calloc
 #undef sx_arrow_export
+#undef sxp_arrow_cache_free
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -429,6 +432,72 @@ test_moved_children(void)
     RELEASE(&unit_dict);
 }
 
+/* What an export makes is made once and kept with the table: two exports
+ * hand out the same buffers (the built project indices, the bitmaps and the
+ * one zero block of every absent column), and a child moved out keeps them
+ * alive after both streams, every other array and the caller's reference
+ * are gone. */
+static void
+test_shared_buffers(void)
+{
+    sx_table *t = parse("project,project_key,project_title,metric,value,unit,as_of,region\n"
+                        "1,alpha,Alpha,m_a,1,people,2022-11-30,Shanxi\n"
+                        "2,,,m_b,2,people,2022-11-30,\n"
+                        "1,alpha,Alpha,m_c,3,people,2022-12-31,Taiyuan\n");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct ArrowArrayStream first, second;
+    struct ArrowArray a, b;
+    CHECK(sx_arrow_export(t, "first", &first) == SX_OK);
+    CHECK(sx_arrow_export(t, "second", &second) == SX_OK);
+    CHECK(first.get_next(&first, &a) == 0);
+    CHECK(second.get_next(&second, &b) == 0);
+    CHECK(a.n_children == NFIELDS && b.n_children == NFIELDS);
+    if (a.n_children != NFIELDS || b.n_children != NFIELDS)
+        return;
+    for (int i = 0; i < NFIELDS; i++) {
+        CHECK(a.children[i] != b.children[i]); /* nodes of their own */
+        CHECK(a.children[i]->buffers[0] == b.children[i]->buffers[0]);
+        CHECK(a.children[i]->buffers[1] == b.children[i]->buffers[1]);
+        CHECK(a.children[i]->null_count == b.children[i]->null_count);
+    }
+    /* project_key and project_title: indices built per row, project 2 null */
+    for (int i = 1; i <= 2; i++) {
+        CHECK(a.children[i]->buffers[1] != NULL && a.children[i]->buffers[0] != NULL);
+        CHECK(a.children[i]->null_count == 1 && count_nulls(a.children[i]) == 1);
+    }
+    CHECK(a.children[1]->buffers[1] != a.children[2]->buffers[1]);
+    /* category, label, period_start and part_of are absent: one zero block
+     * is the values and validity of them all */
+    static const int absent[] = {3, 5, 9, 10};
+    const void *zeros = a.children[3]->buffers[1];
+    CHECK(zeros != NULL);
+    for (int k = 0; k < 4; k++) {
+        const struct ArrowArray *c = a.children[absent[k]];
+        CHECK(c->buffers[0] == zeros && c->buffers[1] == zeros);
+        CHECK(c->null_count == 3 && count_nulls(c) == 3);
+    }
+    CHECK(a.children[11]->null_count == 1 && a.children[11]->buffers[0] != NULL);
+
+    /* move project_key and category out of the first batch, drop the rest */
+    struct ArrowArray key = *a.children[1], category = *a.children[3];
+    a.children[1]->release = NULL;
+    a.children[3]->release = NULL;
+    RELEASE(&a);
+    RELEASE(&b);
+    RELEASE(&first);
+    RELEASE(&second);
+    sx_table_decref(t);
+    CHECK(dict_value_is(&key, 4, 0, "alpha"));
+    CHECK(dict_value_is(&key, 4, 1, NULL));
+    CHECK(count_nulls(&category) == 3 && index_at(category.buffers[1], 1, 2) == 0);
+    RELEASE(&category);
+    /* the last owner: the table and what is kept with it go with it */
+    CHECK(dict_value_is(&key, 4, 2, "alpha"));
+    RELEASE(&key);
+}
+
 /* ------------------------------------------------------------------ other tables */
 
 static void
@@ -735,6 +804,7 @@ main(void)
     test_full_stream_first();
     test_full_arrays_first();
     test_moved_children();
+    test_shared_buffers();
     test_required_only();
     test_all_null_column();
     test_empty_table();

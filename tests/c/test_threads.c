@@ -1,10 +1,12 @@
 /* The core's shared state under threads: a table's reference count taken
  * and dropped from many threads at once (as Arrow streams do, on whatever
  * thread their consumer runs), the last reference dropped off the main
- * thread, and the parser's process-wide "C" locale made by racing threads.
+ * thread, the parser's process-wide "C" locale made by racing threads, and
+ * a table's first Arrow exports racing to make what is kept with it.
  * Run under ASan here; a lost update shows as a wrong count, a double free
  * or a leak. */
 #include "check.h"
+#include "shanxi/arrow.h"
 #include "shanxi/core.h"
 
 #include <pthread.h>
@@ -150,11 +152,68 @@ test_c_locale_race(void)
     CHECK(atomic_load(&failures) == 0);
 }
 
+/* Threads export one fresh table at once: each first export makes the
+ * table's buffers (its shares and the Arrow export's), one is published and
+ * the others freed, and every batch points at the published ones. */
+typedef struct first_exports {
+    sx_table *t;
+    atomic_int next;
+    atomic_int failures;
+    const void *zeros[NTHREADS]; /* an absent column's values, per thread */
+    const void *shares[NTHREADS];
+} first_exports;
+
+static void *
+export_once(void *arg)
+{
+    first_exports *f = arg;
+    int me = atomic_fetch_add(&f->next, 1);
+    struct ArrowArrayStream stream;
+    struct ArrowArray batch;
+    if (sx_arrow_export(f->t, "", &stream) != SX_OK) {
+        atomic_fetch_add(&f->failures, 1);
+        return NULL;
+    }
+    if (stream.get_next(&stream, &batch) != 0 || batch.n_children != 13) {
+        atomic_fetch_add(&f->failures, 1);
+    } else {
+        f->zeros[me] = batch.children[3]->buffers[1]; /* category: absent */
+        f->shares[me] = batch.children[12]->buffers[1];
+        batch.release(&batch);
+    }
+    stream.release(&stream);
+    return NULL;
+}
+
+static void
+test_first_exports_race(void)
+{
+    for (int round = 0; round < 50; round++) {
+        first_exports f;
+        memset(&f, 0, sizeof f);
+        f.t = small_table();
+        CHECK(f.t != NULL);
+        if (!f.t)
+            return;
+        atomic_init(&f.next, 0);
+        atomic_init(&f.failures, 0);
+        CHECK(run_threads(NTHREADS, export_once, &f));
+        CHECK(atomic_load(&f.failures) == 0);
+        for (int i = 0; i < NTHREADS; i++) {
+            CHECK(f.zeros[i] != NULL && f.zeros[i] == f.zeros[0]);
+            CHECK(f.shares[i] != NULL && f.shares[i] == f.shares[0]);
+        }
+        CHECK(f.t->refcount == 1);
+        sx_table_decref(f.t);
+    }
+}
+
 int
 main(void)
 {
     test_c_locale_race(); /* first: nothing has made the locale yet */
     test_refcount_balanced();
     test_refcount_last_drop_on_a_thread();
+    test_first_exports_race();
     return CHECK_DONE();
 }

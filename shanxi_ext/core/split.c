@@ -109,42 +109,9 @@ sxp_merge_halves(parser *a, parser *b)
     ta->nrows = na + nb;
     a->cap_rows = ta->nrows;
 
-    for (size_t i = 0; i < b->nprojects; i++) {
-        const project_state *q = &b->projects[i];
-        size_t index;
-        if ((st = sxp_find_project(a, q->number, &index)) != SX_OK)
-            goto done;
-        project_state *pj = &a->projects[index];
-        pj->nrows += q->nrows;
-        if (q->as_of > pj->as_of)
-            pj->as_of = q->as_of;
-        for (int x = 0; x < NATTRS; x++) {
-            if (q->attr[x] == SX_NULL_CODE)
-                continue;
-            int32_t code = maps[ATTR_COL(x)][q->attr[x]];
-            if (pj->attr[x] != SX_NULL_CODE) {
-                if (pj->attr[x] != code) {
-                    st = SX_ERR_PARSE;
-                    goto done;
-                }
-                continue;
-            }
-            if (x == ATTR_KEY) {
-                if ((size_t)code < a->key_owner_cap && a->key_owner[code] != 0 &&
-                    a->key_owner[code] != (uint32_t)index + 1) {
-                    st = SX_ERR_PARSE;
-                    goto done;
-                }
-                /* (no clash: checked above, so `at` is never reported) */
-                if ((st = sxp_claim_project_key(a, index, code, a->buf)) != SX_OK)
-                    goto done;
-                pj = &a->projects[index];
-            }
-            pj->attr[x] = code;
-            pj->attr_line[x] = q->attr_line[x];
-        }
-    }
-    st = SX_OK;
+    conflict found = {{0, 0}, 0, 0, 0, 0};
+    if ((st = sxp_join_projects(a, b, 0, maps, &found)) == SX_OK && found.at.line != 0)
+        st = SX_ERR_PARSE;
 done:
     for (int c = 0; c < SX_NSTRCOLS; c++)
         free(maps[c]);

@@ -184,6 +184,35 @@ loads_surrogates(shanxi_state *st, PyObject *text, PyObject *source)
     return result;
 }
 
+/* The core's error of read_chunks; a parse error of an input to hint
+ * about (rest, the rest of its chunks, given) first says what it looks
+ * like: the guess looks at the same first bytes however the input was cut,
+ * so rest is read on up to HINT_BYTES (the input is wrong anyway). */
+static void
+raise_chunks_error(shanxi_state *st, sx_status status, sx_error *err, PyObject *source,
+                   PyObject *rest, char *head, size_t nhead)
+{
+    if (rest != NULL && status == SX_ERR_PARSE) {
+        PyObject *item;
+        while (nhead < HINT_BYTES && (item = PyIter_Next(rest)) != NULL) {
+            Py_buffer view;
+            if (PyUnicode_Check(item) || PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
+                Py_DECREF(item);
+                break;
+            }
+            size_t k =
+                (size_t)view.len < HINT_BYTES - nhead ? (size_t)view.len : HINT_BYTES - nhead;
+            memcpy(head + nhead, view.buf, k);
+            nhead += k;
+            PyBuffer_Release(&view);
+            Py_DECREF(item);
+        }
+        PyErr_Clear();
+        add_hint(st, err, head, nhead);
+    }
+    raise_core_error(st, status, err, source);
+}
+
 /* A Dataset of what the package's chunks(src, encoding, name) yields: UTF-8
  * bytes a chunk at a time (from a file object, a decompressor, a
  * transcoder), fed to a builder as they come; a str it yields is why the
@@ -218,7 +247,8 @@ read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *sourc
             status = err.status = SX_ERR_PARSE;
             sx_builder_position(b, buf, n, &err.line, &err.column);
             snprintf(err.message, sizeof err.message, "%s", reason);
-            goto failed;
+            raise_chunks_error(st, status, &err, source, hint ? iter : NULL, head, nhead);
+            goto error;
         }
         Py_buffer view;
         if (PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
@@ -256,7 +286,8 @@ read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *sourc
         status = sx_builder_feed(b, buf, n, 0, &used, &err);
         Py_END_ALLOW_THREADS;
         if (status != SX_OK) {
-            goto failed;
+            raise_chunks_error(st, status, &err, source, hint ? iter : NULL, head, nhead);
+            goto error;
         }
         memmove(buf, buf + used, n - used);
         n -= used;
@@ -275,31 +306,10 @@ read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *sourc
     }
     Py_END_ALLOW_THREADS;
     if (status != SX_OK) {
-        goto failed;
+        raise_chunks_error(st, status, &err, source, hint ? iter : NULL, head, nhead);
+        goto error;
     }
     result = dataset_new(st, table, source, 0);
-    goto error;
-failed:
-    if (hint && status == SX_ERR_PARSE) {
-        /* the guess looks at the same first bytes however the input was
-         * cut: read on up to HINT_BYTES (the input is wrong anyway) */
-        Py_CLEAR(item);
-        while (nhead < HINT_BYTES && (item = PyIter_Next(iter)) != NULL) {
-            Py_buffer view;
-            if (PyUnicode_Check(item) || PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
-                break;
-            }
-            size_t k =
-                (size_t)view.len < HINT_BYTES - nhead ? (size_t)view.len : HINT_BYTES - nhead;
-            memcpy(head + nhead, view.buf, k);
-            nhead += k;
-            PyBuffer_Release(&view);
-            Py_CLEAR(item);
-        }
-        PyErr_Clear();
-        add_hint(st, &err, head, nhead);
-    }
-    raise_core_error(st, status, &err, source);
 error:
     Py_XDECREF(item);
     Py_XDECREF(iter);

@@ -26,8 +26,10 @@
             break;                                                                                 \
         int had_ = ta->field != NULL;                                                              \
         void *grown_ = realloc(ta->field, (size_t)total * sizeof *ta->field);                      \
-        if (!grown_)                                                                               \
-            goto nomem;                                                                            \
+        if (!grown_) {                                                                             \
+            st = sxp_fail_nomem(a);                                                                \
+            goto error;                                                                            \
+        }                                                                                          \
         ta->field = grown_;                                                                        \
         if (!had_)                                                                                 \
             for (int64_t i_ = 0; i_ < ta->nrows; i_++)                                             \
@@ -225,12 +227,14 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
         total += parts[k]->t->nrows;
     if (total > MAX_ROWS) { /* each part fits, the whole does not */
         st = sxp_fail_limit(a, "the inputs have more than %ld rows", (long)MAX_ROWS);
-        goto done;
+        goto error;
     }
     /* n >= 1: parts[0] is the table the others merge into */
     /* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI) */
-    if (!(maps = calloc(n * SX_NSTRCOLS, sizeof *maps)))
-        goto nomem;
+    if (!(maps = calloc(n * SX_NSTRCOLS, sizeof *maps))) {
+        st = sxp_fail_nomem(a);
+        goto error;
+    }
 
     /* dictionaries first, so the code columns are written once at their
      * final width */
@@ -241,12 +245,14 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
         if (!any)
             continue;
         /* a present column's dictionary has offsets[0] even when empty */
-        if (!ta->dicts[c].offsets && !(ta->dicts[c].offsets = calloc(1, sizeof(int32_t))))
-            goto nomem;
+        if (!ta->dicts[c].offsets && !(ta->dicts[c].offsets = calloc(1, sizeof(int32_t)))) {
+            st = sxp_fail_nomem(a);
+            goto error;
+        }
         for (size_t k = 1; k < n; k++)
             if ((st = merge_dict(a, parts[k], (sx_strcol)c, same_input,
                                  &maps[k * SX_NSTRCOLS + c])) != SX_OK)
-                goto done;
+                goto error;
     }
     /* empty period_starts counted before the parts' arrays are freed */
     int64_t period_start_nulls = 0, any_period_start = 0;
@@ -266,30 +272,27 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
         for (size_t k = 0; k < n; k++)
             any |= parts[k]->t->codes[c] != NULL;
         if (any && (st = merge_codes(parts, n, total, (sx_strcol)c, maps)) != SX_OK)
-            goto done;
+            goto error;
     }
 
     for (size_t k = 1; k < n; k++) {
         conflict found = {{0, 0}, 0, 0, 0, 0};
         if ((st = sxp_join_projects(a, parts[k], (uint32_t)k, &maps[k * SX_NSTRCOLS], &found)) !=
             SX_OK)
-            goto done;
+            goto error;
         if (found.at.line != 0) {
             *failed = k;
             /* pieces of one input: the caller parses it again in one pass,
              * which says where */
             st = same_input ? SX_ERR_PARSE : report_conflict(parts, parts[k], &found, names);
-            goto done;
+            goto error;
         }
     }
     ta->nrows = total;
     a->cap_rows = total;
     if (!same_input && (st = check_part_of(parts, n, first_part_ofs, failed)) == SX_OK)
         st = merge_ignored(parts, n);
-    goto done;
-nomem:
-    st = sxp_fail_nomem(a);
-done:
+error:
     if (maps)
         for (size_t i = 0; i < n * SX_NSTRCOLS; i++)
             free(maps[i]);

@@ -206,10 +206,10 @@ part_start(sx_reader *r)
     part_job *job = &r->part;
     sx_builder *b;
     if (sxp_builder_new_part(r->main.b, r->split, r->size - r->split, &b) != SX_OK)
-        goto one_pass;
+        goto error;
     if (range_init(&job->rr, b, r->split, 0) != SX_OK) {
         job->rr.b = b;
-        goto one_pass;
+        goto error;
     }
     job->fd = r->fd;
     job->size = r->size;
@@ -217,10 +217,10 @@ part_start(sx_reader *r)
     sx_refcount_init(&job->stop, 0);
     sx_refcount_init(&job->finished, 0);
     if (pthread_create(&job->thread, NULL, run_part, job) != 0)
-        goto one_pass;
+        goto error;
     job->started = 1;
     return;
-one_pass:
+error: /* the file is read in one pass instead */
     range_free(&job->rr);
     r->split = 0;
     r->main.to = 0;

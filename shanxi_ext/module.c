@@ -14,11 +14,6 @@
 
 #include <errno.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#endif
 
 #include "shanxi_embedded_data.h" /* generated at build time by tools/embed_data.py */
 
@@ -408,29 +403,6 @@ shanxi_loads(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
 }
 
 #ifndef _WIN32
-/* The first bytes of a regular file (0 for anything else, which cannot be
- * read twice): its magic number, or what to show hint(). */
-static size_t
-peek_file(const char *path, char *buf, size_t cap)
-{
-    struct stat sb;
-    ssize_t got = 0;
-    /* stat first: opening a FIFO would wait for a writer, and closing it
-     * would break the pipe of one that is there */
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        return 0;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return 0;
-    }
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        got = pread(fd, buf, cap, 0);
-    }
-    close(fd);
-    return got > 0 ? (size_t)got : 0;
-}
-
 /* Starts with the magic bytes of gzip, bzip2, xz or zstd (the ones the
  * package's _sources.MAGIC decompresses). */
 static int
@@ -539,7 +511,7 @@ error:
     }
     if (status == SX_ERR_PARSE) {
         char head[HINT_BYTES];
-        add_hint(st, &err, head, peek_file(cpath, head, sizeof head));
+        add_hint(st, &err, head, sx_file_peek(cpath, head, sizeof head));
     }
     raise_core_error(st, status, &err, source);
     return NULL;
@@ -620,7 +592,8 @@ shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
     char head[8] = {0};
     if (!is_utf8(encoding)) {
         result = read_chunks(st, expanded, encoding, source, 0);
-    } else if (looks_compressed(head, peek_file(PyBytes_AS_STRING(encoded), head, sizeof head))) {
+    } else if (looks_compressed(head,
+                                sx_file_peek(PyBytes_AS_STRING(encoded), head, sizeof head))) {
         result = read_chunks(st, expanded, NULL, source, 1);
     } else {
         result = read_path(st, PyBytes_AS_STRING(encoded), source);
@@ -816,7 +789,7 @@ static PyModuleDef_Slot shanxi_slots[] = {
 #if PY_VERSION_HEX >= 0x030C0000
     /* Safe in interpreters with their own GIL: everything mutable lives in
      * the module state or in objects; the only process-wide state is the
-     * parser's "C" locale, made once and published atomically (parse.c).
+     * parser's "C" locale, made once and published atomically (core/convert.c).
      * Tested by tests/test_threads.py.  Py_mod_gil is left undeclared: the
      * Dataset's lazy caches are filled without locks (see cache_publish),
      * so free-threaded builds must keep the GIL on for this module. */

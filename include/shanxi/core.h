@@ -510,6 +510,12 @@ sx_status sx_reader_finish(sx_reader *r, sx_table **out, sx_error *err);
 /* Stops a second thread (it sees the cancel flag within a chunk), closes
  * the file and frees everything; NULL is a no-op. */
 void sx_reader_free(sx_reader *r);
+
+/* The first bytes (up to cap) of the regular file at path, for a look at
+ * what it is: how many were read into buf, 0 for anything else (a pipe, a
+ * FIFO or a device, whose bytes cannot be read twice, or a file that cannot
+ * be opened or read: sx_reader_open says why when it opens it). */
+size_t sx_file_peek(const char *path, char *buf, size_t cap);
 #endif
 
 #ifdef __cplusplus

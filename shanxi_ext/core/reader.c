@@ -14,6 +14,9 @@
  * the first (split.c).  When that cannot be trusted (a half failed, the
  * split fell inside a quoted field, the first half ends in empty lines) the
  * file is read again in one pass, which reports errors exactly.
+ *
+ * sx_file_peek reads a regular file's first bytes for a look at what it is
+ * (compressed? what do its first lines look like?).
  */
 #include "shanxi/core.h"
 
@@ -384,6 +387,25 @@ sx_reader_free(sx_reader *r)
     if (r->fd >= 0)
         close(r->fd);
     free(r);
+}
+
+size_t
+sx_file_peek(const char *path, char *buf, size_t cap)
+{
+    struct stat sb;
+    ssize_t got = 0;
+    /* stat first: opening a FIFO would wait for a writer, and closing it
+     * would break the pipe of one that is there */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    /* (the path may name another file by now) */
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        got = pread(fd, buf, cap, 0);
+    close(fd);
+    return got > 0 ? (size_t)got : 0;
 }
 
 #endif /* _WIN32 */

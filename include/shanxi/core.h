@@ -311,6 +311,12 @@ void sx_shares_free(sx_shares *s); /* frees the contents, not s itself */
 /* t's shares, computed on the first call and kept until the table is freed
  * (safe to call from several threads); NULL when memory ran out. */
 const sx_shares *sx_table_shares(sx_table *t);
+/* Why row has its share or none, by the same rule: the rows that are its
+ * whole are counted in *n (none when its part_of is empty or names no
+ * metric); the whole's row when there is exactly one, else -1.  A row
+ * with one whole has a share unless that whole is zero.  One pass over
+ * the rows. */
+int64_t sx_share_whole(const sx_table *t, int64_t row, int64_t *n);
 
 /* ------------------------------------------------------------------ queries */
 

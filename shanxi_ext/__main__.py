@@ -236,7 +236,7 @@ def _listing(dataset, args, filters, fmt):
         limit = PREVIEW_ROWS
     shown = metrics if limit is None or limit >= len(metrics) else metrics[:limit]
     more = len(metrics) - len(shown)
-    share_list = _share_list(dataset, shown)
+    share_list = _share_list(metrics, len(shown))
     if not any(s is not None for s in share_list):
         share_list = None
     # Decided on the whole selection, so that a preview has the full listing's columns.
@@ -250,23 +250,15 @@ def _listing(dataset, args, filters, fmt):
     return _markdown(shown, share_list, with_region, more)
 
 
-def _share_list(dataset, shown):
-    """Each shown figure's share of its whole, or None; the wholes may be unshown."""
-    from ._render import shares
+def _share_list(metrics, count):
+    """The share of each of the first count figures of metrics, or None: the
+    dataset's share column, so the wholes may be unshown."""
+    from ._render import dataset_shares
 
-    wanted = {(m.project, m.part_of) for m in shown if m.part_of is not None}
-    if not wanted:
-        return [None] * len(shown)
-    seen = set(shown)
-    wholes = []
-    for project, key in sorted(wanted):
-        try:
-            candidates = dataset.metrics(project=project, metric=key)
-        except KeyError:      # a part_of naming no figure of the file: no share
-            continue
-        wholes.extend(m for m in candidates if m not in seen)
-    part_shares = shares(list(shown) + wholes)
-    return [part_shares.get(i) for i in range(len(shown))]
+    native = dataset_shares(metrics)
+    if native is None:      # no part among them
+        return [None] * count
+    return [None if s != s else s for s in native[:count]]
 
 
 def _more(count, what):

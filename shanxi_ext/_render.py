@@ -265,13 +265,28 @@ def _drop_empty_cells(columns, rows, keep=()):
 
 # ------------------------------------------------------------------ figures
 
-def shares(metrics):
-    """{index: share} for the figures of metrics that are part of another one there.
+def dataset_shares(metrics):
+    """Each figure's share as the dataset that made metrics computed it (its
+    share column: doubles, NaN for none), or None for figures no dataset
+    made (a tuple made by hand or unpickled), or that hold no part."""
+    native = getattr(metrics, "_shares", None)
+    if native is None or len(native) != 8 * len(metrics):
+        return None
+    return memoryview(native).cast("d")
 
-    The rule of Dataset.share() (see _shares.py): the whole is the figure of
-    the same project whose key is the part's part_of, for the same region and
-    as_of; none where it is missing, ambiguous or zero.
+
+def shares(metrics):
+    """{index: share} for the figures of metrics that have a share.
+
+    Figures a dataset made have the shares of its share column (the rule of
+    Dataset.share(): the whole is the figure of the same project whose key
+    is the part's part_of, for the same region and as_of; none where it is
+    missing, ambiguous or zero), their wholes among them or not.  Figures
+    made by hand have that rule among themselves (_shares.py).
     """
+    native = dataset_shares(metrics)
+    if native is not None:
+        return {i: s for i, s in enumerate(native) if s == s}
     from ._shares import metric_shares
 
     return metric_shares(metrics)
@@ -280,13 +295,8 @@ def shares(metrics):
 def _figures_table(css_class, metrics, with_project):
     """A table of figures: the columns that have a value somewhere, a region
     column when they cover more than one region, a share column when one of
-    them has a share (the dataset's own column for what metrics() returns,
-    else the same rule among the figures given)."""
-    native = getattr(metrics, "_shares", None)
-    if native is not None and len(native) == 8 * len(metrics):
-        part_shares = {i: s for i, s in enumerate(memoryview(native).cast("d")) if s == s}
-    else:
-        part_shares = shares(metrics)
+    them has a share (shares())."""
+    part_shares = shares(metrics)
     regions = {m.region for m in metrics}
     columns = [("project", NUMBER)] if with_project else []
     columns += [("metric", TEXT), ("label", TEXT), ("value", NUMBER), ("unit", TEXT),

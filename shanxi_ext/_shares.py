@@ -1,11 +1,12 @@
-"""Each figure's share of the whole it is part of, for many figures at once.
+"""Each figure's share of the whole it is part of, for figures no dataset made.
 
-A dataset's own figures have their shares computed once, in C, for every
-row (``shanxi_ext/core/shares.c``): the ``share`` column of ``to_frame()``,
-``to_dicts()`` and the Arrow export.  This is the same rule for figures as
-Metric objects, which do not know their row (or were made by hand): the
-notebook HTML of a project or of a ``metrics()`` result, and
-``python -m shanxi``; tests/test_schema.py checks that both agree.  The rule, the
+A dataset's figures have their shares computed once, in C, for every row
+(``shanxi_ext/core/shares.c``): the ``share`` column of ``to_frame()``,
+``to_dicts()``, the Arrow export, ``Dataset.share()``, and the ``_shares`` of
+what ``metrics()`` returns, which the notebook HTML and ``python -m shanxi``
+show.  This is the same rule for a tuple of Metric objects made by hand (or
+unpickled), whose figures do not know their rows, among the figures it
+holds; tests/test_schema.py checks that both agree.  The rule, the
 C one: the whole of a figure with a ``part_of`` key is the figure of the
 same project whose metric key is that key, for the same region (a missing
 region matches a missing one) and as_of.  Where there is no such figure,

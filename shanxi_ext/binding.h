@@ -13,6 +13,10 @@
  *   columns.c  Dataset._columns(): the native columns as read-only buffers
  *   contents.c what is in a Dataset: distinct values, dates, columns
  *   figures.c  the Metric and Project types
+ *   manyfiles.c load() of many files: each read by its own reader on the
+ *              core's pool, one Dataset
+ *   partial.c  the Partial type: Dataset.partial, merging, result(), its
+ *              blob and pickle
  *   module.c   module init and state, the Python helpers, load()/loads()
  */
 #ifndef SHANXI_BINDING_H

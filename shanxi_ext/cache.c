@@ -3,8 +3,10 @@
  * a Metric per row and a Project per project are made on first access and
  * kept, so lookups return the same object each time and a loaded file of
  * millions of rows costs no Python object until one is asked for.  Every
- * lazily made object, here and elsewhere in the binding, is stored through
- * cache_publish.  The caches' share of the Dataset's traverse, clear and
+ * lazily made thing, here and elsewhere in the binding (objects, the
+ * caches' arrays, the search view), is stored through publish, most through
+ * cache_publish; only a grouping's kept keys are not, since there the larger
+ * replaces the first (groups.c).  The caches' share of the Dataset's traverse, clear and
  * dealloc is here too, next to what they hold, and so is the casefolded
  * view of the table that search() reads.
  */
@@ -12,25 +14,60 @@
 
 #include <string.h>
 
-/* Store made (a new reference, stolen) in *slot unless the slot was filled
- * meanwhile, and return a new reference to what the slot holds.
+/* Store made in the pointer at slot (the address of a pointer of any type)
+ * unless the slot was filled meanwhile, and return what the slot holds; when
+ * that is not made, the caller drops made.
  *
- * Making an object may run other threads (an allocation can start a garbage
+ * Making a thing may run other threads (an allocation can start a garbage
  * collection, whose finalizers may release the GIL), and one of them may
- * have filled the slot first: the first object stays, so every caller sees
- * the same one, and the second is dropped.  Under the GIL the check and the
- * store cannot be interleaved; this is the single place that would take a
- * lock (or a compare-and-swap) to make the binding's caches safe under
- * free-threaded Python, which is why no cache stores by itself. */
+ * have filled the slot first: the first stays, so every caller sees the same
+ * one, and the second is dropped.  Under the GIL the check and the store
+ * cannot be interleaved; this is the single place that would take a lock (or
+ * a compare-and-swap) to make the binding's caches safe under free-threaded
+ * Python, which is why no cache stores by itself.  (memcpy: the slot's
+ * pointer type is not void *.) */
+static void *
+publish(void *slot, void *made)
+{
+    void *held;
+    memcpy(&held, slot, sizeof held);
+    if (held == NULL) {
+        memcpy(slot, &made, sizeof made);
+        held = made;
+    }
+    return held;
+}
+
+/* Store made (a new reference, stolen) in *slot unless the slot was filled
+ * meanwhile (publish), and return a new reference to what the slot holds. */
 PyObject *
 cache_publish(PyObject **slot, PyObject *made)
 {
-    if (*slot == NULL) {
-        *slot = made;
-    } else {
+    PyObject *held = publish(slot, made);
+    if (held != made) {
         Py_DECREF(made);
     }
-    return Py_NewRef(*slot);
+    return Py_NewRef(held);
+}
+
+/* The array of n object slots at *slot, made (all NULL) on first use; NULL
+ * with MemoryError set when it cannot be. */
+static PyObject **
+object_slots(PyObject ***slot, size_t n)
+{
+    PyObject **held = *slot;
+    if (held == NULL) {
+        PyObject **made = PyMem_Calloc(n, sizeof(PyObject *));
+        if (made == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        held = publish(slot, made);
+        if (held != made) {
+            PyMem_Free(made);
+        }
+    }
+    return held;
 }
 
 /* The str of a dictionary code, None for an empty field. */
@@ -40,14 +77,9 @@ dataset_str(DatasetObject *ds, sx_strcol col, int32_t code)
     if (code == SX_NULL_CODE) {
         Py_RETURN_NONE;
     }
-    PyObject **cache = ds->str_cache[col];
+    PyObject **cache = object_slots(&ds->str_cache[col], (size_t)ds->table->dicts[col].count);
     if (cache == NULL) {
-        /* (no other thread runs during an allocation of raw memory) */
-        cache = PyMem_Calloc((size_t)ds->table->dicts[col].count, sizeof(PyObject *));
-        if (cache == NULL) {
-            return PyErr_NoMemory();
-        }
-        ds->str_cache[col] = cache;
+        return NULL;
     }
     if (cache[code] != NULL) {
         return Py_NewRef(cache[code]);
@@ -72,14 +104,12 @@ PyObject *
 dataset_metric_at(DatasetObject *ds, int64_t row)
 {
     const sx_table *t = ds->table;
-    if (ds->metric_cache == NULL) {
-        ds->metric_cache = PyMem_Calloc((size_t)t->nrows, sizeof(PyObject *));
-        if (ds->metric_cache == NULL) {
-            return PyErr_NoMemory();
-        }
+    PyObject **cache = object_slots(&ds->metric_cache, (size_t)t->nrows);
+    if (cache == NULL) {
+        return NULL;
     }
-    if (ds->metric_cache[row] != NULL) {
-        return Py_NewRef(ds->metric_cache[row]);
+    if (cache[row] != NULL) {
+        return Py_NewRef(cache[row]);
     }
     shanxi_state *st = object_state((PyObject *)ds);
     MetricObject *m = PyObject_GC_New(MetricObject, st->Metric_Type);
@@ -102,7 +132,7 @@ dataset_metric_at(DatasetObject *ds, int64_t row)
         Py_DECREF(m);
         return NULL;
     }
-    return cache_publish(&ds->metric_cache[row], (PyObject *)m);
+    return cache_publish(&cache[row], (PyObject *)m);
 }
 
 /* Tuples of more Metrics than this are made with the collector paused. */
@@ -192,14 +222,12 @@ PyObject *
 dataset_project_at(DatasetObject *ds, int32_t index)
 {
     const sx_table *t = ds->table;
-    if (ds->project_cache == NULL) {
-        ds->project_cache = PyMem_Calloc((size_t)t->nprojects + 1, sizeof(PyObject *));
-        if (ds->project_cache == NULL) {
-            return PyErr_NoMemory();
-        }
+    PyObject **cache = object_slots(&ds->project_cache, (size_t)t->nprojects + 1);
+    if (cache == NULL) {
+        return NULL;
     }
-    if (ds->project_cache[index] != NULL) {
-        return Py_NewRef(ds->project_cache[index]);
+    if (cache[index] != NULL) {
+        return Py_NewRef(cache[index]);
     }
     shanxi_state *st = object_state((PyObject *)ds);
     const sx_project *p = &t->projects[index];
@@ -220,7 +248,7 @@ dataset_project_at(DatasetObject *ds, int32_t index)
         Py_DECREF(obj);
         return NULL;
     }
-    return cache_publish(&ds->project_cache[index], (PyObject *)obj);
+    return cache_publish(&cache[index], (PyObject *)obj);
 }
 
 /* ------------------------------------------------------------ search */
@@ -347,12 +375,11 @@ dataset_search_view(DatasetObject *ds)
         }
     }
     /* (folding made objects, which may have let another thread do this) */
-    if (ds->search_view != NULL) {
+    sx_table *held = publish(&ds->search_view, view);
+    if (held != view) {
         search_view_free(ds, view);
-    } else {
-        ds->search_view = view;
     }
-    return ds->search_view;
+    return held;
 }
 
 /* ------------------------------------------------------------ the Dataset's GC */

@@ -357,27 +357,17 @@ Dataset_share(PyObject *op, PyObject *key)
                      key);
         return NULL;
     }
-    /* The whole is the figure with that key for the same project, region and
-     * date, as to_frame()'s share column pairs them. */
-    size_t wlen;
-    const char *wkey = sx_dict_str(&t->dicts[SX_COL_PART_OF], whole_code, &wlen);
-    sx_filter f;
-    sx_filter_init(&f);
-    f.project = t->project[row];
-    f.code[SX_COL_METRIC] = sx_dict_find(&t->dicts[SX_COL_METRIC], wkey, wlen);
-    if (t->codes[SX_COL_REGION]) {
-        f.code[SX_COL_REGION] = sx_code_at(t, SX_COL_REGION, row);
+    /* the core's share column, as to_frame() and to_dicts() have it */
+    const sx_shares *shares = sx_table_shares(ds->table);
+    if (shares == NULL) {
+        return PyErr_NoMemory();
     }
-    f.since = f.until = t->as_of[row];
-    int64_t *rows = NULL, n = 0;
-    sx_status status = sx_select(t, &f, &rows, &n);
-    if (status != SX_OK) {
-        raise_core_error(object_state(op), status, NULL, ds->source);
-        return NULL;
+    if ((shares->valid[row >> 3] >> (row & 7)) & 1) {
+        return PyFloat_FromDouble(shares->value[row]);
     }
-    int64_t whole = n == 1 ? rows[0] : -1;
-    free(rows);
-    if (whole < 0) {
+    /* no share: its whole is missing, not one figure, or zero */
+    int64_t n;
+    if (sx_share_whole(t, row, &n) < 0) {
         PyObject *whole_key = dataset_str(ds, SX_COL_PART_OF, whole_code);
         if (whole_key != NULL) {
             PyErr_Format(PyExc_ValueError,
@@ -388,11 +378,8 @@ Dataset_share(PyObject *op, PyObject *key)
         }
         return NULL;
     }
-    if (t->value[whole] == 0.0) {
-        PyErr_Format(PyExc_ValueError, "the whole of %R is zero, so it has no share", key);
-        return NULL;
-    }
-    return PyFloat_FromDouble(t->value[row] / t->value[whole]);
+    PyErr_Format(PyExc_ValueError, "the whole of %R is zero, so it has no share", key);
+    return NULL;
 }
 
 /* One row of to_dicts(): the data file's columns, in its order. */

@@ -14,11 +14,6 @@
 
 #include <errno.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#endif
 
 #include "shanxi_embedded_data.h" /* generated at build time by tools/embed_data.py */
 
@@ -184,6 +179,35 @@ loads_surrogates(shanxi_state *st, PyObject *text, PyObject *source)
     return result;
 }
 
+/* The core's error of read_chunks; a parse error of an input to hint
+ * about (rest, the rest of its chunks, given) first says what it looks
+ * like: the guess looks at the same first bytes however the input was cut,
+ * so rest is read on up to HINT_BYTES (the input is wrong anyway). */
+static void
+raise_chunks_error(shanxi_state *st, sx_status status, sx_error *err, PyObject *source,
+                   PyObject *rest, char *head, size_t nhead)
+{
+    if (rest != NULL && status == SX_ERR_PARSE) {
+        PyObject *item;
+        while (nhead < HINT_BYTES && (item = PyIter_Next(rest)) != NULL) {
+            Py_buffer view;
+            if (PyUnicode_Check(item) || PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
+                Py_DECREF(item);
+                break;
+            }
+            size_t k =
+                (size_t)view.len < HINT_BYTES - nhead ? (size_t)view.len : HINT_BYTES - nhead;
+            memcpy(head + nhead, view.buf, k);
+            nhead += k;
+            PyBuffer_Release(&view);
+            Py_DECREF(item);
+        }
+        PyErr_Clear();
+        add_hint(st, err, head, nhead);
+    }
+    raise_core_error(st, status, err, source);
+}
+
 /* A Dataset of what the package's chunks(src, encoding, name) yields: UTF-8
  * bytes a chunk at a time (from a file object, a decompressor, a
  * transcoder), fed to a builder as they come; a str it yields is why the
@@ -218,7 +242,8 @@ read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *sourc
             status = err.status = SX_ERR_PARSE;
             sx_builder_position(b, buf, n, &err.line, &err.column);
             snprintf(err.message, sizeof err.message, "%s", reason);
-            goto failed;
+            raise_chunks_error(st, status, &err, source, hint ? iter : NULL, head, nhead);
+            goto error;
         }
         Py_buffer view;
         if (PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
@@ -256,7 +281,8 @@ read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *sourc
         status = sx_builder_feed(b, buf, n, 0, &used, &err);
         Py_END_ALLOW_THREADS;
         if (status != SX_OK) {
-            goto failed;
+            raise_chunks_error(st, status, &err, source, hint ? iter : NULL, head, nhead);
+            goto error;
         }
         memmove(buf, buf + used, n - used);
         n -= used;
@@ -275,31 +301,10 @@ read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *sourc
     }
     Py_END_ALLOW_THREADS;
     if (status != SX_OK) {
-        goto failed;
+        raise_chunks_error(st, status, &err, source, hint ? iter : NULL, head, nhead);
+        goto error;
     }
     result = dataset_new(st, table, source, 0);
-    goto error;
-failed:
-    if (hint && status == SX_ERR_PARSE) {
-        /* the guess looks at the same first bytes however the input was
-         * cut: read on up to HINT_BYTES (the input is wrong anyway) */
-        Py_CLEAR(item);
-        while (nhead < HINT_BYTES && (item = PyIter_Next(iter)) != NULL) {
-            Py_buffer view;
-            if (PyUnicode_Check(item) || PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
-                break;
-            }
-            size_t k =
-                (size_t)view.len < HINT_BYTES - nhead ? (size_t)view.len : HINT_BYTES - nhead;
-            memcpy(head + nhead, view.buf, k);
-            nhead += k;
-            PyBuffer_Release(&view);
-            Py_CLEAR(item);
-        }
-        PyErr_Clear();
-        add_hint(st, &err, head, nhead);
-    }
-    raise_core_error(st, status, &err, source);
 error:
     Py_XDECREF(item);
     Py_XDECREF(iter);
@@ -398,29 +403,6 @@ shanxi_loads(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
 }
 
 #ifndef _WIN32
-/* The first bytes of a regular file (0 for anything else, which cannot be
- * read twice): its magic number, or what to show hint(). */
-static size_t
-peek_file(const char *path, char *buf, size_t cap)
-{
-    struct stat sb;
-    ssize_t got = 0;
-    /* stat first: opening a FIFO would wait for a writer, and closing it
-     * would break the pipe of one that is there */
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        return 0;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return 0;
-    }
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        got = pread(fd, buf, cap, 0);
-    }
-    close(fd);
-    return got > 0 ? (size_t)got : 0;
-}
-
 /* Starts with the magic bytes of gzip, bzip2, xz or zstd (the ones the
  * package's _sources.MAGIC decompresses). */
 static int
@@ -529,7 +511,7 @@ error:
     }
     if (status == SX_ERR_PARSE) {
         char head[HINT_BYTES];
-        add_hint(st, &err, head, peek_file(cpath, head, sizeof head));
+        add_hint(st, &err, head, sx_file_peek(cpath, head, sizeof head));
     }
     raise_core_error(st, status, &err, source);
     return NULL;
@@ -610,7 +592,8 @@ shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
     char head[8] = {0};
     if (!is_utf8(encoding)) {
         result = read_chunks(st, expanded, encoding, source, 0);
-    } else if (looks_compressed(head, peek_file(PyBytes_AS_STRING(encoded), head, sizeof head))) {
+    } else if (looks_compressed(head,
+                                sx_file_peek(PyBytes_AS_STRING(encoded), head, sizeof head))) {
         result = read_chunks(st, expanded, NULL, source, 1);
     } else {
         result = read_path(st, PyBytes_AS_STRING(encoded), source);
@@ -806,7 +789,7 @@ static PyModuleDef_Slot shanxi_slots[] = {
 #if PY_VERSION_HEX >= 0x030C0000
     /* Safe in interpreters with their own GIL: everything mutable lives in
      * the module state or in objects; the only process-wide state is the
-     * parser's "C" locale, made once and published atomically (parse.c).
+     * parser's "C" locale, made once and published atomically (core/convert.c).
      * Tested by tests/test_threads.py.  Py_mod_gil is left undeclared: the
      * Dataset's lazy caches are filled without locks (see cache_publish),
      * so free-threaded builds must keep the GIL on for this module. */

@@ -269,29 +269,30 @@ Partial_result(PyObject *op, PyObject *Py_UNUSED(ignored))
         raise_partial_error(st, status, &err);
         return NULL;
     }
-    PyObject *out = NULL, *k = NULL, *v = NULL;
+    PyObject *result = NULL, *out = NULL, *k = NULL, *v = NULL;
     if (by == SX_BY_NONE) {
-        out = group_value(&rows[0].value, func);
-        goto done;
+        result = group_value(&rows[0].value, func);
+        goto error;
     }
     if ((out = PyDict_New()) == NULL) {
-        goto done;
+        goto error;
     }
     for (int64_t i = 0; i < n; i++) {
         k = key_object(st, by, &rows[i].key[0]);
         v = k ? group_value(&rows[i].value, func) : NULL;
         if (v == NULL || PyDict_SetItem(out, k, v) < 0) {
-            Py_CLEAR(out);
-            break;
+            goto error;
         }
         Py_CLEAR(k);
         Py_CLEAR(v);
     }
-done:
+    result = Py_NewRef(out);
+error:
+    Py_XDECREF(out);
     Py_XDECREF(k);
     Py_XDECREF(v);
     free(rows);
-    return out;
+    return result;
 }
 
 /* ------------------------------------------------------------ bytes and pickle */

@@ -317,6 +317,12 @@ void sx_shares_free(sx_shares *s); /* frees the contents, not s itself */
 /* t's shares, computed on the first call and kept until the table is freed
  * (safe to call from several threads); NULL when memory ran out. */
 const sx_shares *sx_table_shares(sx_table *t);
+/* Why row has its share or none, by the same rule: the rows that are its
+ * whole are counted in *n (none when its part_of is empty or names no
+ * metric); the whole's row when there is exactly one, else -1.  A row
+ * with one whole has a share unless that whole is zero.  One pass over
+ * the rows. */
+int64_t sx_share_whole(const sx_table *t, int64_t row, int64_t *n);
 
 /* ------------------------------------------------------------------ queries */
 
@@ -536,6 +542,12 @@ sx_status sx_reader_finish(sx_reader *r, sx_table **out, sx_error *err);
 /* Stops a second thread (it sees the cancel flag within a chunk), closes
  * the file and frees everything; NULL is a no-op. */
 void sx_reader_free(sx_reader *r);
+
+/* The first bytes (up to cap) of the regular file at path, for a look at
+ * what it is: how many were read into buf, 0 for anything else (a pipe, a
+ * FIFO or a device, whose bytes cannot be read twice, or a file that cannot
+ * be opened or read: sx_reader_open says why when it opens it). */
+size_t sx_file_peek(const char *path, char *buf, size_t cap);
 #endif
 
 #ifdef __cplusplus

@@ -305,6 +305,21 @@ feed_rows(sx_builder *b, size_t len)
     return SX_OK;
 }
 
+/* The input is wrong whatever follows: the rest of this chunk (len bytes)
+ * parsed as the last one says where, exactly as one buffer would. */
+static sx_status
+feed_rest_as_final(sx_builder *b, size_t len, size_t *used, sx_error *e)
+{
+    parser *ps = &b->ps;
+    size_t at = b->stage == STAGE_HEADER ? 0 : (size_t)(ps->p - ps->buf);
+    b->lines = sxp_line_of(ps, ps->buf + at) - 1;
+    b->offset += at;
+    size_t rest;
+    sx_status st = sx_builder_feed(b, ps->buf + at, len - at, 1, &rest, e);
+    *used = at + rest;
+    return st;
+}
+
 sx_status
 sx_builder_feed(sx_builder *b, const char *buf, size_t len, int final, size_t *used, sx_error *err)
 {
@@ -330,12 +345,12 @@ sx_builder_feed(sx_builder *b, const char *buf, size_t len, int final, size_t *u
          * once anything else arrives, say which as one buffer would */
         if (!final && ps->start < ps->buf + len && sxp_is_line_break(*ps->start) &&
             !sxp_only_line_breaks(ps->start, ps->buf + len))
-            goto decide;
+            return feed_rest_as_final(b, len, used, e);
         if ((st = feed_header(b, len)) != SX_OK)
-            goto failed;
+            goto error;
     }
     if (b->stage == STAGE_ROWS && (st = feed_rows(b, len)) != SX_OK)
-        goto failed;
+        goto error;
     if (final) {
         if (b->want_lines)
             b->lines = sxp_line_of(ps, ps->buf + len) - 1;
@@ -351,26 +366,14 @@ sx_builder_feed(sx_builder *b, const char *buf, size_t len, int final, size_t *u
         from = (size_t)(b->checked - b->offset);
     const char *valid_to = ps->buf + from;
     if (from < len && first_invalid(ps->buf + from, ps->buf + len, &valid_to))
-        goto decide;
+        return feed_rest_as_final(b, len, used, e);
     b->checked = b->offset + (uint64_t)(valid_to - ps->buf);
     b->lines = sxp_line_of(ps, ps->buf + u) - 1;
     b->offset += u;
     *used = u;
     return SX_OK;
 
-decide:
-    /* The input is wrong whatever follows: the rest of this chunk parsed as
-     * the last one says where, exactly as one buffer would. */
-    {
-        size_t at = b->stage == STAGE_HEADER ? 0 : (size_t)(ps->p - ps->buf);
-        b->lines = sxp_line_of(ps, ps->buf + at) - 1;
-        b->offset += at;
-        size_t rest;
-        st = sx_builder_feed(b, ps->buf + at, len - at, 1, &rest, e);
-        *used = at + rest;
-        return st;
-    }
-failed:
+error:
     b->stage = STAGE_DONE;
     return st;
 }

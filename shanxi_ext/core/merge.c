@@ -13,14 +13,6 @@
 
 #include "parser.h"
 
-/* The first (in part order, then input order) disagreement between a part
- * and what the parts before it say. */
-typedef struct conflict {
-    sx_pos at; /* in the part's input; line 0 while none is found */
-    int32_t number, other, code;
-    int attr; /* the attribute, or -1: the key is another project's */
-} conflict;
-
 /* Rows of a fixed-size column after the first part's, for every part:
  * copied where the part has the column, `fill` where it lacks it (only an
  * optional column may be missing).  Each part's array is freed once copied,
@@ -34,8 +26,10 @@ typedef struct conflict {
             break;                                                                                 \
         int had_ = ta->field != NULL;                                                              \
         void *grown_ = realloc(ta->field, (size_t)total * sizeof *ta->field);                      \
-        if (!grown_)                                                                               \
-            goto nomem;                                                                            \
+        if (!grown_) {                                                                             \
+            st = sxp_fail_nomem(a);                                                                \
+            goto error;                                                                            \
+        }                                                                                          \
         ta->field = grown_;                                                                        \
         if (!had_)                                                                                 \
             for (int64_t i_ = 0; i_ < ta->nrows; i_++)                                             \
@@ -128,61 +122,6 @@ merge_codes(parser **parts, size_t n, int64_t total, sx_strcol c, int32_t *const
             ta->null_count[c] += tb->nrows;
         }
         row += tb->nrows;
-    }
-    return SX_OK;
-}
-
-/* Part b's projects (b is part number k) joined to a's.  A disagreement is
- * noted in *found, keeping the first in b's input; merging goes on, since
- * what a part adds never changes whether another of its projects agrees. */
-/* at comes before the conflict found so far (or none is). */
-static int
-earlier(sx_pos at, const conflict *found)
-{
-    return found->at.line == 0 || at.line < found->at.line ||
-           (at.line == found->at.line && at.column < found->at.column);
-}
-
-static sx_status
-merge_projects(parser *a, parser *b, uint32_t k, int32_t *const *map, conflict *found)
-{
-    for (size_t i = 0; i < b->nprojects; i++) {
-        const project_state *q = &b->projects[i];
-        size_t index;
-        sx_status st = sxp_find_project(a, q->number, &index);
-        if (st != SX_OK)
-            return st;
-        project_state *pj = &a->projects[index];
-        pj->nrows += q->nrows;
-        if (q->as_of > pj->as_of)
-            pj->as_of = q->as_of;
-        for (int x = 0; x < NATTRS; x++) {
-            if (q->attr[x] == SX_NULL_CODE)
-                continue;
-            sx_pos at = {q->attr_line[x], q->attr_column[x]};
-            int32_t code = map[ATTR_COL(x)][q->attr[x]];
-            if (pj->attr[x] != SX_NULL_CODE) {
-                if (pj->attr[x] != code && earlier(at, found))
-                    *found = (conflict){at, q->number, (int32_t)index, code, x};
-                continue;
-            }
-            if (x == ATTR_KEY) {
-                uint32_t owner = (size_t)code < a->key_owner_cap ? a->key_owner[code] : 0;
-                if (owner != 0 && owner != (uint32_t)index + 1) {
-                    if (earlier(at, found))
-                        *found = (conflict){at, q->number, (int32_t)owner - 1, code, -1};
-                    continue;
-                }
-                /* (no position: the claim cannot fail, the owner was checked) */
-                if ((st = sxp_claim_project_key(a, index, code, NULL)) != SX_OK)
-                    return st;
-                pj = &a->projects[index];
-            }
-            pj->attr[x] = code;
-            pj->attr_line[x] = q->attr_line[x];
-            pj->attr_column[x] = q->attr_column[x];
-            pj->attr_part[x] = k;
-        }
     }
     return SX_OK;
 }
@@ -288,12 +227,14 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
         total += parts[k]->t->nrows;
     if (total > MAX_ROWS) { /* each part fits, the whole does not */
         st = sxp_fail_limit(a, "the inputs have more than %ld rows", (long)MAX_ROWS);
-        goto done;
+        goto error;
     }
     /* n >= 1: parts[0] is the table the others merge into */
     /* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI) */
-    if (!(maps = calloc(n * SX_NSTRCOLS, sizeof *maps)))
-        goto nomem;
+    if (!(maps = calloc(n * SX_NSTRCOLS, sizeof *maps))) {
+        st = sxp_fail_nomem(a);
+        goto error;
+    }
 
     /* dictionaries first, so the code columns are written once at their
      * final width */
@@ -304,12 +245,14 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
         if (!any)
             continue;
         /* a present column's dictionary has offsets[0] even when empty */
-        if (!ta->dicts[c].offsets && !(ta->dicts[c].offsets = calloc(1, sizeof(int32_t))))
-            goto nomem;
+        if (!ta->dicts[c].offsets && !(ta->dicts[c].offsets = calloc(1, sizeof(int32_t)))) {
+            st = sxp_fail_nomem(a);
+            goto error;
+        }
         for (size_t k = 1; k < n; k++)
             if ((st = merge_dict(a, parts[k], (sx_strcol)c, same_input,
                                  &maps[k * SX_NSTRCOLS + c])) != SX_OK)
-                goto done;
+                goto error;
     }
     /* empty period_starts counted before the parts' arrays are freed */
     int64_t period_start_nulls = 0, any_period_start = 0;
@@ -329,30 +272,27 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
         for (size_t k = 0; k < n; k++)
             any |= parts[k]->t->codes[c] != NULL;
         if (any && (st = merge_codes(parts, n, total, (sx_strcol)c, maps)) != SX_OK)
-            goto done;
+            goto error;
     }
 
     for (size_t k = 1; k < n; k++) {
         conflict found = {{0, 0}, 0, 0, 0, 0};
-        if ((st = merge_projects(a, parts[k], (uint32_t)k, &maps[k * SX_NSTRCOLS], &found)) !=
+        if ((st = sxp_join_projects(a, parts[k], (uint32_t)k, &maps[k * SX_NSTRCOLS], &found)) !=
             SX_OK)
-            goto done;
+            goto error;
         if (found.at.line != 0) {
             *failed = k;
             /* pieces of one input: the caller parses it again in one pass,
              * which says where */
             st = same_input ? SX_ERR_PARSE : report_conflict(parts, parts[k], &found, names);
-            goto done;
+            goto error;
         }
     }
     ta->nrows = total;
     a->cap_rows = total;
     if (!same_input && (st = check_part_of(parts, n, first_part_ofs, failed)) == SX_OK)
         st = merge_ignored(parts, n);
-    goto done;
-nomem:
-    st = sxp_fail_nomem(a);
-done:
+error:
     if (maps)
         for (size_t i = 0; i < n * SX_NSTRCOLS; i++)
             free(maps[i]);

@@ -35,10 +35,13 @@ enum {
 /* The header names of the ROLE_PROJECT .. ROLE_PERIOD_START columns. */
 extern const char *const sxp_fixed_names[NROLES - ROLE_PROJECT];
 
-/* The per-project attributes that must agree across a project's rows. */
-#define NATTRS      3
-#define ATTR_COL(a) ((sx_strcol)(SX_COL_CATEGORY + (a)))
-#define ATTR_KEY    (SX_COL_PROJECT_KEY - SX_COL_CATEGORY)
+/* The per-project attributes that must agree across a project's rows,
+ * numbered as their columns are. */
+#define NATTRS        3
+#define ATTR_COL(a)   ((sx_strcol)(SX_COL_CATEGORY + (a)))
+#define ATTR_CATEGORY 0
+#define ATTR_KEY      (SX_COL_PROJECT_KEY - SX_COL_CATEGORY)
+#define ATTR_TITLE    (SX_COL_PROJECT_TITLE - SX_COL_CATEGORY)
 
 #define MAX_ROWS INT32_MAX
 /* Bytes read to guess the row count, and how much input is handed to
@@ -240,6 +243,21 @@ sx_status sxp_note_part_of(parser *ps, int32_t code, sx_pos at);
  * sorted, with each empty category filled from its project. */
 sx_status sxp_check_part_of(parser *ps);
 sx_status sxp_build_projects(parser *ps);
+
+/* The first (in part order, then input order) disagreement between a part
+ * and what the parts before it say. */
+typedef struct conflict {
+    sx_pos at; /* in the part's input; line 0 while none is found */
+    int32_t number, other, code;
+    int attr; /* the attribute, or -1: the key is another project's */
+} conflict;
+/* Part b's projects (b is input `part`, its string codes mapped to a's by
+ * map[c]) joined to a's.  A disagreement is noted in *found (line 0 on
+ * entry), keeping the first in b's input; joining goes on, since what a
+ * part adds never changes whether another of its projects agrees.
+ * SX_OK, or SX_ERR_NOMEM. */
+sx_status sxp_join_projects(parser *a, const parser *b, uint32_t part, int32_t *const *map,
+                            conflict *found);
 
 /* ------------------------------------------------------------------ parse.c */
 

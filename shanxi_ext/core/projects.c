@@ -2,7 +2,9 @@
  * projects.c -- the checks across rows while parsing: each project's rows
  * agree on its key, title and category, a project_key names one project
  * only, and every part_of names a metric of the file; then the table's
- * sorted project list.
+ * sorted project list.  Also the one join of a parsed part's projects to
+ * another's, for the halves of one input (split.c) and the files of one
+ * dataset (merge.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -185,6 +187,59 @@ sxp_check_part_of(parser *ps)
     return SX_OK;
 }
 
+/* at comes before the conflict found so far (or none is). */
+static int
+earlier(sx_pos at, const conflict *found)
+{
+    return found->at.line == 0 || at.line < found->at.line ||
+           (at.line == found->at.line && at.column < found->at.column);
+}
+
+/* b's projects joined to a's (parser.h). */
+sx_status
+sxp_join_projects(parser *a, const parser *b, uint32_t part, int32_t *const *map, conflict *found)
+{
+    for (size_t i = 0; i < b->nprojects; i++) {
+        const project_state *q = &b->projects[i];
+        size_t index;
+        sx_status st = sxp_find_project(a, q->number, &index);
+        if (st != SX_OK)
+            return st;
+        project_state *pj = &a->projects[index];
+        pj->nrows += q->nrows;
+        if (q->as_of > pj->as_of)
+            pj->as_of = q->as_of;
+        for (int x = 0; x < NATTRS; x++) {
+            if (q->attr[x] == SX_NULL_CODE)
+                continue;
+            sx_pos at = {q->attr_line[x], q->attr_column[x]};
+            int32_t code = map[ATTR_COL(x)][q->attr[x]];
+            if (pj->attr[x] != SX_NULL_CODE) {
+                if (pj->attr[x] != code && earlier(at, found))
+                    *found = (conflict){at, q->number, (int32_t)index, code, x};
+                continue;
+            }
+            if (x == ATTR_KEY) {
+                uint32_t owner = (size_t)code < a->key_owner_cap ? a->key_owner[code] : 0;
+                if (owner != 0 && owner != (uint32_t)index + 1) {
+                    if (earlier(at, found))
+                        *found = (conflict){at, q->number, (int32_t)owner - 1, code, -1};
+                    continue;
+                }
+                /* (no position: the claim cannot fail, the owner was checked) */
+                if ((st = sxp_claim_project_key(a, index, code, NULL)) != SX_OK)
+                    return st;
+                pj = &a->projects[index];
+            }
+            pj->attr[x] = code;
+            pj->attr_line[x] = q->attr_line[x];
+            pj->attr_column[x] = q->attr_column[x];
+            pj->attr_part[x] = part;
+        }
+    }
+    return SX_OK;
+}
+
 static int
 compare_projects(const void *a, const void *b)
 {
@@ -204,9 +259,9 @@ sxp_build_projects(parser *ps)
         const project_state *s = &ps->projects[i];
         sx_project *pj = &t->projects[i];
         pj->number = s->number;
-        pj->category = s->attr[0];
+        pj->category = s->attr[ATTR_CATEGORY];
         pj->key = s->attr[ATTR_KEY];
-        pj->title = s->attr[2];
+        pj->title = s->attr[ATTR_TITLE];
         pj->as_of = s->as_of;
         pj->nrows = s->nrows;
     }

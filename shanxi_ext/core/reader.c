@@ -14,6 +14,9 @@
  * the first (split.c).  When that cannot be trusted (a half failed, the
  * split fell inside a quoted field, the first half ends in empty lines) the
  * file is read again in one pass, which reports errors exactly.
+ *
+ * sx_file_peek reads a regular file's first bytes for a look at what it is
+ * (compressed? what do its first lines look like?).
  */
 #include "shanxi/core.h"
 
@@ -206,10 +209,10 @@ part_start(sx_reader *r)
     part_job *job = &r->part;
     sx_builder *b;
     if (sxp_builder_new_part(r->main.b, r->split, r->size - r->split, &b) != SX_OK)
-        goto one_pass;
+        goto error;
     if (range_init(&job->rr, b, r->split, 0) != SX_OK) {
         job->rr.b = b;
-        goto one_pass;
+        goto error;
     }
     job->fd = r->fd;
     job->size = r->size;
@@ -217,10 +220,10 @@ part_start(sx_reader *r)
     sx_refcount_init(&job->stop, 0);
     sx_refcount_init(&job->finished, 0);
     if (pthread_create(&job->thread, NULL, run_part, job) != 0)
-        goto one_pass;
+        goto error;
     job->started = 1;
     return;
-one_pass:
+error: /* the file is read in one pass instead */
     range_free(&job->rr);
     r->split = 0;
     r->main.to = 0;
@@ -384,6 +387,25 @@ sx_reader_free(sx_reader *r)
     if (r->fd >= 0)
         close(r->fd);
     free(r);
+}
+
+size_t
+sx_file_peek(const char *path, char *buf, size_t cap)
+{
+    struct stat sb;
+    ssize_t got = 0;
+    /* stat first: opening a FIFO would wait for a writer, and closing it
+     * would break the pipe of one that is there */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    /* (the path may name another file by now) */
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        got = pread(fd, buf, cap, 0);
+    close(fd);
+    return got > 0 ? (size_t)got : 0;
 }
 
 #endif /* _WIN32 */

@@ -181,6 +181,29 @@ done:
     return status;
 }
 
+int64_t
+sx_share_whole(const sx_table *t, int64_t row, int64_t *n)
+{
+    *n = 0;
+    int32_t part = sx_code_at(t, SX_COL_PART_OF, row);
+    if (part == SX_NULL_CODE)
+        return -1;
+    size_t len;
+    const char *s = sx_dict_str(&t->dicts[SX_COL_PART_OF], part, &len);
+    whole_key k = {t, t->project[row], sx_dict_find(&t->dicts[SX_COL_METRIC], s, len),
+                   sx_code_at(t, SX_COL_REGION, row), t->as_of[row]};
+    if (k.metric < 0)
+        return -1;
+    int64_t whole = -1;
+    for (int64_t i = 0; i < t->nrows; i++) {
+        if (same_key(&k, (uint32_t)i)) {
+            whole = i;
+            ++*n;
+        }
+    }
+    return *n == 1 ? whole : -1;
+}
+
 void
 sx_shares_free(sx_shares *s)
 {

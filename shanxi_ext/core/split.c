@@ -38,7 +38,7 @@ sxp_merge_halves(parser *a, parser *b)
     int32_t *maps[SX_NSTRCOLS] = {NULL};
     sx_status st = SX_ERR_LIMIT;
     if (na + nb > MAX_ROWS) /* each half fits, the whole does not */
-        goto done;
+        goto error;
     st = SX_ERR_NOMEM;
     /* column by column, each of b's freed once copied, to keep the peak low */
 #define APPEND(field)                                                                              \
@@ -46,7 +46,7 @@ sxp_merge_halves(parser *a, parser *b)
         if (ta->field) {                                                                           \
             void *grown = append_rows(ta->field, tb->field, na, nb, sizeof *ta->field);            \
             if (!grown)                                                                            \
-                goto done;                                                                         \
+                goto error;                                                                        \
             ta->field = grown;                                                                     \
             free(tb->field);                                                                       \
             tb->field = NULL;                                                                      \
@@ -65,17 +65,17 @@ sxp_merge_halves(parser *a, parser *b)
         if (!ta->codes[c])
             continue;
         if (!(maps[c] = malloc((size_t)(db->count > 0 ? db->count : 1) * sizeof *maps[c])))
-            goto done;
+            goto error;
         for (int32_t k = 0; k < db->count; k++) {
             size_t n;
             const char *str = sx_dict_str(db, k, &n);
             int32_t before = da->count;
             if ((st = sx_dict_intern(da, str, n, &maps[c][k])) != SX_OK)
-                goto done;
+                goto error;
             /* where a part_of is first used, for check_part_of */
             if (c == SX_COL_PART_OF && maps[c][k] == before &&
                 (st = sxp_note_part_of(a, before, b->part_of_at[k])) != SX_OK)
-                goto done;
+                goto error;
         }
         st = SX_ERR_NOMEM;
         int width = ta->code_width[c];
@@ -85,7 +85,7 @@ sxp_merge_halves(parser *a, parser *b)
         size_t total = (size_t)(na + nb) * (size_t)wide;
         void *codes = realloc(ta->codes[c], total ? total : 1);
         if (!codes)
-            goto done;
+            goto error;
         ta->codes[c] = codes;
         if (wide != width)
             sxp_widen_in_place(codes, width, wide, na);
@@ -109,43 +109,10 @@ sxp_merge_halves(parser *a, parser *b)
     ta->nrows = na + nb;
     a->cap_rows = ta->nrows;
 
-    for (size_t i = 0; i < b->nprojects; i++) {
-        const project_state *q = &b->projects[i];
-        size_t index;
-        if ((st = sxp_find_project(a, q->number, &index)) != SX_OK)
-            goto done;
-        project_state *pj = &a->projects[index];
-        pj->nrows += q->nrows;
-        if (q->as_of > pj->as_of)
-            pj->as_of = q->as_of;
-        for (int x = 0; x < NATTRS; x++) {
-            if (q->attr[x] == SX_NULL_CODE)
-                continue;
-            int32_t code = maps[ATTR_COL(x)][q->attr[x]];
-            if (pj->attr[x] != SX_NULL_CODE) {
-                if (pj->attr[x] != code) {
-                    st = SX_ERR_PARSE;
-                    goto done;
-                }
-                continue;
-            }
-            if (x == ATTR_KEY) {
-                if ((size_t)code < a->key_owner_cap && a->key_owner[code] != 0 &&
-                    a->key_owner[code] != (uint32_t)index + 1) {
-                    st = SX_ERR_PARSE;
-                    goto done;
-                }
-                /* (no clash: checked above, so `at` is never reported) */
-                if ((st = sxp_claim_project_key(a, index, code, a->buf)) != SX_OK)
-                    goto done;
-                pj = &a->projects[index];
-            }
-            pj->attr[x] = code;
-            pj->attr_line[x] = q->attr_line[x];
-        }
-    }
-    st = SX_OK;
-done:
+    conflict found = {{0, 0}, 0, 0, 0, 0};
+    if ((st = sxp_join_projects(a, b, 0, maps, &found)) == SX_OK && found.at.line != 0)
+        st = SX_ERR_PARSE;
+error:
     for (int c = 0; c < SX_NSTRCOLS; c++)
         free(maps[c]);
     return st;
@@ -186,34 +153,34 @@ sxp_parse_in_halves(const char *buf, size_t len, const sx_parse_options *opts, s
     sxp_parser_init(&b, buf, len, opts, &eb);
     if (sxp_header_nul(a.start, a.end) || !(a.t = sxp_new_table()) || !(b.t = sxp_new_table()) ||
         sxp_parse_header(&a) != SX_OK)
-        goto done;
+        goto error;
     const char *middle = a.p + (a.end - a.p) / 2;
     const char *nl = memchr(middle, '\n', (size_t)(a.end - middle));
     if (!nl || nl + 1 >= a.end)
-        goto done;
+        goto error;
     a.stop = b.p = nl + 1;
     b.released = (size_t)(b.p - b.buf);
     b.next_release = b.released + RELEASE_STEP;
     b.nfields = a.nfields;
     memcpy(b.column_of, a.column_of, sizeof b.column_of);
     if (!(b.roles = malloc((size_t)a.nfields)))
-        goto done;
+        goto error;
     memcpy(b.roles, a.roles, (size_t)a.nfields);
     started = pthread_create(&thread, NULL, parse_half, &job) == 0;
     if (!started)
-        goto done;
+        goto error;
     sx_status sa = sxp_allocate_columns(&a);
     if (sa == SX_OK)
         sa = sxp_parse_records(&a);
     pthread_join(thread, NULL);
     if (sa != SX_OK || job.st != SX_OK || a.p != a.stop)
-        goto done;
+        goto error;
     if (sxp_merge_halves(&a, &b) != SX_OK || sxp_finish_table(&a) != SX_OK)
-        goto done;
+        goto error;
     *out = a.t;
     a.t = NULL;
     ok = 1;
-done:
+error:
     sxp_parser_free(&a);
     sxp_parser_free(&b);
     sx_table_decref(a.t);

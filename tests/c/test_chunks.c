@@ -3,7 +3,8 @@
  * corpus, the shipped data, and the tricky cases below) fed in chunks of
  * 1, 2, 3, 7, 64, 1000 bytes must give the same table, or the same error at
  * the same line and column with the same message; so must the document
- * read from a file by sx_reader (chunk size 0 in a message). */
+ * read from a file by sx_reader (chunk size 0 in a message).  Also
+ * sx_file_peek, the look at a file's first bytes. */
 #include "../fuzz/fuzz_common.h"
 #include "check.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HEADER "project,metric,value,unit,as_of\n"
@@ -207,9 +209,40 @@ static const char *const cases[] = {
     ",,2,a,1,u,2022-01-01,,\n",
 };
 
+/* A regular file's first bytes, up to cap; nothing of what is not one or
+ * is not there. */
+static void
+check_peek(void)
+{
+    char path[] = "/tmp/sx_peek_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, HEADER, strlen(HEADER)) == (ssize_t)strlen(HEADER));
+    close(fd);
+    char buf[8];
+    CHECK(sx_file_peek(path, buf, sizeof buf) == sizeof buf);
+    CHECK(memcmp(buf, HEADER, sizeof buf) == 0);
+    char all[64];
+    CHECK(sx_file_peek(path, all, sizeof all) == strlen(HEADER));
+    CHECK(memcmp(all, HEADER, strlen(HEADER)) == 0);
+    unlink(path);
+    CHECK(sx_file_peek(path, buf, sizeof buf) == 0);
+    CHECK(sx_file_peek("/tmp", buf, sizeof buf) == 0);
+    /* a FIFO is not opened (that would wait for a writer) */
+    char fifo[] = "/tmp/sx_peek_fifo_XXXXXX";
+    fd = mkstemp(fifo);
+    CHECK(fd >= 0);
+    close(fd);
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(sx_file_peek(fifo, buf, sizeof buf) == 0);
+    unlink(fifo);
+}
+
 int
 main(void)
 {
+    check_peek();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char name[32];
         snprintf(name, sizeof name, "case %zu", i);

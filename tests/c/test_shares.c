@@ -1,7 +1,8 @@
-/* Tests of sx_shares_compute and sx_table_shares: the per-row share column,
- * with hand-worked expectations for each case of the rule (region and date
- * must match, no whole, an ambiguous whole, a zero whole, empty regions) and a comparison against a naive per-row search on a generated
- * panel. */
+/* Tests of sx_shares_compute, sx_table_shares and sx_share_whole: the
+ * per-row share column and each row's whole, with hand-worked expectations
+ * for each case of the rule (region and date must match, no whole, an
+ * ambiguous whole, a zero whole, empty regions) and a comparison against a
+ * naive per-row search on a generated panel. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,7 +91,17 @@ test_panel(void)
     const sx_shares *cached = sx_table_shares(t);
     CHECK(cached != NULL && shares_are(cached, want, 15));
     CHECK(sx_table_shares(t) == cached); /* computed once */
-    sx_table_decref(t);                  /* frees the cache: ASan checks */
+
+    /* each row's whole and how many there are, as the share column says */
+    static const struct {
+        int64_t whole, n;
+    } wholes[] = {{-1, 0}, {0, 1},  {-1, 0}, {2, 1},  {-1, 0}, {4, 1},  {-1, 0}, {-1, 0},
+                  {7, 1},  {-1, 0}, {-1, 0}, {-1, 2}, {-1, 0}, {14, 1}, {-1, 0}};
+    for (int64_t i = 0; i < 15; i++) {
+        int64_t n = -1;
+        CHECK(sx_share_whole(t, i, &n) == wholes[i].whole && n == wholes[i].n);
+    }
+    sx_table_decref(t); /* frees the cache: ASan checks */
 }
 
 static void
@@ -107,8 +118,11 @@ test_without_parts(void)
             continue;
         const sx_shares *s = sx_table_shares(t);
         CHECK(s != NULL && s->count == 0);
-        for (int64_t i = 0; s && i < t->nrows; i++)
+        for (int64_t i = 0; s && i < t->nrows; i++) {
             CHECK(isnan(s->value[i]) && !valid_at(s, i));
+            int64_t n = -1;
+            CHECK(sx_share_whole(t, i, &n) == -1 && n == 0);
+        }
         sx_table_decref(t);
     }
 }
@@ -172,6 +186,8 @@ test_against_naive(void)
             }
         if (n == 1 && t->value[found] != 0.0)
             want[i] = t->value[i] / t->value[found];
+        int64_t counted = -1;
+        CHECK(sx_share_whole(t, i, &counted) == (n == 1 ? found : -1) && counted == n);
     }
     const sx_shares *s = sx_table_shares(t);
     CHECK(s != NULL && want != NULL && shares_are(s, want, t->nrows));

@@ -21,6 +21,7 @@ import pathlib
 import random
 import re
 
+import panelgen
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -884,25 +885,24 @@ def test_a_table_large_enough_for_two_threads():
     # own thread and merges the groups: the answers must be the same exact
     # ones (ints exact past 2**53, floats as math.fsum, the first of equal
     # extremes), whichever half a group's rows are in.
-    rng = random.Random(2022)
     n = 1_100_000
+    # seven projects of five metrics: people (ints), mm (floats of two decimals
+    # and of an exponent) and CNY (ints near 1e15); three regions; 40 days over
+    # and over, so every group has rows in both halves
+    kinds = (("people", 10**6, "int"), ("people", 10**6, "int"), ("mm", None, "cents"),
+             ("mm", None, "exp"), ("CNY", 10**15, "int"))
+    figures = [panelgen.Figure(p, "m%d" % k, unit, base, kind)
+               for p in range(1, 8) for k, (unit, base, kind) in enumerate(kinds)]
+    regions = ("r0", "r1", "r2")
+    dates = [datetime.date(2022, 1, 1) + datetime.timedelta(days=d % 40)
+             for d in range(panelgen.layout(n, figures, regions)[1])]
+    text = panelgen.panel_text(n, figures=figures, regions=regions, dates=dates)
     rows = []
-    lines = ["project,metric,value,unit,as_of,region"]
-    for i in range(n):
-        project, kind = i % 7 + 1, i % 5
-        if kind < 2:
-            unit, value = "people", rng.randrange(-5, 10**6)
-            text = str(value)
-        elif kind < 4:
-            unit, value = "mm", rng.randrange(-10**6, 10**6) / 10
-            text = repr(value)
-        else:
-            unit, value = "CNY", rng.randrange(10**15)
-            text = str(value)
-        day = datetime.date(2022, 1, 1) + datetime.timedelta(days=i % 40)
-        rows.append((project, unit, value, day, i % 3))
-        lines.append("%d,m%d,%s,%s,%s,r%d" % (project, kind, text, unit, day, i % 3))
-    ds = shanxi.loads("\n".join(lines) + "\n")
+    for line in text.splitlines()[1:]:
+        project, _, value, unit, day, region = line.split(",")
+        rows.append((int(project), unit, float(value) if unit == "mm" else int(value),
+                     datetime.date.fromisoformat(day), int(region[1:])))
+    ds = shanxi.loads(text)
     assert len(ds) == n
 
     def groups(unit, key):

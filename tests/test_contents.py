@@ -8,6 +8,7 @@ import gc
 import pathlib
 import tracemalloc
 
+import panelgen
 import pytest
 
 import shanxi
@@ -91,10 +92,11 @@ def test_made_once_and_kept():
 
 def test_no_object_per_row():
     n = 200_000
-    text = "project,metric,value,unit,as_of,region\n" + "".join(
-        "%d,m%d,%d,people,2022-%02d-01,r%d\n" % (i % 5 + 1, i % 7, i, i % 12 + 1, i % 3)
-        for i in range(n))
-    ds = shanxi.loads(text)
+    # seven metrics of five projects, three regions, the first of each month of 2022
+    figures = [panelgen.Figure(k % 5 + 1, "m%d" % k, "people", 1000, "int") for k in range(7)]
+    regions = ("r0", "r1", "r2")
+    dates = [D(2022, k % 12 + 1, 1) for k in range(panelgen.layout(n, figures, regions)[1])]
+    ds = shanxi.loads(panelgen.panel_text(n, figures=figures, regions=regions, dates=dates))
     gc.collect()
     tracemalloc.start()
     try:

@@ -2,6 +2,7 @@
 aggregates bit for bit equal to the single-process answer (float sums of
 data whose naive summation depends on the order included), and files read
 into a dask.dataframe through the Arrow export."""
+import datetime
 import os
 import struct
 import subprocess
@@ -14,12 +15,20 @@ distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("pyarrow")
 
+import panelgen  # noqa: E402
 import shanxi  # noqa: E402
 import shanxi.dask as sd  # noqa: E402
 
-HEADER = "project,metric,value,unit,as_of,region,category\n"
+COLUMNS = ("project", "metric", "value", "unit", "as_of", "region", "category")
+HEADER = ",".join(COLUMNS) + "\n"
 # 1e16 + 1 - 1e16: naive sums depend on the order rows meet
-VALUES = ["1e16", "1", "-1e16", "0.1", "5", "5.0", "-0.0", "123456789", "2.5", "-1e16"]
+VALUES = [1e16, 1, -1e16, 0.1, 5, 5.0, -0.0, 123456789, 2.5, -1e16]
+# Four projects of three metrics, one of them in another unit (a mixed sum
+# is an error, the same on the cluster); a region left empty.
+FIGURES = [panelgen.Figure(p, "m%d" % k, "people" if (p, k) == (4, 2) else "CNY", None, "int",
+                           category="c%d" % (p % 2))
+           for p in range(1, 5) for k in range(3)]
+REGIONS = ["r0", "r1", "r2", "r3", "r4", None]
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +45,13 @@ def client():
 def panel(tmp_path_factory):
     folder = tmp_path_factory.mktemp("panel")
     for i in range(7):
-        rows = []
-        for j in range(40 + 13 * i):
-            rows.append("%d,m%d,%s,%s,2022-%02d-%02d,%s,c%d\n" % (
-                j % 4 + 1, j % 3, VALUES[(i * 7 + j) % len(VALUES)],
-                "CNY" if (i + j) % 9 else "people", j % 12 + 1, j % 28 + 1,
-                "r%d" % (j % 5) if j % 6 else "", (j % 4 + 1) % 2))
-        (folder / ("part%02d.csv" % i)).write_text(HEADER + "".join(rows), encoding="utf-8")
+        def values(block, fig, i=i):
+            return VALUES[(i * 7 + block * len(FIGURES) + FIGURES.index(fig)) % len(VALUES)]
+
+        dates = [datetime.date(2022, (2 * i + k) % 12 + 1, (3 * i + 5 * k) % 28 + 1)
+                 for k in range(3)]
+        panelgen.write_panel(folder / ("part%02d.csv" % i), 40 + 13 * i, figures=FIGURES,
+                             regions=REGIONS, dates=dates, columns=COLUMNS, values=values)
     return folder
 
 

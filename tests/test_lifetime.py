@@ -11,6 +11,7 @@ import gc
 import importlib.util
 import weakref
 
+import panelgen
 import pytest
 
 import shanxi
@@ -119,9 +120,7 @@ def test_a_bare_module_instance_says_what_it_lacks():
 
 
 def _panel(nrows):
-    lines = ["project,metric,value,unit,as_of"]
-    lines += ["%d,m%d,%d,people,2022-01-01" % (1 + i % 3, i, i) for i in range(nrows)]
-    return "\n".join(lines) + "\n"
+    return panelgen.panel_text(nrows)
 
 
 @pytest.mark.parametrize("enabled", [True, False])

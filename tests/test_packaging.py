@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -231,6 +232,29 @@ def test_source():
     assert shanxi.SOURCE["description"]
     with pytest.raises(TypeError):
         shanxi.SOURCE["title"] = "x"
+
+
+# Names a linker or a sanitizer runtime may add to a shared object's dynamic
+# table; none of them is the extension's own code.
+TOOLCHAIN_SYMBOLS = {"_init", "_fini", "_edata", "_end", "__bss_start"}
+SANITIZER_PREFIXES = ("__asan", "__odr_asan", "__ubsan", "__tsan", "__sanitizer")
+
+
+def test_extension_exports_only_its_init_function():
+    import shanxi._shanxi as ext
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads the ELF dynamic symbol table (Linux)")
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("nm (binutils) is not on PATH")
+    proc = subprocess.run([nm, "-D", "--defined-only", ext.__file__], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    names = [line.split()[-1] for line in proc.stdout.splitlines() if line.strip()]
+    own = [n for n in names
+           if n not in TOOLCHAIN_SYMBOLS and not n.startswith(SANITIZER_PREFIXES)]
+    assert own == ["PyInit__shanxi"], proc.stdout
 
 
 def test_all_is_complete():

@@ -907,9 +907,6 @@ def test_arrow_export_through_pyarrow_does_not_leak():
     assert_no_growth(run, 25)
 
 
-@pytest.mark.xfail(sys.version_info >= (3, 14), strict=False,
-                   reason="on 3.14 and 3.15 about ten blocks per to_frame() call stay; not yet "
-                          "traced to shanxi or to pandas/numpy (3.9-3.13 show none)")
 def test_frames_do_not_leak():
     pytest.importorskip("pandas")
 

@@ -457,6 +457,8 @@ def subinterpreter_checks():
             shanxi.project("elevatr")
         except KeyError:
             pass
+        else:
+            raise AssertionError("no KeyError")
         capsule = ds.__arrow_c_stream__()
         del capsule
         assert "pandas" not in sys.modules and "numpy" not in sys.modules

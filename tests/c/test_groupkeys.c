@@ -14,41 +14,7 @@
 
 #include "check.h"
 #include "shanxi/core.h"
-
-static sx_table *
-parse_len(const char *csv, size_t len)
-{
-    sx_table *t = NULL;
-    sx_error err;
-    memset(&err, 0, sizeof err);
-    if (sx_table_parse(csv, len, &t, &err) != SX_OK) {
-        fprintf(stderr, "parse failed: line %llu col %llu: %s\n", (unsigned long long)err.line,
-                (unsigned long long)err.column, err.message);
-        return NULL;
-    }
-    return t;
-}
-
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void
-put(text *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-        if (b->s == NULL) {
-            fprintf(stderr, "out of memory in test\n");
-            exit(2);
-        }
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
+#include "testutil.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 
@@ -279,7 +245,7 @@ static const char *const cats[] = {"health", "", "jobs"};
 static sx_table *
 random_table(void)
 {
-    text b = {NULL, 0, 0};
+    textbuf b = {NULL, 0, 0};
     char line[256];
     int nrows = rnd(10) == 0 ? 500 + (int)rnd(4000) : 1 + (int)rnd(80), r;
     int has_region = rnd(5) != 0, has_cat = rnd(4) != 0, sparse = rnd(5) == 0;
@@ -333,8 +299,8 @@ random_table(void)
         }
         put(&b, "\n");
     }
-    t = parse_len(b.s, b.len);
-    free(b.s);
+    t = parse_len(b.p, b.len);
+    free(b.p);
     return t;
 }
 

@@ -12,31 +12,7 @@
 
 #include "check.h"
 #include "shanxi/core.h"
-
-typedef struct text {
-    char *p;
-    size_t len, cap;
-} text;
-
-static void
-put(text *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            fprintf(stderr, "out of memory\n");
-            exit(2);
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
-}
+#include "testutil.h"
 
 static uint64_t rng = 88172645463325252ull;
 static unsigned
@@ -93,7 +69,7 @@ random_row(row *r, int i)
 
 /* A file of rows [from, to) with the columns `cols` (in that order). */
 static void
-write_file(text *b, const row *rows, int from, int to, const int *cols, int ncols)
+write_file(textbuf *b, const row *rows, int from, int to, const int *cols, int ncols)
 {
     for (int c = 0; c < ncols; c++) {
         put(b, c ? "," : "");
@@ -195,7 +171,7 @@ test_random_splits(void)
                 cuts[j] = cuts[j - 1];
                 cuts[j - 1] = t;
             }
-        text files[MAX_FILES];
+        textbuf files[MAX_FILES];
         memset(files, 0, sizeof files);
         int present[NCOLS] = {0};
         for (int k = 0; k < nfiles; k++) {
@@ -216,7 +192,7 @@ test_random_splits(void)
         for (int c = 0; c < NCOLS; c++)
             if (present[c])
                 all[nall++] = c;
-        text whole = {0};
+        textbuf whole = {0};
         write_file(&whole, rows, 0, nrows, all, nall);
         sx_table *expected = NULL, *got = NULL, *got1 = NULL;
         sx_error e;

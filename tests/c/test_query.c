@@ -8,26 +8,7 @@
 
 #include "check.h"
 #include "shanxi/core.h"
-
-static sx_table *
-parse(const char *csv)
-{
-    sx_table *t = NULL;
-    sx_error err;
-    memset(&err, 0, sizeof err);
-    if (sx_table_parse(csv, strlen(csv), &t, &err) != SX_OK) {
-        fprintf(stderr, "parse failed: line %llu col %llu: %s\n", (unsigned long long)err.line,
-                (unsigned long long)err.column, err.message);
-        return NULL;
-    }
-    return t;
-}
-
-static int32_t
-code_of(const sx_table *t, sx_strcol c, const char *s)
-{
-    return sx_dict_find(&t->dicts[c], s, strlen(s));
-}
+#include "testutil.h"
 
 /* rows[0..n) equals the -1-terminated list want */
 static int

@@ -11,19 +11,7 @@
 
 #include "check.h"
 #include "shanxi/core.h"
-
-static sx_table *
-parse(const char *csv)
-{
-    sx_table *t = NULL;
-    sx_error err;
-    memset(&err, 0, sizeof err);
-    if (sx_table_parse(csv, strlen(csv), &t, &err) != SX_OK) {
-        fprintf(stderr, "parse failed: line %llu: %s\n", (unsigned long long)err.line, err.message);
-        return NULL;
-    }
-    return t;
-}
+#include "testutil.h"
 
 static int
 valid_at(const sx_shares *s, int64_t i)

@@ -510,6 +510,15 @@ sx_status sx_reader_finish(sx_reader *r, sx_table **out, sx_error *err);
 /* Stops a second thread (it sees the cancel flag within a chunk), closes
  * the file and frees everything; NULL is a no-op. */
 void sx_reader_free(sx_reader *r);
+
+/* sx_table_read_many where fed[i], when not NULL, is input i already fed
+ * to its end (final) by a builder of the caller's, say from a decompressor:
+ * the pool merges it as it is and reads only the other paths (on Windows,
+ * where files are read through the binding, every input must be fed).
+ * Every fed builder is freed, whatever the outcome. */
+sx_status sx_table_read_many_fed(const char *const *paths, sx_builder **fed, size_t n,
+                                 const char *const *names, int nthreads, sx_table **out,
+                                 sx_error *err, size_t *failed, int *os_error);
 #endif
 
 #ifdef __cplusplus

@@ -157,6 +157,12 @@ typedef struct sx_ignored {
     const char *near;
 } sx_ignored;
 
+/* s[0..n) (UTF-8) as messages quote it: double-quoted, control and
+ * invisible characters escaped as Python writes them (\n, \u200b), long
+ * text cut with an ellipsis; out has SX_QUOTE_BUF bytes.  Returns out. */
+#define SX_QUOTE_BUF 448
+const char *sx_quote_text(char out[SX_QUOTE_BUF], const char *s, size_t n);
+
 /* A parsed file in native columns: one entry per data row, in file order.
  * Every column array has nrows entries.  A table is immutable once parsed
  * and is reference counted (sx_table_incref/decref, atomic), so an Arrow

@@ -564,9 +564,9 @@ PyDoc_STRVAR(load_doc, "load($module, path, /, *, encoding=None)\n--\n\n"
                        "\"utf-16\", ...).  Malformed input raises shanxi.ParseError with .source,\n"
                        ".line and .column (counted in the decoded text); a missing file raises\n"
                        "FileNotFoundError.  Many files are read as one: a list or tuple of paths,\n"
-                       "a directory (its *.csv files by name) or a glob pattern (sorted); those\n"
-                       "are parsed on a thread per core and their .source is the tuple of their\n"
-                       "paths.");
+                       "a directory (its *.csv and *.csv.gz/.bz2/.xz/.zst files by name) or a\n"
+                       "glob pattern (sorted), each opened as one file is; those are parsed on a\n"
+                       "thread per core and their .source is the tuple of their paths.");
 
 static PyObject *
 shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)

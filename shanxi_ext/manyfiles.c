@@ -53,7 +53,8 @@ many_names(many_inputs *m, PyObject *list)
     m->names = PyTuple_New(m->n);
     m->cnames = PyMem_Calloc((size_t)m->n, sizeof *m->cnames);
     m->cpaths = PyMem_Calloc((size_t)m->n, sizeof *m->cpaths);
-    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+    /* an array of pointers: sizeof *p is meant */
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
     m->fed = PyMem_Calloc((size_t)m->n, sizeof *m->fed);
     if (m->encoded == NULL || m->sources == NULL || m->names == NULL || m->cnames == NULL ||
         m->cpaths == NULL || m->fed == NULL) {

@@ -1,7 +1,9 @@
 """Print the shanxi data, or your own file of figures: ``python -m shanxi`` or ``shanxi``.
 
     shanxi                          the twelve projects and their figures, as a table
-    shanxi FILE                     the figures of FILE (a CSV in the data/ format; - for stdin)
+    shanxi FILE                     the figures of FILE (a CSV in the data/ format, maybe
+                                    compressed; - for stdin)
+    shanxi FILE --encoding gb18030  FILE in another text encoding than UTF-8
     shanxi --format csv             the data file's columns (and share), readable by shanxi.loads
     shanxi --format json            a list of objects, one per figure
     shanxi --format markdown        a GitHub table
@@ -26,10 +28,13 @@ Every option may be given once: a second ``--format`` (or ``--by``, ...) is a
 usage error, not "the last one wins".
 
 Exit status, as ``python -m json.tool`` has it: 0 on success; 1 when FILE is
-not valid data, with ``shanxi: FILE:LINE:COLUMN: reason`` on stderr; 2 for a
+not valid data (a truncated or corrupt compressed file too), with
+``shanxi: FILE:LINE:COLUMN: reason`` on stderr; 2 for a
 usage error (an unknown option or value, a FILE that cannot be opened, a
 project, metric, region, unit or category the data does not have, a bad date,
 an aggregation over mixed units), with a usage line and ``shanxi: error: ...``.
+A header field of FILE that looks like a slip for a column (a ParseWarning)
+is said as ``shanxi: warning: ...`` on stderr, and the data printed.
 """
 import argparse
 import os
@@ -95,6 +100,9 @@ def _parser():
         "file", nargs="?", metavar="FILE",
         help="a CSV file in the data/ format (- reads stdin); default: the embedded data")
     parser.add_argument(
+        "--encoding", type=_encoding, action=_Once,
+        help="FILE's text encoding, such as gb18030 or utf-16 (default: UTF-8)")
+    parser.add_argument(
         "--format", choices=FORMATS, action=_Once,
         help="output format (default: table); csv has the data file's columns, "
              "and share when a figure has one")
@@ -148,7 +156,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     fmt = args.format or "table"
 
-    dataset = _dataset(parser, args.file)
+    if args.encoding is not None and args.file is None:
+        parser.error("--encoding is for FILE; the embedded data has none")
+    dataset = _dataset(parser, args.file, args.encoding)
     if isinstance(dataset, int):
         return dataset
     try:
@@ -163,17 +173,15 @@ def main(argv=None):
     return 0
 
 
-def _dataset(parser, path):
+def _dataset(parser, path, encoding=None):
     """The Dataset to print: the embedded one, FILE's, or 1 after reporting bad data."""
-    from . import ParseError, data, load, loads
+    from . import ParseError, data
 
     if path is None:
         return data
     name = "<stdin>" if path == "-" else path
     try:
-        if path == "-":
-            return loads(sys.stdin.buffer.read())
-        return load(path)
+        return _load(path, encoding)
     except ParseError as exc:
         # (a directory's error is in one of its files: exc.source names it)
         where = name if path == "-" else exc.source
@@ -183,6 +191,41 @@ def _dataset(parser, path):
     except ValueError as exc:
         sys.stderr.write("shanxi: %s: %s\n" % (name, _message(exc)))
     return 1
+
+
+def _load(path, encoding):
+    """load() of FILE, or of stdin (a binary file: decompressed, transcoded,
+    streamed), with its ParseWarnings said as ``shanxi: warning: ...``."""
+    import warnings
+
+    from . import ParseWarning, load
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ParseWarning):
+            sys.stderr.write("shanxi: warning: %s\n" % message)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        # said once each, whatever -W says of the rest (-W error too)
+        warnings.simplefilter("always", ParseWarning)
+        warnings.showwarning = show
+        return load(sys.stdin.buffer if path == "-" else path, encoding=encoding)
+
+
+def _encoding(text):
+    """An --encoding argument: a text encoding Python knows."""
+    import codecs
+
+    try:
+        codec = codecs.lookup(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError("unknown encoding %r" % text) from None
+    if not getattr(codec, "_is_text_encoding", True):
+        raise argparse.ArgumentTypeError("%s is not a text encoding" % text)
+    return text
 
 
 def _filters(dataset, args):

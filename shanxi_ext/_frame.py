@@ -114,11 +114,14 @@ def _metrics_frame(pd, np, columns):
 def _project_codes(np, projects, project, categories, attribute):
     """Each row's code of its project's key or title (-1 where none)."""
     at = {s: i for i, s in enumerate(categories)}
-    # project numbers are positive int32: a table by number, then one gather
-    by_number = np.full(max((p.number for p in projects), default=0) + 1, -1, dtype="int32")
-    for p in projects:
-        by_number[p.number] = at.get(getattr(p, attribute), -1)
-    return by_number[project]
+    # a table of the distinct numbers, sorted (not one indexed by number:
+    # project 2147483647 would make it 8 GiB), each row found by bisection
+    ordered = sorted(projects, key=lambda p: p.number)
+    numbers = np.array([p.number for p in ordered], dtype="int32")
+    codes = np.array([at.get(getattr(p, attribute), -1) for p in ordered], dtype="int32")
+    if not len(numbers):
+        return np.empty(len(project), dtype="int32")
+    return codes[np.searchsorted(numbers, project)]
 
 
 def _columns_from_buffers(np, ds):

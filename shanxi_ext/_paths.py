@@ -2,13 +2,19 @@
 
 The extension calls :func:`paths` first: None means one file (the usual
 path, handled in C); else the list of paths (str, in the file system's
-decoding) to parse as one dataset, in this order.
+decoding, ``~`` expanded) to parse as one dataset, in this order.  A
+directory means its CSV files: ``*.csv`` and their compressed forms
+(``*.csv.gz``, ``.bz2``, ``.xz``, ``.zst``), by name.  Each file is then
+opened as load() opens one: decompressed, transcoded with encoding=.
 """
 import errno
 import glob
 import os
 
 _GLOB_CHARS = frozenset("*?[")
+
+# What a directory's files end with to be read: CSV, plain or compressed.
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
 
 
 def _one(arg, where):
@@ -19,7 +25,7 @@ def _one(arg, where):
             "load() takes a path, a list or tuple of paths, a directory or a glob "
             "pattern; %s is %s" % (where, type(arg).__name__)
         ) from None
-    return os.fsdecode(path)
+    return os.path.expanduser(os.fsdecode(path))
 
 
 def paths(arg):
@@ -29,7 +35,7 @@ def paths(arg):
             raise ValueError("load() of an empty %s: no files to read" % type(arg).__name__)
         return [_one(a, "item %d" % i) for i, a in enumerate(arg)]
     try:
-        path = os.fsdecode(os.fspath(arg))
+        path = os.path.expanduser(os.fsdecode(os.fspath(arg)))
     except TypeError:
         return None  # the one-file load says what it takes
     if os.path.isdir(path):
@@ -38,7 +44,7 @@ def paths(arg):
         found = [
             os.path.join(path, name)
             for name in os.listdir(path)
-            if name.endswith(".csv") and os.path.isfile(os.path.join(path, name))
+            if name.endswith(CSV_SUFFIXES) and os.path.isfile(os.path.join(path, name))
         ]
         found.sort()
         if not found:

@@ -132,7 +132,7 @@ def _dataset_html(ds):
     projects = ds.projects()
     counts = ds.aggregate("count", by="project") if len(ds) else {}
     native = ds._columns() if hasattr(ds, "_columns") else None
-    regions = _distinct(ds, native, "region")
+    regions = list(ds.regions)  # sorted, as the dataset says them
     units = _distinct(ds, native, "unit")
     dates = list(ds.aggregate("count", by="as_of")) if len(ds) else []
 
@@ -148,8 +148,9 @@ def _dataset_html(ds):
     source = ds.source
     if isinstance(source, tuple):  # load() of many files
         source = "%d file%s" % (len(source), "" if len(source) == 1 else "s")
-    caption = "<strong>%s</strong>: %s figures, %s projects" % (
-        _html.escape(source, quote=True), text(len(ds)), text(len(projects)))
+    caption = "<strong>%s</strong>: %s, %s" % (
+        _html.escape(source, quote=True), _count(len(ds), "figure"),
+        _count(len(projects), "project"))
     parts = ['<div class="shanxi-dataset">', _card("shanxi-summary", summary, caption=caption)]
 
     # Project numbers are names, not quantities: no thousands separators.
@@ -178,6 +179,11 @@ def _distinct(ds, native, name):
         if value is not None:
             seen.setdefault(value, None)
     return list(seen)
+
+
+def _count(n, noun):
+    """'1 figure', '2 figures'."""
+    return "%s %s%s" % (text(n), noun, "" if n == 1 else "s")
 
 
 def _preview(ds, native):

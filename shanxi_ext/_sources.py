@@ -7,9 +7,10 @@ reads plain UTF-8 paths itself.  chunks() yields the input as UTF-8 bytes, a
 chunk at a time, which the extension feeds to the parser as they come, so
 memory stays near the size of the table rather than of the decompressed
 file; a str it yields instead is the reason the input cannot be read at that
-point (undecodable bytes), which the extension reports as a ParseError with
-the line and column of where the text stopped.  The compression modules are
-imported only when a file needs them.
+point (undecodable bytes, or compressed data that is corrupt or cut short),
+which the extension reports as a ParseError with the line and column of
+where the text stopped.  The compression modules are imported only when a
+file needs them.
 """
 import codecs
 
@@ -57,11 +58,15 @@ def _raw_chunks(f, name):
         yield data
 
 
-def _ended_early(kind, name):
-    return EOFError("%s: the %s data ends before its end-of-stream marker" % (name, kind))
+def _truncated(kind):
+    return "the %s data is truncated: it ends before its end-of-stream marker" % kind
 
 
-def _gunzip(chunks, name):
+def _corrupt(kind, e):
+    return "the %s data is corrupt (%s)" % (kind, e)
+
+
+def _gunzip(chunks):
     import zlib
 
     d, fresh = zlib.decompressobj(wbits=31), True
@@ -71,7 +76,8 @@ def _gunzip(chunks, name):
             try:
                 out = d.decompress(data, CHUNK)
             except zlib.error as e:
-                raise OSError("%s: not valid gzip data (%s)" % (name, e)) from None
+                yield _corrupt("gzip", e)
+                return
             if out:
                 yield out
             if d.eof:  # another member may follow, as in `cat a.gz b.gz`
@@ -79,7 +85,7 @@ def _gunzip(chunks, name):
             else:
                 data = d.unconsumed_tail
     if not fresh and not d.eof:
-        raise _ended_early("gzip", name)
+        yield _truncated("gzip")
 
 
 def _decompressor(kind):
@@ -101,7 +107,7 @@ def _decompressor(kind):
     return zstd.ZstdDecompressor, zstd.ZstdError
 
 
-def _unpack(kind, chunks, name):
+def _unpack(kind, chunks):
     """bzip2, xz and zstd: each has decompress(data, max_length), needs_input,
     eof and unused_data; a stream may hold several members one after another."""
     make, error = _decompressor(kind)
@@ -113,7 +119,8 @@ def _unpack(kind, chunks, name):
             try:
                 out = d.decompress(data, CHUNK)
             except error as e:
-                raise OSError("%s: not valid %s data (%s)" % (name, kind, e)) from None
+                yield _corrupt(kind, e)
+                return
             if out:
                 yield out
             if d.eof:
@@ -125,15 +132,19 @@ def _unpack(kind, chunks, name):
             if d.needs_input:
                 break
     if not fresh and not d.eof:
-        raise _ended_early(kind, name)
+        yield _truncated(kind)
 
 
 def _decoded(chunks, encoding):
     """Text in `encoding` transcoded to UTF-8 in chunks, or at the first
-    undecodable bytes the UTF-8 of the text before them and then the reason."""
-    codec = codecs.lookup(encoding)
+    undecodable bytes the UTF-8 of the text before them and then the reason
+    (or the reason chunks gave, a str, for corrupt compressed data)."""
+    codec = _text_codec(encoding)
     decoder = codec.incrementaldecoder("strict")
     for data in chunks:
+        if isinstance(data, str):
+            yield data
+            return
         state = decoder.getstate()
         try:
             text = decoder.decode(data)
@@ -168,10 +179,21 @@ def _decoded(chunks, encoding):
         yield text.encode("utf-8", "surrogatepass")
 
 
+def _text_codec(encoding):
+    """The codec named encoding, which must decode bytes to str: rot13
+    (str to str) and base64 (bytes to bytes) are codecs but not encodings."""
+    codec = codecs.lookup(encoding)
+    if not getattr(codec, "_is_text_encoding", True):
+        raise ValueError("%s is not a text encoding" % encoding)
+    return codec
+
+
 def chunks(source, encoding, name):
     """The UTF-8 text of source, a path or a binary file object, in chunks:
     decompressed when its first bytes say so, transcoded from encoding
     (None: it is UTF-8 already)."""
+    # before the file opens, so that a wrong codec is said first
+    utf8 = encoding is None or _text_codec(encoding).name == "utf-8"
     f = None
     if isinstance(source, memoryview):  # loads(bytes, encoding=...)
         raw = (bytes(source[i : i + CHUNK]) for i in range(0, len(source), CHUNK))
@@ -190,10 +212,10 @@ def chunks(source, encoding, name):
 
         data = again()
         if kind == "gzip":
-            data = _gunzip(data, name)
+            data = _gunzip(data)
         elif kind:
-            data = _unpack(kind, data, name)
-        if encoding is not None and codecs.lookup(encoding).name != "utf-8":
+            data = _unpack(kind, data)
+        if not utf8:
             data = _decoded(data, encoding)
         yield from data
     finally:
@@ -217,6 +239,8 @@ def _looks_gb18030(head):
 def hint(head):
     """What undecodable input (its first bytes) looks like, as the end of a
     ParseError's reason, or None."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return 'looks UTF-32 (it starts with a byte order mark); pass encoding="utf-32"'
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return 'looks UTF-16 (it starts with a byte order mark); pass encoding="utf-16"'
     pairs = head[: len(head) // 2 * 2][:512]

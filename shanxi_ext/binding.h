@@ -146,9 +146,21 @@ typedef struct {
 /* ------------------------------------------------------------ manyfiles.c */
 
 /* load() of a list, directory or glob: a Dataset of the files that path
- * names, or NULL with an exception; *handled is 0 (nothing done, no
- * exception) when path names one file, for the one-file load. */
-PyObject *load_many(shanxi_state *st, PyObject *path, int *handled);
+ * names (in encoding, None for UTF-8), or NULL with an exception; *handled
+ * is 0 (nothing done, no exception) when path names one file, for the
+ * one-file load. */
+PyObject *load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int *handled);
+
+/* ------------------------------------------------------------ module.c */
+
+/* load()'s ways into a file, for each of many: see module.c. */
+int feed_chunks(shanxi_state *st, sx_builder *b, PyObject *src, PyObject *encoding,
+                PyObject *source, int hint);
+int is_utf8(PyObject *encoding);
+void add_hint(shanxi_state *st, sx_error *err, const char *head, size_t n);
+#ifndef _WIN32
+int looks_compressed(const char *head, size_t n);
+#endif
 
 /* ------------------------------------------------------------ convert.c */
 

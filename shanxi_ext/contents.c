@@ -242,11 +242,12 @@ dataset_warn_near_misses(shanxi_state *st, const sx_table *t, PyObject *source)
 {
     for (int32_t i = 0; i < t->nignored; i++) {
         const sx_ignored *g = &t->ignored[i];
+        char quoted[SX_QUOTE_BUF]; /* escaped as a ParseError quotes a field */
         if (g->near != NULL &&
             PyErr_WarnFormat(st->ParseWarning, 1,
-                             "%S: the header field \"%s\" names no column and is ignored; "
+                             "%S: the header field %s names no column and is ignored; "
                              "did you mean \"%s\"?",
-                             source, g->name, g->near) < 0) {
+                             source, sx_quote_text(quoted, g->name, g->len), g->near) < 0) {
             return -1;
         }
     }

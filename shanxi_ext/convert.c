@@ -206,14 +206,38 @@ days_from_datetime64(PyObject *obj, const char *what, int32_t *days)
                      what, obj);
         goto error;
     }
-    day = PyObject_CallMethod(obj, "astype", "s", "datetime64[D]");
-    n = day ? PyObject_CallMethod(day, "astype", "s", "int64") : NULL;
+    /* numpy overflows computing its factor from days to ps, fs or as:
+     * those floor to days in Python's ints (count is the unit's multiple) */
+    int zeros = str_equals_ascii(unit, "ps")   ? 12
+                : str_equals_ascii(unit, "fs") ? 15
+                : str_equals_ascii(unit, "as") ? 18
+                                               : 0;
+    if (zeros) {
+        char per_day[32];
+        snprintf(per_day, sizeof per_day, "86400%0*d", zeros, 0);
+        PyObject *raw = PyObject_CallMethod(obj, "astype", "s", "int64");
+        PyObject *big = raw ? PyNumber_Long(raw) : NULL; /* numpy's int64 would wrap */
+        PyObject *ticks = big ? PyNumber_Multiply(big, PyTuple_GET_ITEM(data, 1)) : NULL;
+        PyObject *divisor = ticks ? PyLong_FromString(per_day, NULL, 10) : NULL;
+        n = divisor ? PyNumber_FloorDivide(ticks, divisor) : NULL;
+        Py_XDECREF(raw);
+        Py_XDECREF(big);
+        Py_XDECREF(ticks);
+        Py_XDECREF(divisor);
+    } else {
+        day = PyObject_CallMethod(obj, "astype", "s", "datetime64[D]");
+        n = day ? PyObject_CallMethod(day, "astype", "s", "int64") : NULL;
+    }
     if (n == NULL) {
         goto error;
     }
     long long d = PyLong_AsLongLong(n);
     if (d == -1 && PyErr_Occurred()) {
-        goto error;
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            goto error;
+        }
+        PyErr_Clear();
+        d = LAST_DAY + 1; /* out of range, said below */
     }
     if (d < FIRST_DAY || d > LAST_DAY) {
         PyErr_Format(PyExc_ValueError, "%s must be a date of the years 1 to 9999, not %R", what,

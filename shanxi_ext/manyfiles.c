@@ -1,10 +1,15 @@
 /*
  * manyfiles.c -- load() of many files as one Dataset: a list or tuple of
  * paths, a directory or a glob pattern.  The package's paths() helper (see
- * _register) says which files, in which order; the core reads each in
- * chunks with a reader of its own on its pool of threads and merges them
- * (sx_table_read_many), all without the GIL.  The Dataset's source is the
- * tuple of the paths; a ParseError's source is the file it is in.
+ * _register) says which files, in which order.  Each file is opened as
+ * load() opens one: a compressed file, or any file in an encoding other
+ * than UTF-8, is fed through the package's chunks() (module.c's
+ * feed_chunks) here, one after another; the core reads the plain UTF-8
+ * ones in chunks with a reader of its own on its pool of threads and merges
+ * them all (sx_table_read_many_fed), without the GIL.  On Windows every
+ * file goes through chunks(), whose io.open takes paths as Windows does.
+ * The Dataset's source is the tuple of the paths; a ParseError's source is
+ * the file it is in.
  */
 #include "binding.h"
 
@@ -12,30 +17,26 @@
 #include <string.h>
 
 /* The inputs of one load: per file its name in the file system's encoding,
- * its path as a str, its UTF-8 name for messages, and its bytes. */
+ * its path as a str, its UTF-8 name for messages, and the builder it was
+ * fed to when Python reads it. */
 typedef struct {
     Py_ssize_t n;
     PyObject *encoded; /* tuple of bytes: the paths as the OS takes them */
     PyObject *sources; /* tuple of str: the Dataset's source */
     PyObject *names;   /* tuple of bytes: UTF-8 names for messages */
-    sx_input *inputs;
     const char **cnames;
-#ifdef _WIN32
-    PyObject *data; /* tuple of bytes: each file's content */
-#else
     const char **cpaths; /* the encoded paths, for the core's readers */
-#endif
+    sx_builder **fed;    /* NULL, or the builder file i was fed to */
 } many_inputs;
 
 static void
 many_free(many_inputs *m)
 {
-#ifndef _WIN32
+    for (Py_ssize_t i = 0; m->fed && i < m->n; i++) {
+        sx_builder_free(m->fed[i]);
+    }
+    PyMem_Free(m->fed);
     PyMem_Free(m->cpaths);
-#else
-    Py_XDECREF(m->data);
-#endif
-    PyMem_Free(m->inputs);
     PyMem_Free(m->cnames);
     Py_XDECREF(m->encoded);
     Py_XDECREF(m->sources);
@@ -50,17 +51,13 @@ many_names(many_inputs *m, PyObject *list)
     m->encoded = PyTuple_New(m->n);
     m->sources = PyTuple_New(m->n);
     m->names = PyTuple_New(m->n);
-    m->inputs = PyMem_Calloc((size_t)m->n, sizeof *m->inputs);
     m->cnames = PyMem_Calloc((size_t)m->n, sizeof *m->cnames);
-#ifndef _WIN32
     m->cpaths = PyMem_Calloc((size_t)m->n, sizeof *m->cpaths);
-    if (m->cpaths == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-#endif
-    if (m->encoded == NULL || m->sources == NULL || m->names == NULL || m->inputs == NULL ||
-        m->cnames == NULL) {
+    /* an array of pointers: sizeof *p is meant */
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    m->fed = PyMem_Calloc((size_t)m->n, sizeof *m->fed);
+    if (m->encoded == NULL || m->sources == NULL || m->names == NULL || m->cnames == NULL ||
+        m->cpaths == NULL || m->fed == NULL) {
         if (!PyErr_Occurred()) {
             PyErr_NoMemory();
         }
@@ -72,9 +69,7 @@ many_names(many_inputs *m, PyObject *list)
             return -1;
         }
         PyTuple_SET_ITEM(m->encoded, i, encoded);
-#ifndef _WIN32
         m->cpaths[i] = PyBytes_AS_STRING(encoded);
-#endif
         PyObject *source = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(encoded));
         if (source == NULL) {
             return -1;
@@ -91,35 +86,42 @@ many_names(many_inputs *m, PyObject *list)
     return 0;
 }
 
-#ifdef _WIN32
-/* Each file's bytes through io.open, which takes paths as Windows does. */
+/* File i needs Python to read it: compressed, or not in UTF-8. */
 static int
-many_read(many_inputs *m)
+needs_python(const many_inputs *m, Py_ssize_t i, PyObject *encoding)
 {
-    PyObject *io = PyImport_ImportModule("io");
-    if (io == NULL || (m->data = PyTuple_New(m->n)) == NULL) {
-        Py_XDECREF(io);
-        return -1;
-    }
+#ifdef _WIN32
+    (void)m;
+    (void)i;
+    (void)encoding;
+    return 1;
+#else
+    char head[8] = {0};
+    return !is_utf8(encoding) ||
+           looks_compressed(head, sx_file_peek(m->cpaths[i], head, sizeof head));
+#endif
+}
+
+/* Feed the files that need Python, in order, each to a builder of its own
+ * (a ParseError names its file); -1 on error. */
+static int
+many_feed(shanxi_state *st, many_inputs *m, PyObject *encoding)
+{
     for (Py_ssize_t i = 0; i < m->n; i++) {
-        PyObject *f = PyObject_CallMethod(io, "open", "Os", PyTuple_GET_ITEM(m->sources, i), "rb");
-        PyObject *data = f ? PyObject_CallMethod(f, "read", NULL) : NULL;
-        PyObject *closed = f ? PyObject_CallMethod(f, "close", NULL) : NULL;
-        Py_XDECREF(f);
-        if (closed == NULL || data == NULL || !PyBytes_Check(data)) {
-            Py_XDECREF(closed);
-            Py_XDECREF(data);
-            Py_DECREF(io);
+        if (!needs_python(m, i, encoding)) {
+            continue;
+        }
+        if (sx_builder_new(NULL, &m->fed[i]) != SX_OK) {
+            PyErr_NoMemory();
             return -1;
         }
-        Py_DECREF(closed);
-        PyTuple_SET_ITEM(m->data, i, data);
-        m->inputs[i] = (sx_input){PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data), NULL};
+        PyObject *source = PyTuple_GET_ITEM(m->sources, i);
+        if (feed_chunks(st, m->fed[i], source, encoding, source, is_utf8(encoding)) < 0) {
+            return -1;
+        }
     }
-    Py_DECREF(io);
     return 0;
 }
-#endif
 
 /* What messages call many files: "3 files: a.csv, b.csv, c.csv", or with
  * more, the first and the last. */
@@ -141,7 +143,7 @@ files_label(PyObject *sources)
 }
 
 PyObject *
-load_many(shanxi_state *st, PyObject *path, int *handled)
+load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int *handled)
 {
     *handled = 0;
     if (st->paths_maker == NULL) {
@@ -174,25 +176,28 @@ load_many(shanxi_state *st, PyObject *path, int *handled)
     size_t failed = 0;
     int os_error = 0;
     sx_status status;
-#ifdef _WIN32
-    if (many_read(&m) < 0) {
+    if (many_feed(st, &m, encoding) < 0) {
         goto error;
     }
     Py_BEGIN_ALLOW_THREADS;
-    status = sx_table_parse_many(m.inputs, (size_t)m.n, m.cnames, 0, &table, &err, &failed);
+    status = sx_table_read_many_fed(m.cpaths, m.fed, (size_t)m.n, m.cnames, 0, &table, &err,
+                                    &failed, &os_error);
     Py_END_ALLOW_THREADS;
-#else
-    Py_BEGIN_ALLOW_THREADS;
-    status =
-        sx_table_read_many(m.cpaths, (size_t)m.n, m.cnames, 0, &table, &err, &failed, &os_error);
-    Py_END_ALLOW_THREADS;
-#endif
+    /* the core freed every fed builder */
+    PyMem_Free(m.fed);
+    m.fed = NULL;
     if (status != SX_OK) {
         PyObject *source = PyTuple_GET_ITEM(m.sources, (Py_ssize_t)failed);
         if (status == SX_ERR_IO && os_error != 0) {
             errno = os_error;
             PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, source);
         } else {
+#ifndef _WIN32
+            if (status == SX_ERR_PARSE) { /* what the file looks like, as for one file */
+                char head[4096];
+                add_hint(st, &err, head, sx_file_peek(m.cpaths[failed], head, sizeof head));
+            }
+#endif
             raise_core_error(st, status, &err, source);
         }
         goto error;

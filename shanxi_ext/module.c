@@ -116,7 +116,7 @@ shanxi_register(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
 /* After "expected UTF-8 text ..." or a NUL in the header: the package's
  * guess at what the input is, appended to the message.  Only a nicety, so
  * a failing hint() leaves the message as it was. */
-static void
+void
 add_hint(shanxi_state *st, sx_error *err, const char *head, size_t n)
 {
     if (err->status != SX_ERR_PARSE || st->hint_maker == NULL || n == 0 ||
@@ -179,7 +179,7 @@ loads_surrogates(shanxi_state *st, PyObject *text, PyObject *source)
     return result;
 }
 
-/* The core's error of read_chunks; a parse error of an input to hint
+/* The core's error of feed_chunks; a parse error of an input to hint
  * about (rest, the rest of its chunks, given) first says what it looks
  * like: the guess looks at the same first bytes however the input was cut,
  * so rest is read on up to HINT_BYTES (the input is wrong anyway). */
@@ -208,29 +208,26 @@ raise_chunks_error(shanxi_state *st, sx_status status, sx_error *err, PyObject *
     raise_core_error(st, status, err, source);
 }
 
-/* A Dataset of what the package's chunks(src, encoding, name) yields: UTF-8
- * bytes a chunk at a time (from a file object, a decompressor, a
- * transcoder), fed to a builder as they come; a str it yields is why the
- * text stops there (undecodable bytes), reported at that line and column.
- * With hint set, invalid UTF-8 says what the input looks like. */
-static PyObject *
-read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *source, int hint)
+/* Feed b, to its end, what the package's chunks(src, encoding, name)
+ * yields: UTF-8 bytes a chunk at a time (from a file object, a
+ * decompressor, a transcoder), as they come; a str it yields is why the
+ * text stops there (undecodable bytes, corrupt or truncated compressed
+ * data), reported at that line and column.  With hint set, invalid UTF-8
+ * says what the input looks like.  0, or -1 with an exception set. */
+int
+feed_chunks(shanxi_state *st, sx_builder *b, PyObject *src, PyObject *encoding, PyObject *source,
+            int hint)
 {
     PyObject *args[] = {src, encoding ? encoding : Py_None, source};
     PyObject *gen = call_registered(st->chunks_maker, "load()", args, 3);
-    PyObject *iter = NULL, *item = NULL, *result = NULL;
-    sx_builder *b = NULL;
-    sx_table *table = NULL;
+    PyObject *iter = NULL, *item = NULL;
     char *buf = NULL, head[HINT_BYTES];
     size_t n = 0, cap = 0, nhead = 0, used;
     sx_error err;
     sx_status status = SX_OK;
+    int result = -1;
     memset(&err, 0, sizeof err);
     if (gen == NULL || (iter = PyObject_GetIter(gen)) == NULL) {
-        goto error;
-    }
-    if (sx_builder_new(NULL, &b) != SX_OK) {
-        PyErr_NoMemory();
         goto error;
     }
     while ((item = PyIter_Next(iter)) != NULL) {
@@ -296,26 +293,49 @@ read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *sourc
     Py_BEGIN_ALLOW_THREADS;
     /* buf is still NULL when every chunk was empty */
     status = sx_builder_feed(b, buf ? buf : "", n, 1, &used, &err);
-    if (status == SX_OK) {
-        status = sx_builder_finish(b, &table, &err);
-    }
     Py_END_ALLOW_THREADS;
     if (status != SX_OK) {
         raise_chunks_error(st, status, &err, source, hint ? iter : NULL, head, nhead);
         goto error;
     }
-    result = dataset_new(st, table, source, 0);
+    result = 0;
 error:
     Py_XDECREF(item);
     Py_XDECREF(iter);
     Py_XDECREF(gen); /* closes the file the generator opened */
-    sx_builder_free(b);
     free(buf);
     return result;
 }
 
+/* A Dataset of what feed_chunks() reads. */
+static PyObject *
+read_chunks(shanxi_state *st, PyObject *src, PyObject *encoding, PyObject *source, int hint)
+{
+    sx_builder *b = NULL;
+    sx_table *table = NULL;
+    sx_error err;
+    sx_status status = SX_OK;
+    memset(&err, 0, sizeof err);
+    if (sx_builder_new(NULL, &b) != SX_OK) {
+        return PyErr_NoMemory();
+    }
+    if (feed_chunks(st, b, src, encoding, source, hint) < 0) {
+        sx_builder_free(b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS;
+    status = sx_builder_finish(b, &table, &err);
+    Py_END_ALLOW_THREADS;
+    sx_builder_free(b);
+    if (status != SX_OK) {
+        raise_core_error(st, status, &err, source);
+        return NULL;
+    }
+    return dataset_new(st, table, source, 0);
+}
+
 /* encoding is None or names UTF-8, which the parser reads as it is. */
-static int
+int
 is_utf8(PyObject *encoding)
 {
     return encoding == NULL || encoding == Py_None || str_equals_ascii(encoding, "utf-8") ||
@@ -405,7 +425,7 @@ shanxi_loads(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
 #ifndef _WIN32
 /* Starts with the magic bytes of gzip, bzip2, xz or zstd (the ones the
  * package's _sources.MAGIC decompresses). */
-static int
+int
 looks_compressed(const char *head, size_t n)
 {
     static const struct {
@@ -526,9 +546,9 @@ PyDoc_STRVAR(load_doc, "load($module, path, /, *, encoding=None)\n--\n\n"
                        "\"utf-16\", ...).  Malformed input raises shanxi.ParseError with .source,\n"
                        ".line and .column (counted in the decoded text); a missing file raises\n"
                        "FileNotFoundError.  Many files are read as one: a list or tuple of paths,\n"
-                       "a directory (its *.csv files by name) or a glob pattern (sorted); those\n"
-                       "are parsed on a thread per core and their .source is the tuple of their\n"
-                       "paths.");
+                       "a directory (its *.csv and *.csv.gz/.bz2/.xz/.zst files by name) or a\n"
+                       "glob pattern (sorted), each opened as one file is; those are parsed on a\n"
+                       "thread per core and their .source is the tuple of their paths.");
 
 static PyObject *
 shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -548,13 +568,8 @@ shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
     }
     shanxi_state *st = module_state(module);
     int many;
-    PyObject *result = load_many(st, path, &many);
+    PyObject *result = load_many(st, path, encoding, &many);
     if (many) {
-        if (result != NULL && encoding != Py_None && !is_utf8(encoding)) {
-            Py_CLEAR(result);
-            PyErr_SetString(PyExc_ValueError,
-                            "load() of many files reads UTF-8 only: encoding= is for one file");
-        }
         return result;
     }
     PyObject *expanded = NULL, *encoded = NULL, *source = NULL;

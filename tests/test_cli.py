@@ -478,6 +478,74 @@ def test_a_directory_is_its_csv_files(tmp_path):
         % os.path.join(".", "c.csv"))
 
 
+def test_truncated_or_corrupt_compressed_file_exits_1(tmp_path):
+    import gzip
+
+    (tmp_path / "cut.csv.gz").write_bytes(gzip.compress(PANEL.encode())[:-12])
+    code, err = fails("cut.csv.gz", cwd=tmp_path)
+    assert code == 1
+    assert re.fullmatch(r"shanxi: cut\.csv\.gz:\d+:\d+: the gzip data is truncated: it ends "
+                        r"before its end-of-stream marker\n", err), err
+    (tmp_path / "bad.csv.gz").write_bytes(b"\x1f\x8b" + b"x" * 30)
+    assert fails("bad.csv.gz", cwd=tmp_path) == (
+        1, "shanxi: bad.csv.gz:1:1: the gzip data is corrupt (Error -3 while decompressing "
+           "data: unknown compression method)\n")
+
+
+def test_compressed_stdin(panel):
+    import gzip
+
+    proc = subprocess.run([sys.executable, "-m", "shanxi", "-"],
+                          input=gzip.compress(PANEL.encode()), capture_output=True,
+                          env=dict(os.environ, PYTHONIOENCODING="utf-8"), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    assert proc.stdout.decode("utf-8") == PANEL_TABLE
+
+
+def test_encoding_option(tmp_path):
+    (tmp_path / "gb.csv").write_bytes(PANEL.encode("gb18030"))
+    assert ok("--encoding", "gb18030", "gb.csv", cwd=tmp_path) == PANEL_TABLE
+    code, err = fails("gb.csv", cwd=tmp_path)
+    assert code == 1
+    assert err.endswith('not UTF-8; if it is GB18030, pass encoding="gb18030"\n')
+    proc = subprocess.run([sys.executable, "-m", "shanxi", "--encoding", "utf-16", "-"],
+                          input=PANEL.encode("utf-16"), capture_output=True,
+                          env=dict(os.environ, PYTHONIOENCODING="utf-8"), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode("utf-8") == PANEL_TABLE
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--encoding", "no-such-codec", "x.csv"], "argument --encoding: unknown encoding "
+                                               "'no-such-codec'"),
+    (["--encoding", "rot13", "x.csv"], "argument --encoding: rot13 is not a text encoding"),
+    (["--encoding", "gbk", "--encoding", "gbk", "x.csv"],
+     "argument --encoding: given more than once ('gbk', then 'gbk')"),
+    (["--encoding", "gbk"], "--encoding is for FILE; the embedded data has none"),
+])
+def test_bad_encoding_option_exits_2(args, message):
+    code, err = fails(*args)
+    assert code == 2
+    assert err.startswith("usage: shanxi")
+    assert err.endswith("shanxi: error: %s\n" % message)
+
+
+def test_parse_warning_is_said_as_the_command_line_says_things(tmp_path):
+    (tmp_path / "slip.csv").write_text(PANEL.replace(",region\n", ",regoin\n", 1),
+                                       encoding="utf-8")
+    for flags in ([], ["-W", "error"]):
+        proc = subprocess.run([sys.executable, *flags, "-m", "shanxi", "slip.csv"], cwd=tmp_path,
+                              capture_output=True, text=True, encoding="utf-8", timeout=60,
+                              env=dict(os.environ, PYTHONIOENCODING="utf-8"))
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == (
+            'shanxi: warning: slip.csv: the header field "regoin" names no column and is '
+            'ignored; did you mean "region"?\n'
+        )
+        assert proc.stdout.startswith("1  training\n")
+
+
 # A directory is read as its .csv files (shanxi.load): "." has none.
 @pytest.mark.parametrize("name, reason", [("missing.csv", os.strerror(2)),
                                           (".", "the directory holds no .csv files")])

@@ -1,6 +1,7 @@
 """to_frame(): pandas DataFrames of the embedded data and of loaded files."""
 import datetime
 import math
+import os
 import subprocess
 import sys
 
@@ -268,6 +269,34 @@ def test_dates_beyond_nanoseconds(pd):
     assert frame["as_of"].dtype == "datetime64[s]"
     assert frame["as_of"].iloc[0].year == 9999
     assert frame["as_of"].iloc[1].year == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="limits memory with RLIMIT_AS")
+@pytest.mark.skipif(bool(os.environ.get("SHANXI_SANITIZED")),
+                    reason="ASan reserves terabytes of address space")
+def test_huge_project_numbers_cost_no_memory(pd):
+    """Project numbers up to 2**31 - 1 map to keys and titles by the
+    distinct numbers, not a table as long as the largest one (8 GiB here):
+    in a child whose address space is capped at 512 MiB more than it has."""
+    code = (
+        "import resource, sys, shanxi, pandas\n"
+        "ds = shanxi.loads('project,project_key,project_title,metric,value,unit,as_of\\n'\n"
+        "                  '2147483647,top,The top,m,1,x,2022-01-01\\n'\n"
+        "                  '3,three,,m,2,x,2022-01-01\\n'\n"
+        "                  '2147483647,top,The top,n,3,x,2022-01-01\\n')\n"
+        "with open('/proc/self/status') as f:\n"
+        "    vm = next(int(l.split()[1]) for l in f if l.startswith('VmSize:')) * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (vm + (512 << 20), resource.RLIM_INFINITY))\n"
+        "frame = ds.to_frame()\n"
+        "print(list(frame['project']), list(frame['project_key']),\n"
+        "      [t if isinstance(t, str) else None for t in frame['project_title']])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[2147483647, 3, 2147483647] ['top', 'three', 'top'] ['The top', None, 'The top']",
+    ]
 
 
 def test_exact_big_integers(pd):

@@ -71,6 +71,28 @@ def test_a_near_miss_of_an_optional_column_warns(field, column):
     assert column not in ds.columns
 
 
+@pytest.mark.parametrize(
+    "field, shown",
+    [
+        ("region\u200b", "region\\u200b"),  # a zero-width space after
+        ("\ufeffregion", "\\ufeffregion"),  # a byte order mark before
+        ("region\u00a0", "region\\xa0"),  # a no-break space
+        ("regi\"on", 'regi\\"on'),
+    ],
+)
+def test_a_near_miss_is_quoted_as_a_parse_error_quotes_it(field, shown):
+    # invisible characters escaped as in a ParseError, so the field does not
+    # look like the column it misses
+    quoted = '"%s"' % field.replace('"', '""') if '"' in field else field
+    text = REQUIRED + "," + quoted + "\n" + ROW + ",Taiyuan\n"
+    ds, messages = near_miss_warnings(text)
+    assert messages == [
+        '<string>: the header field "%s" names no column and is ignored; did you mean "region"?'
+        % shown
+    ]
+    assert ds.ignored_columns == (field,)
+
+
 def test_the_warning_points_at_the_callers_line():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -1,8 +1,11 @@
 """load() of many files as one dataset: a list or tuple of paths, a directory
 or a glob pattern, parsed on a pool of threads and merged as one pass over
 the files' rows one after another would read them."""
+import bz2
 import csv
+import gzip
 import io
+import lzma
 import os
 import pathlib
 import random
@@ -148,6 +151,79 @@ def test_directory_reads_its_csv_files_by_name(tmp_path):
     assert ds.source == tuple(str(tmp_path / n) for n in ("a.csv", "b.csv", "c.csv"))
     assert ds.to_dicts() == shanxi.loads(text).to_dicts()
     assert shanxi.load(str(tmp_path)).source == ds.source
+
+
+COMPRESS = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+
+
+def test_compressed_files_in_a_list_a_glob_and_a_directory(tmp_path):
+    # each file opened as load() opens one: decompressed by its magic bytes
+    text = panelgen.panel_text(120)
+    files, _ = split_text(text, [30, 60, 90], random.Random(5), drop_columns=False)
+    names = ["a.csv", "b.csv.gz", "c.csv.bz2", "d.csv.xz"]
+    for name, t in zip(names, files):
+        ext = name.rsplit(".", 1)[1]
+        data = t.encode("utf-8")
+        (tmp_path / name).write_bytes(COMPRESS[ext](data) if ext in COMPRESS else data)
+    (tmp_path / "notes.txt").write_text("not csv")
+    (tmp_path / "other.gz").write_bytes(gzip.compress(b"not csv"))
+    expected = shanxi.loads(text).to_dicts()
+    paths = [str(tmp_path / n) for n in names]
+    assert shanxi.load(paths).to_dicts() == expected
+    ds = shanxi.load(tmp_path)  # *.csv and *.csv.gz/.bz2/.xz/.zst, by name
+    assert ds.source == tuple(paths)
+    assert ds.to_dicts() == expected
+    ds = shanxi.load(str(tmp_path / "*.csv.*"))
+    assert ds.source == tuple(paths[1:])
+    assert ds.to_dicts() == shanxi.load(paths[1:]).to_dicts()
+    assert shanxi.load([paths[1]]).to_dicts() == shanxi.loads(files[1]).to_dicts()
+
+
+def test_a_bad_compressed_file_among_many_names_itself(tmp_path):
+    good = tmp_path / "a.csv"
+    good.write_text(panelgen.panel_text(3), encoding="utf-8")
+    cut = tmp_path / "b.csv.gz"
+    cut.write_bytes(gzip.compress(panelgen.panel_text(3).encode())[:-12])
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load([good, cut])
+    assert info.value.source == str(cut)
+    assert info.value.reason == (
+        "the gzip data is truncated: it ends before its end-of-stream marker"
+    )
+
+
+def test_many_files_in_another_encoding(tmp_path):
+    text = panelgen.panel_text(60)
+    files, _ = split_text(text, [20, 40], random.Random(6), drop_columns=False)
+    paths = []
+    for i, t in enumerate(files):
+        p = tmp_path / ("gb%d.csv" % i)
+        data = t.encode("gb18030")
+        p.write_bytes(gzip.compress(data) if i == 1 else data)
+        paths.append(str(p))
+    head = "project,metric,value,unit,as_of,region\n"
+    (tmp_path / "gb9.csv").write_bytes((head + "1,gdp,1.5,CNY,2022-12-31,大同\n").encode("gb18030"))
+    assert shanxi.load(paths, encoding="gb18030").to_dicts() == shanxi.loads(text).to_dicts()
+    assert len(shanxi.load(tmp_path, encoding="gb18030")) == 61
+    # without encoding=, the file that is not UTF-8 says what it looks like
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load([paths[0], str(tmp_path / "gb9.csv")])
+    assert str(info.value) == (
+        '%s:2:26: expected UTF-8 text, found the invalid byte B4; not UTF-8; if it is '
+        'GB18030, pass encoding="gb18030"' % (tmp_path / "gb9.csv")
+    )
+
+
+def test_tilde_in_a_directory_a_glob_and_a_list(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "d").mkdir()
+    text = panelgen.panel_text(10)
+    (tmp_path / "d" / "a.csv").write_text(text, encoding="utf-8")
+    want = (str(tmp_path / "d" / "a.csv"),)
+    for arg in ("~/d", "~/d/*.csv", ["~/d/a.csv"], ("~/d/a.csv",), [pathlib.Path("~/d/a.csv")]):
+        ds = shanxi.load(arg)
+        assert ds.source == want, arg
+        assert len(ds) == 10
 
 
 def test_glob_pattern_sorted(tmp_path):

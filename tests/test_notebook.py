@@ -7,6 +7,7 @@ kernels the machine has installed.
 """
 import json
 import pathlib
+import re
 import sys
 from html import unescape
 
@@ -122,6 +123,12 @@ def test_the_panel_analysis(executed):
         assert "'%s': " % city in text
     for month in range(1, 13):
         assert "'2022-%02d': " % month in text
+    # what is in it, and each city month by month in one aggregate()
+    flat = " ".join(text.split())  # as IPython wraps a long tuple
+    assert ("('Changzhi', 'Datong', 'Jincheng', 'Jinzhong', 'Linfen', 'Lüliang', 'Shuozhou', "
+            "'Taiyuan', 'Xinzhou', 'Yangquan', 'Yuncheng')") in flat
+    assert "(datetime.date(2022, 1, 31), datetime.date(2022, 12, 31))" in flat
+    assert re.search(r"\(132, \{'2022-01': \d+, ('2022-\d\d': \d+, ){10}'2022-12': \d+\}\)", flat)
     assert "其中取得职业资格证书人数" in text                  # labels in Chinese
     assert "职业技能提升培训" in _html_of(executed, "panel.project(1)")
     charts = [out for out in _outputs(executed) if "data" in out and "image/png" in out.data]
@@ -129,6 +136,16 @@ def test_the_panel_analysis(executed):
         assert len(charts) == 1
     else:
         assert not charts and "matplotlib is not installed" in text
+
+
+def test_the_tour_uses_what_the_package_has_now():
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    source = "\n".join(c.source for c in nb.cells)
+    assert "panel = shanxi.load(path)" in source                   # a file, not loads(text)
+    assert 'by=("region", "month")' in source
+    assert "panel.regions" in source and "panel.date_range" in source
+    for stale in ("come later", "for now", "shanxi.loads(text)\n", 'by="region"))\n'):
+        assert stale not in source, stale
 
 
 def test_renders_to_html(executed, tmp_path):

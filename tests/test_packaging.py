@@ -137,6 +137,25 @@ def test_stub_methods_match_the_runtime():
             assert list(sig.parameters) == names, (name, method)
 
 
+def _returns(path, cls=None):
+    """name -> the return annotation's source, of path's functions (or cls's)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    body = tree.body
+    if cls is not None:
+        body = next(n for n in body if isinstance(n, ast.ClassDef) and n.name == cls).body
+    return {n.name: ast.unparse(n.returns) for n in body if isinstance(n, ast.FunctionDef)}
+
+
+def test_stubs_say_metrics_and_search_give_figures():
+    assert type(shanxi.metrics()) is type(shanxi.search("x")) is shanxi.Figures
+    assert type(shanxi.project(7).metrics) is shanxi.Figures
+    top = _returns(PACKAGE_DIR / "__init__.pyi")
+    assert (top["metrics"], top["search"]) == ("Figures", "Figures")
+    ext = PACKAGE_DIR / "_shanxi.pyi"
+    assert (_returns(ext, "Dataset")["metrics"], _returns(ext, "Dataset")["search"],
+            _returns(ext, "Project")["metrics"]) == ("Figures", "Figures", "Figures")
+
+
 @pytest.mark.slow
 def test_stubtest(tmp_path):
     pytest.importorskip("mypy.stubtest")

@@ -99,7 +99,8 @@ def test_a_loaded_panel():
     html = ds._repr_html_()
     assert "<strong>&lt;string&gt;</strong>: 5 figures, 2 projects" in html
     summary = card(table(html, "shanxi-summary"))
-    assert summary == {"regions": "2: Taiyuan, Datong", "units": "2: people, elevators",
+    # regions sorted, as ds.regions is (the file has Taiyuan first)
+    assert summary == {"regions": "2: Datong, Taiyuan", "units": "2: people, elevators",
                        "as_of": "2022-01-31 \N{EN DASH} 2022-02-28 (2 dates)"}
     projects = table(html, "shanxi-projects")
     # the columns the file has no value for are left out
@@ -123,6 +124,19 @@ def test_a_large_panel_preview_reads_no_row_objects():
     rows = [cells(r) for r in body_rows(table(html, "shanxi-figures"))]
     assert len(rows) == 11
     assert rows[-1] == ["2", "m", "49,999", "x", "2022-01-01", "r39"]
+
+
+def test_one_figure_one_project():
+    ds = shanxi.loads("project,metric,value,unit,as_of,region\n3,m,1,x,2022-01-01,Yuncheng\n")
+    assert "<strong>&lt;string&gt;</strong>: 1 figure, 1 project</" in ds._repr_html_()
+
+
+def test_summary_lists_regions_as_the_dataset_does():
+    ds = shanxi.loads("project,metric,value,unit,as_of,region\n"
+                      "1,m,1,z,2022-01-01,Yuncheng\n1,m,1,a,2022-01-01,Changzhi\n"
+                      "1,m,1,z,2022-01-01,Datong\n")
+    summary = card(table(ds._repr_html_(), "shanxi-summary"))
+    assert summary["regions"] == "3: " + ", ".join(ds.regions) == "3: Changzhi, Datong, Yuncheng"
 
 
 def test_empty_dataset():

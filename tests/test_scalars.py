@@ -103,6 +103,14 @@ def test_index_numbers_out_of_range_and_failing():
     (np.datetime64("1969-12-31T23", "h"), D(1969, 12, 31)),   # floors, as a datetime's date
     (np.datetime64("0001-01-01"), D(1, 1, 1)),
     (np.datetime64("9999-12-31"), D(9999, 12, 31)),
+    # numpy overflows converting these to days itself (always within 106
+    # days of 1970: dates of their own)
+    (np.datetime64(0, "ps"), D(1970, 1, 1)),
+    (np.datetime64(86400 * 10**12 * 100 + 1, "ps"), D(1970, 4, 11)),
+    (np.datetime64(-1, "fs"), D(1969, 12, 31)),
+    (np.datetime64(-(2**63) + 1, "as"), D(1969, 12, 31)),
+    (np.datetime64(2**63 - 1, "ps"), D(1970, 4, 17)),
+    (np.datetime64(86400 * 10**11, "10ps"), D(1970, 1, 2)),
 ], ids=str)
 def test_datetime64_is_a_date(when, day):
     assert PANEL.metrics(since=when) == PANEL.metrics(since=day)

@@ -68,23 +68,54 @@ def test_errors_count_in_the_decompressed_text(tmp_path, ext):
     )
 
 
-def test_truncated_gzip(tmp_path):
-    path = tmp_path / "cut.gz"
-    path.write_bytes(gzip.compress(TEXT.encode())[:-12])
-    with pytest.raises(EOFError) as info:
+KINDS = {"gz": "gzip", "bz2": "bzip2", "xz": "xz", "zst": "zstd"}
+
+
+@pytest.mark.parametrize("ext", sorted(COMPRESSORS))
+def test_truncated_file_is_a_parse_error(tmp_path, ext):
+    # not the EOFError of the decompressor: bad data, named and placed
+    path = tmp_path / ("cut." + ext)
+    path.write_bytes(COMPRESSORS[ext](TEXT.encode())[:-12])
+    with pytest.raises(shanxi.ParseError) as info:
         shanxi.load(path)
-    assert str(info.value) == "%s: the gzip data ends before its end-of-stream marker" % path
+    assert info.value.source == str(path)
+    assert info.value.reason == (
+        "the %s data is truncated: it ends before its end-of-stream marker" % KINDS[ext]
+    )
+    with open(path, "rb") as f, pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(f)
+    assert info.value.reason.startswith("the %s data is truncated" % KINDS[ext])
+
+
+def test_truncated_gzip_is_placed_where_the_text_stops(tmp_path):
+    path = tmp_path / "cut.gz"
+    data = (HEADER + TEXT[len(HEADER):] * 200).encode()
+    path.write_bytes(gzip.compress(data, compresslevel=0)[:len(data) // 2])
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(path)
+    assert info.value.line > 100
+    assert str(info.value).startswith("%s:%d:" % (path, info.value.line))
 
 
 def test_corrupt_gzip(tmp_path):
     path = tmp_path / "bad.gz"
     path.write_bytes(b"\x1f\x8b" + b"x" * 30)
-    with pytest.raises(OSError) as info:
+    with pytest.raises(shanxi.ParseError) as info:
         shanxi.load(path)
     assert str(info.value) == (
-        "%s: not valid gzip data (Error -3 while decompressing data: "
+        "%s:1:1: the gzip data is corrupt (Error -3 while decompressing data: "
         "unknown compression method)" % path
     )
+
+
+@pytest.mark.parametrize("ext", ["bz2", "xz"])
+def test_corrupt_bzip2_and_xz(tmp_path, ext):
+    path = tmp_path / ("bad." + ext)
+    good = COMPRESSORS[ext](TEXT.encode())
+    path.write_bytes(good[:8] + b"\0" * 40 + good[48:])
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(path)
+    assert info.value.reason.startswith("the %s data is corrupt (" % KINDS[ext])
 
 
 @pytest.mark.skipif(zstd is not None, reason="this Python reads zstd")
@@ -250,6 +281,19 @@ def test_encoding_arguments():
     assert rows(shanxi.loads(TEXT.encode(), encoding="UTF_8")) == WANT
 
 
+@pytest.mark.parametrize("codec", ["rot13", "base64", "zlib_codec", "hex"])
+def test_codecs_that_are_not_text_encodings(tmp_path, codec):
+    path = tmp_path / "plain.csv"
+    path.write_text(TEXT, encoding="utf-8")
+    for call in (lambda: shanxi.load(path, encoding=codec),
+                 lambda: shanxi.loads(TEXT.encode(), encoding=codec),
+                 lambda: shanxi.load([path, path], encoding=codec)):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == "%s is not a text encoding" % codec
+        assert type(info.value) is ValueError
+
+
 # ------------------------------------------------------------ what it looks like
 
 
@@ -285,6 +329,22 @@ def test_utf16_without_encoding(tmp_path):
         "expected a header row of column names, found a NUL byte; looks UTF-16 "
         '(big-endian); pass encoding="utf-16-be"'
     )
+
+
+def test_utf32_is_not_called_utf16(tmp_path):
+    path = tmp_path / "u32.csv"
+    path.write_bytes(TEXT.encode("utf-32"))
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.load(path)
+    assert info.value.reason == (
+        "expected UTF-8 text, found the invalid byte FF; looks UTF-32 (it starts with a byte "
+        'order mark); pass encoding="utf-32"'
+    )
+    assert rows(shanxi.load(path, encoding="utf-32")) == WANT
+    with pytest.raises(shanxi.ParseError) as info:
+        shanxi.loads(b"\x00\x00\xfe\xff" + TEXT.encode("utf-32-be"))
+    assert info.value.reason.endswith('looks UTF-32 (it starts with a byte order mark); '
+                                      'pass encoding="utf-32"')
 
 
 def test_compressed_bytes_to_loads():

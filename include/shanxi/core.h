@@ -160,6 +160,12 @@ typedef struct sx_ignored {
     const char *near;
 } sx_ignored;
 
+/* s[0..n) (UTF-8) as messages quote it: double-quoted, control and
+ * invisible characters escaped as Python writes them (\n, \u200b), long
+ * text cut with an ellipsis; out has SX_QUOTE_BUF bytes.  Returns out. */
+#define SX_QUOTE_BUF 448
+const char *sx_quote_text(char out[SX_QUOTE_BUF], const char *s, size_t n);
+
 /* A parsed file in native columns: one entry per data row, in file order.
  * Every column array has nrows entries.  A table is immutable once parsed
  * and is reference counted (sx_table_incref/decref, atomic), so an Arrow
@@ -548,6 +554,15 @@ void sx_reader_free(sx_reader *r);
  * FIFO or a device, whose bytes cannot be read twice, or a file that cannot
  * be opened or read: sx_reader_open says why when it opens it). */
 size_t sx_file_peek(const char *path, char *buf, size_t cap);
+
+/* sx_table_read_many where fed[i], when not NULL, is input i already fed
+ * to its end (final) by a builder of the caller's, say from a decompressor:
+ * the pool merges it as it is and reads only the other paths (on Windows,
+ * where files are read through the binding, every input must be fed).
+ * Every fed builder is freed, whatever the outcome. */
+sx_status sx_table_read_many_fed(const char *const *paths, sx_builder **fed, size_t n,
+                                 const char *const *names, int nthreads, sx_table **out,
+                                 sx_error *err, size_t *failed, int *os_error);
 #endif
 
 #ifdef __cplusplus

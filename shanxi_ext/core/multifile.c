@@ -35,6 +35,7 @@ sxp_thread_count(void)
 typedef struct pool {
     const sx_input *inputs;   /* buffers, or NULL when ... */
     const char *const *paths; /* ... files are read */
+    sx_builder **fed;         /* per input, a builder the caller fed, or NULL */
     sx_builder **builders;    /* per input, once parsed (owned unless by a reader) */
     sx_reader **readers;      /* per input read from a file */
     sx_error *errs;
@@ -100,7 +101,9 @@ work(void *arg)
 #endif
         if (i >= pl->n)
             return NULL;
-        pl->status[i] = pl->paths ? read_file(pl, i) : parse_buffer(pl, i);
+        pl->status[i] = pl->builders[i] ? SX_OK /* fed */
+                        : pl->paths     ? read_file(pl, i)
+                                        : parse_buffer(pl, i);
         if (pl->status[i] != SX_OK) {
             pl->errs[i].status = pl->status[i];
 #ifdef SX_THREADS
@@ -158,6 +161,10 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
         sx_error_set(e, SX_ERR_NOMEM, "out of memory while parsing");
         goto done;
     }
+    for (size_t i = 0; pl->fed && i < n; i++) { /* now the pool's to free */
+        pl->builders[i] = pl->fed[i];
+        pl->fed[i] = NULL;
+    }
     if (nthreads <= 0)
         nthreads = sxp_thread_count();
     if ((size_t)nthreads > n)
@@ -197,6 +204,8 @@ done:
         else
             sx_builder_free(pl->builders[i]);
     }
+    for (size_t i = 0; pl->fed && i < n; i++)
+        sx_builder_free(pl->fed[i]); /* not taken: the arrays were not there */
     free(pl->builders);
     free(pl->readers);
     free(pl->errs);
@@ -247,3 +256,24 @@ sx_table_read_many(const char *const *paths, size_t n, const char *const *names,
     return run_many(&pl, names, nthreads, out, e, failed, os_error);
 }
 #endif
+
+sx_status
+sx_table_read_many_fed(const char *const *paths, sx_builder **fed, size_t n,
+                       const char *const *names, int nthreads, sx_table **out, sx_error *err,
+                       size_t *failed, int *os_error)
+{
+    sx_error local = {0};
+    sx_error *e = err ? err : &local;
+    memset(e, 0, sizeof *e);
+    *out = NULL;
+    *failed = 0;
+    *os_error = 0;
+    if (n == 0)
+        return sx_error_set(e, SX_ERR_VALUE, "expected at least one input");
+    pool pl;
+    memset(&pl, 0, sizeof pl);
+    pl.paths = paths;
+    pl.fed = fed;
+    pl.n = n;
+    return run_many(&pl, names, nthreads, out, e, failed, os_error);
+}

@@ -195,6 +195,14 @@ sxp_quote_text(char out[QUOTE_BUF], const char *s, size_t n)
     return out;
 }
 
+_Static_assert(SX_QUOTE_BUF == QUOTE_BUF, "one buffer size for quoted text");
+
+const char *
+sx_quote_text(char out[SX_QUOTE_BUF], const char *s, size_t n)
+{
+    return sxp_quote_text(out, s, n);
+}
+
 /* "found ..." for a field's content. */
 static const char *
 describe_field(char out[QUOTE_BUF], const char *s, size_t n)

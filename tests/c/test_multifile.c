@@ -3,12 +3,14 @@
  * on a pool of threads and merged (merge.c) give the table one pass over
  * their rows would (the same codes, dictionaries, projects and counts),
  * whatever the split, the column sets and orders, and the thread count;
- * errors name the file (its index), line and column where one pass would.
+ * errors name the file (its index), line and column where one pass would;
+ * sx_table_read_many_fed merges builders the caller fed with files it reads.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* unlink */
 
 #include "check.h"
 #include "shanxi/core.h"
@@ -313,6 +315,97 @@ test_ignored_across_files(void)
     sx_table_decref(t);
 }
 
+/* A file at a fresh temporary path holding s; the path, to unlink. */
+static char *
+temp_file(const char *s)
+{
+    char *path = malloc(32);
+    if (!path)
+        return NULL;
+    strcpy(path, "/tmp/sx_multifileXXXXXX");
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        free(path);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w");
+    CHECK(f != NULL && fputs(s, f) >= 0);
+    if (f)
+        fclose(f);
+    return path;
+}
+
+/* A builder fed s to its end, as the binding feeds a decompressed file. */
+static sx_builder *
+fed_with(const char *s)
+{
+    sx_builder *b = NULL;
+    sx_error e;
+    size_t used;
+    CHECK(sx_builder_new(NULL, &b) == SX_OK);
+    CHECK(b && sx_builder_feed(b, s, strlen(s), 1, &used, &e) == SX_OK);
+    return b;
+}
+
+/* sx_table_read_many_fed: builders the caller fed merge with the files the
+ * pool reads, in input order; every fed builder is freed whatever the
+ * outcome (ASan's leak check says). */
+static void
+test_fed_builders(void)
+{
+    const char *head = "project,metric,value,unit,as_of\n";
+    char f0[128], f1[128], f2[128];
+    snprintf(f0, sizeof f0, "%s1,a,1,u,2022-01-01\n", head);
+    snprintf(f1, sizeof f1, "%s1,b,2,u,2022-01-01\n2,c,3,u,2022-01-01\n", head);
+    snprintf(f2, sizeof f2, "%s3,d,4,u,2022-01-01\n", head);
+    char *p0 = temp_file(f0), *p2 = temp_file(f2);
+    if (!p0 || !p2) {
+        free(p0);
+        free(p2);
+        return;
+    }
+    const char *paths[3] = {p0, NULL, p2};
+    sx_builder *fed[3] = {NULL, fed_with(f1), NULL};
+    sx_table *t = NULL;
+    sx_error e;
+    size_t failed = 9;
+    int os_error = -1;
+    CHECK(sx_table_read_many_fed(paths, fed, 3, NULL, 2, &t, &e, &failed, &os_error) == SX_OK);
+    CHECK(t != NULL && t->nrows == 4 && fed[1] == NULL);
+    if (t && t->nrows == 4)
+        for (int64_t i = 0; i < 4; i++)
+            CHECK(t->value[i] == (double)(i + 1));
+    sx_table_decref(t);
+    /* every input fed */
+    sx_builder *all[2] = {fed_with(f0), fed_with(f1)};
+    CHECK(sx_table_read_many_fed(NULL, all, 2, NULL, 0, &t, &e, &failed, &os_error) == SX_OK);
+    CHECK(t != NULL && t->nrows == 3);
+    sx_table_decref(t);
+    /* a file that fails: the fed builders are still freed */
+    char bad[128];
+    snprintf(bad, sizeof bad, "%s1,e,x,u,2022-01-01\n", head);
+    char *pbad = temp_file(bad);
+    const char *paths2[3] = {NULL, pbad, NULL};
+    sx_builder *fed2[3] = {fed_with(f0), NULL, fed_with(f2)};
+    CHECK(sx_table_read_many_fed(paths2, fed2, 3, NULL, 2, &t, &e, &failed, &os_error) ==
+          SX_ERR_PARSE);
+    CHECK(t == NULL && failed == 1 && e.line == 2 && e.column == 5);
+    /* a file that is not there */
+    const char *paths3[2] = {NULL, "/nonexistent/shanxi.csv"};
+    sx_builder *fed3[2] = {fed_with(f0), NULL};
+    CHECK(sx_table_read_many_fed(paths3, fed3, 2, NULL, 0, &t, &e, &failed, &os_error) ==
+          SX_ERR_IO);
+    CHECK(t == NULL && failed == 1 && os_error != 0);
+    unlink(p0);
+    unlink(p2);
+    if (pbad)
+        unlink(pbad);
+    free(p0);
+    free(p2);
+    free(pbad);
+}
+
 int
 main(void)
 {
@@ -320,5 +413,6 @@ main(void)
     test_errors();
     test_category_across_files();
     test_ignored_across_files();
+    test_fed_builders();
     return CHECK_DONE();
 }

@@ -3,7 +3,8 @@
  * paths, a directory or a glob pattern.  The package's paths() helper (see
  * _register) says which files, in which order; the core reads each in
  * chunks with a reader of its own on its pool of threads and merges them
- * (sx_table_read_many), all without the GIL.  The Dataset's source is the
+ * (sx_table_read_many), all without the GIL but for a look for signals
+ * every few milliseconds (Ctrl-C stops them all).  The Dataset's source is the
  * tuple of the paths; a ParseError's source is the file it is in.
  */
 #include "binding.h"
@@ -121,6 +122,21 @@ many_read(many_inputs *m)
 }
 #endif
 
+#ifndef _WIN32
+/* sx_table_read_many's poll, on the calling thread, whose state is at ctx
+ * while it runs without the GIL: Ctrl-C (or any signal whose handler
+ * raises) stops the load of every file. */
+static int
+look_for_signals(void *ctx)
+{
+    PyThreadState **thread = ctx;
+    PyEval_RestoreThread(*thread);
+    int stop = PyErr_CheckSignals() < 0;
+    *thread = PyEval_SaveThread();
+    return stop;
+}
+#endif
+
 /* What messages call many files: "3 files: a.csv, b.csv, c.csv", or with
  * more, the first and the last. */
 static PyObject *
@@ -182,11 +198,14 @@ load_many(shanxi_state *st, PyObject *path, int *handled)
     status = sx_table_parse_many(m.inputs, (size_t)m.n, m.cnames, 0, &table, &err, &failed);
     Py_END_ALLOW_THREADS;
 #else
-    Py_BEGIN_ALLOW_THREADS;
-    status =
-        sx_table_read_many(m.cpaths, (size_t)m.n, m.cnames, 0, &table, &err, &failed, &os_error);
-    Py_END_ALLOW_THREADS;
+    PyThreadState *thread = PyEval_SaveThread();
+    status = sx_table_read_many(m.cpaths, (size_t)m.n, m.cnames, 0, look_for_signals, &thread,
+                                &table, &err, &failed, &os_error);
+    PyEval_RestoreThread(thread);
 #endif
+    if (status != SX_OK && PyErr_Occurred()) {
+        goto error; /* KeyboardInterrupt, or what a signal handler raised */
+    }
     if (status != SX_OK) {
         PyObject *source = PyTuple_GET_ITEM(m.sources, (Py_ssize_t)failed);
         if (status == SX_ERR_IO && os_error != 0) {

@@ -223,7 +223,7 @@ INTERRUPTED_CHILD = """
 fds, tasks = open_fds(), threads()
 ready()
 try:
-    shanxi.load(sys.argv[1])
+    shanxi.load(sys.argv[1] if len(sys.argv) == 2 else sys.argv[1:])
     print("loaded")
 except KeyboardInterrupt:
     print("interrupted", time.monotonic(), flush=True)
@@ -235,11 +235,12 @@ print("healthy")
 """
 
 
-def interrupt(path, after, timeout=30):
-    """Load path in a child, SIGINT it `after` s into the load: the delay from
-    the signal to its KeyboardInterrupt."""
+def interrupt(path, after, timeout=30, also=()):
+    """Load path (with the files `also`, as one dataset) in a child, SIGINT
+    it `after` s into the load: the delay from the signal to its
+    KeyboardInterrupt."""
     child = subprocess.Popen(
-        [sys.executable, "-c", PRELUDE + INTERRUPTED_CHILD, str(path)],
+        [sys.executable, "-c", PRELUDE + INTERRUPTED_CHILD, str(path), *map(str, also)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -268,6 +269,20 @@ def test_ctrl_c_on_a_silent_fifo(fifo):
     finally:
         os.close(keep)
     print("silent FIFO: KeyboardInterrupt %.1f ms after SIGINT" % (delay * 1e3))
+    assert delay < 5
+
+
+def test_ctrl_c_on_a_silent_fifo_among_many_files(fifo, tmp_path):
+    # each file of a many-file load is read on the core's pool, not on the
+    # thread the signal interrupts: the pool is told to stop
+    other = tmp_path / "a.csv"
+    other.write_text(HEADER + ROW)
+    keep = os.open(fifo, os.O_RDWR)
+    try:
+        delay = interrupt(fifo, 0.3, timeout=10, also=(other,))
+    finally:
+        os.close(keep)
+    print("silent FIFO among files: KeyboardInterrupt %.1f ms after SIGINT" % (delay * 1e3))
     assert delay < 5
 
 

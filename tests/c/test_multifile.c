@@ -4,6 +4,8 @@
  * their rows would (the same codes, dictionaries, projects and counts),
  * whatever the split, the column sets and orders, and the thread count;
  * errors name the file (its index), line and column where one pass would.
+ * sx_table_read_many reads files from disk, and its poll stops it even on a
+ * FIFO whose writer stays open and silent.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +14,12 @@
 
 #include "check.h"
 #include "shanxi/core.h"
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 typedef struct text {
     char *p;
@@ -337,9 +345,74 @@ test_ignored_across_files(void)
     sx_table_decref(t);
 }
 
+#ifndef _WIN32
+typedef struct polls {
+    int calls, stop_at;
+} polls;
+
+/* sx_table_read_many's poll: asks to stop on call stop_at (as the binding
+ * does when Ctrl-C raised KeyboardInterrupt). */
+static int
+count_polls(void *ctx)
+{
+    polls *p = ctx;
+    return ++p->calls >= p->stop_at;
+}
+
+static void
+test_read_many_files(void)
+{
+    char dir[] = "/tmp/sx_multifile_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char csv[64], fifo[64];
+    snprintf(csv, sizeof csv, "%s/a.csv", dir);
+    snprintf(fifo, sizeof fifo, "%s/stream", dir);
+    FILE *f = fopen(csv, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("project,metric,value,unit,as_of\n1,m,1,u,2022-01-01\n", f);
+    fclose(f);
+    const char *paths[2] = {csv, csv};
+    sx_table *t = NULL;
+    sx_error e;
+    size_t failed;
+    int os_error;
+    polls p = {0, 1 << 30};
+    CHECK(sx_table_read_many(paths, 2, NULL, 2, NULL, NULL, &t, &e, &failed, &os_error) == SX_OK);
+    CHECK(t && t->nrows == 2);
+    sx_table_decref(t);
+    CHECK(sx_table_read_many(paths, 2, NULL, 2, count_polls, &p, &t, &e, &failed, &os_error) ==
+          SX_OK);
+    CHECK(t && t->nrows == 2);
+    sx_table_decref(t);
+
+    /* a FIFO whose writer stays open and writes nothing: only the poll ends
+     * the load, on one reading thread or two, with nothing leaked */
+    CHECK(mkfifo(fifo, 0600) == 0);
+    int keep = open(fifo, O_RDWR);
+    CHECK(keep >= 0);
+    paths[0] = fifo;
+    for (int nthreads = 1; keep >= 0 && nthreads <= 2; nthreads++) {
+        p = (polls){0, 5};
+        CHECK(sx_table_read_many(paths, 2, NULL, nthreads, count_polls, &p, &t, &e, &failed,
+                                 &os_error) == SX_ERR_CANCELLED);
+        CHECK(t == NULL && p.calls == 5);
+    }
+    if (keep >= 0)
+        close(keep);
+    unlink(fifo);
+    unlink(csv);
+    rmdir(dir);
+}
+#endif
+
 int
 main(void)
 {
+#ifndef _WIN32
+    test_read_many_files();
+#endif
     test_random_splits();
     test_errors();
     test_category_across_files();

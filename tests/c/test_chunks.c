@@ -3,7 +3,9 @@
  * corpus, the shipped data, and the tricky cases below) fed in chunks of
  * 1, 2, 3, 7, 64, 1000 bytes must give the same table, or the same error at
  * the same line and column with the same message; so must the document
- * read from a file by sx_reader (chunk size 0 in a message). */
+ * read from a file by sx_reader (chunk size 0 in a message).  A record far
+ * longer than a chunk is fed in linear time, not scanned again from its
+ * start with every chunk. */
 #include "../fuzz/fuzz_common.h"
 #include "check.h"
 
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HEADER "project,metric,value,unit,as_of\n"
@@ -207,9 +210,64 @@ static const char *const cases[] = {
     ",,2,a,1,u,2022-01-01,,\n",
 };
 
+/* CPU seconds to feed doc[0..len) as a pipe gives it, step bytes a read
+ * (no copies: only the builder's own work counts), and its status. */
+static double
+feed_time(const char *doc, size_t len, size_t step, sx_error *err, sx_status *st)
+{
+    clock_t start = clock();
+    sx_builder *b;
+    sx_table *t = NULL;
+    *st = sx_builder_new(NULL, &b);
+    if (*st != SX_OK)
+        return 0;
+    size_t done = 0, have = 0, used;
+    do {
+        have = have + step < len ? have + step : len;
+        *st = sx_builder_feed(b, doc + done, have - done, have == len, &used, err);
+        done += used;
+    } while (*st == SX_OK && have < len);
+    if (*st == SX_OK)
+        *st = sx_builder_finish(b, &t, err);
+    sx_table_decref(t);
+    sx_builder_free(b);
+    return (double)(clock() - start) / CLOCKS_PER_SEC;
+}
+
+/* A quoted field of 16 MiB (a line break near its start), then a bad row:
+ * fed 64 KiB at a time it was scanned again from its start 256 times (2
+ * GiB of scanning); now it takes a small multiple of one buffer's time and
+ * fails at the same line and column. */
+static void
+long_record(void)
+{
+    size_t size = (size_t)16 << 20;
+    const char head[] = HEADER "1,\"", tail[] = "\",1,u,2022-01-01\n1,m,oops,u,2022-01-01\n";
+    size_t len = sizeof head - 1 + size + sizeof tail - 1;
+    char *doc = malloc(len);
+    CHECK(doc != NULL);
+    if (!doc)
+        return;
+    memcpy(doc, head, sizeof head - 1);
+    memset(doc + sizeof head - 1, 'x', size);
+    doc[sizeof head - 1 + 1000] = '\n';
+    memcpy(doc + sizeof head - 1 + size, tail, sizeof tail - 1);
+    sx_error ew, e;
+    sx_status sw, st;
+    double whole = feed_time(doc, len, len, &ew, &sw);
+    double chunked = feed_time(doc, len, (size_t)64 << 10, &e, &st);
+    printf("a record of 16 MiB: %.3f s in one buffer, %.3f s fed 64 KiB at a time\n", whole,
+           chunked);
+    CHECK(sw == SX_ERR_PARSE && st == sw && e.line == 4 && e.line == ew.line &&
+          e.column == ew.column && strcmp(e.message, ew.message) == 0);
+    CHECK(chunked < 10 * whole + 0.2);
+    free(doc);
+}
+
 int
 main(void)
 {
+    long_record();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char name[32];
         snprintf(name, sizeof name, "case %zu", i);

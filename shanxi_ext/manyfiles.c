@@ -6,7 +6,8 @@
  * than UTF-8, is fed through the package's chunks() (module.c's
  * feed_chunks) here, one after another; the core reads the plain UTF-8
  * ones in chunks with a reader of its own on its pool of threads and merges
- * them all (sx_table_read_many_fed), without the GIL.  On Windows every
+ * them all (sx_table_read_many_fed), without the GIL but for a look for
+ * signals every few milliseconds (Ctrl-C stops them all).  On Windows every
  * file goes through chunks(), whose io.open takes paths as Windows does.
  * The Dataset's source is the tuple of the paths; a ParseError's source is
  * the file it is in.
@@ -123,6 +124,19 @@ many_feed(shanxi_state *st, many_inputs *m, PyObject *encoding)
     return 0;
 }
 
+/* sx_table_read_many's poll, on the calling thread, whose state is at ctx
+ * while it runs without the GIL: Ctrl-C (or any signal whose handler
+ * raises) stops the load of every file. */
+static int
+look_for_signals(void *ctx)
+{
+    PyThreadState **thread = ctx;
+    PyEval_RestoreThread(*thread);
+    int stop = PyErr_CheckSignals() < 0;
+    *thread = PyEval_SaveThread();
+    return stop;
+}
+
 /* What messages call many files: "3 files: a.csv, b.csv, c.csv", or with
  * more, the first and the last. */
 static PyObject *
@@ -179,13 +193,16 @@ load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int *handled)
     if (many_feed(st, &m, encoding) < 0) {
         goto error;
     }
-    Py_BEGIN_ALLOW_THREADS;
-    status = sx_table_read_many_fed(m.cpaths, m.fed, (size_t)m.n, m.cnames, 0, &table, &err,
-                                    &failed, &os_error);
-    Py_END_ALLOW_THREADS;
+    PyThreadState *thread = PyEval_SaveThread();
+    status = sx_table_read_many_fed(m.cpaths, m.fed, (size_t)m.n, m.cnames, 0, look_for_signals,
+                                    &thread, &table, &err, &failed, &os_error);
+    PyEval_RestoreThread(thread);
     /* the core freed every fed builder */
     PyMem_Free(m.fed);
     m.fed = NULL;
+    if (status != SX_OK && PyErr_Occurred()) {
+        goto error; /* KeyboardInterrupt, or what a signal handler raised */
+    }
     if (status != SX_OK) {
         PyObject *source = PyTuple_GET_ITEM(m.sources, (Py_ssize_t)failed);
         if (status == SX_ERR_IO && os_error != 0) {

@@ -217,13 +217,54 @@ def test_endless_garbage_on_a_fifo_fails_at_the_first_bad_byte(fifo):
     assert out.strip() == "12 3 expected UTF-8 text, found the invalid byte FF"
 
 
+def long_field_csv(size):
+    """One quoted field of `size` bytes (a line break near its start, so
+    lines count across it), then a row with a bad value: the error's line
+    and column say where it is."""
+    field = "x" * 1023 + "\n" + "x" * (size - 1024)
+    return (HEADER + '1,"' + field + '",1,u,2022-01-01\n1,m,oops,u,2022-01-01\n').encode()
+
+
+def load_through_fifo(fifo, data):
+    """The seconds load() takes to fail on data written to the FIFO (64 KiB
+    a read), and its ParseError."""
+    writer = threading.Thread(target=lambda: open(fifo, "wb").write(data))
+    writer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(shanxi.ParseError) as caught:
+            shanxi.load(fifo)
+        return time.monotonic() - start, caught.value
+    finally:
+        writer.join(30)
+
+
+def test_a_record_longer_than_a_chunk_loads_in_linear_time(fifo):
+    # each read of the FIFO used to scan the unfinished record again from
+    # its start: 0.43 / 2.5 / 11.2 s for 8 / 16 / 32 MiB (quadratic)
+    times = {}
+    for mib in (8, 32):
+        data = long_field_csv(mib << 20)
+        with pytest.raises(shanxi.ParseError) as whole:
+            shanxi.loads(data)
+        runs = [load_through_fifo(fifo, data) for _ in range(2)]
+        for _, e in runs:  # exactly where one buffer says
+            assert (e.line, e.column, e.reason) == (whole.value.line, whole.value.column,
+                                                    whole.value.reason)
+        times[mib] = min(t for t, _ in runs)
+    print("a long record through a FIFO: %.3f s for 8 MiB, %.3f s for 32 MiB"
+          % (times[8], times[32]))
+    # linear: 4 times as long; quadratic: 16 times (26 measured)
+    assert times[32] < 10 * times[8] + 0.2
+
+
 # ------------------------------------------------------------ 3. Ctrl-C
 
 INTERRUPTED_CHILD = """
 fds, tasks = open_fds(), threads()
 ready()
 try:
-    shanxi.load(sys.argv[1])
+    shanxi.load(sys.argv[1] if len(sys.argv) == 2 else sys.argv[1:])
     print("loaded")
 except KeyboardInterrupt:
     print("interrupted", time.monotonic(), flush=True)
@@ -235,11 +276,12 @@ print("healthy")
 """
 
 
-def interrupt(path, after, timeout=30):
-    """Load path in a child, SIGINT it `after` s into the load: the delay from
-    the signal to its KeyboardInterrupt."""
+def interrupt(path, after, timeout=30, also=()):
+    """Load path (with the files `also`, as one dataset) in a child, SIGINT
+    it `after` s into the load: the delay from the signal to its
+    KeyboardInterrupt."""
     child = subprocess.Popen(
-        [sys.executable, "-c", PRELUDE + INTERRUPTED_CHILD, str(path)],
+        [sys.executable, "-c", PRELUDE + INTERRUPTED_CHILD, str(path), *map(str, also)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -268,6 +310,20 @@ def test_ctrl_c_on_a_silent_fifo(fifo):
     finally:
         os.close(keep)
     print("silent FIFO: KeyboardInterrupt %.1f ms after SIGINT" % (delay * 1e3))
+    assert delay < 5
+
+
+def test_ctrl_c_on_a_silent_fifo_among_many_files(fifo, tmp_path):
+    # each file of a many-file load is read on the core's pool, not on the
+    # thread the signal interrupts: the pool is told to stop
+    other = tmp_path / "a.csv"
+    other.write_text(HEADER + ROW)
+    keep = os.open(fifo, os.O_RDWR)
+    try:
+        delay = interrupt(fifo, 0.3, timeout=10, also=(other,))
+    finally:
+        os.close(keep)
+    print("silent FIFO among files: KeyboardInterrupt %.1f ms after SIGINT" % (delay * 1e3))
     assert delay < 5
 
 

@@ -270,10 +270,15 @@ sx_status sx_table_parse_many(const sx_input *inputs, size_t n, const char *cons
                               int nthreads, sx_table **out, sx_error *err, size_t *failed);
 /* sx_table_parse_many of the files at paths (not on Windows), each read in
  * chunks by an sx_reader of its own on the pool.  SX_ERR_IO with *os_error
- * (errno) and *failed when file *failed could not be opened or read. */
+ * (errno) and *failed when file *failed could not be opened or read.
+ * poll, when not NULL, is called on the calling thread every few
+ * milliseconds while the files are read (so it can look for signals; the
+ * pool's threads then do the reading); once it returns nonzero, every
+ * reader stops within a step, even one waiting on a silent pipe, and the
+ * call returns SX_ERR_CANCELLED with nothing leaked. */
 sx_status sx_table_read_many(const char *const *paths, size_t n, const char *const *names,
-                             int nthreads, sx_table **out, sx_error *err, size_t *failed,
-                             int *os_error);
+                             int nthreads, int (*poll)(void *ctx), void *poll_ctx, sx_table **out,
+                             sx_error *err, size_t *failed, int *os_error);
 void sx_table_incref(sx_table *t);
 void sx_table_decref(sx_table *t); /* frees at zero; NULL is a no-op */
 
@@ -530,7 +535,9 @@ void sx_builder_position(const sx_builder *b, const char *rest, size_t n, uint64
  * threads, each parsing half; anything else (a pipe, a FIFO, a character
  * device, a file whose size reads 0) with read() until its end.  The caller
  * runs sx_reader_step until *done, so it can look for signals between
- * chunks (each step blocks for at most one read). */
+ * chunks (each step blocks for at most one read; with a cancel flag in its
+ * options, a step on a pipe waits for input a few milliseconds at most, so
+ * the flag is seen). */
 typedef struct sx_reader sx_reader;
 
 /* Open path (opts may be NULL; its cancel flag is also checked by a second
@@ -561,8 +568,9 @@ size_t sx_file_peek(const char *path, char *buf, size_t cap);
  * where files are read through the binding, every input must be fed).
  * Every fed builder is freed, whatever the outcome. */
 sx_status sx_table_read_many_fed(const char *const *paths, sx_builder **fed, size_t n,
-                                 const char *const *names, int nthreads, sx_table **out,
-                                 sx_error *err, size_t *failed, int *os_error);
+                                 const char *const *names, int nthreads, int (*poll)(void *ctx),
+                                 void *poll_ctx, sx_table **out, sx_error *err, size_t *failed,
+                                 int *os_error);
 #endif
 
 #ifdef __cplusplus

@@ -14,6 +14,13 @@
  * if it were the last, which reports the first error exactly as one buffer
  * would.  Empty lines at the end of a chunk are consumed and remembered:
  * they may close the input, else the first is the error.
+ *
+ * A record longer than a chunk would be scanned again from its start with
+ * every chunk added to it (quadratic in its length, as a pipe gives 64 KiB
+ * a read).  So once a chunk is consumed not at all, the next ones are not
+ * parsed until the bytes presented have doubled (only their UTF-8 is
+ * checked as they arrive): the rescans of one record add up to linear
+ * time, and what is parsed, and every error, is the same.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,8 @@ struct sx_builder {
     uint64_t expect;  /* bytes of the whole input, 0 when unknown */
     int blank;        /* the consumed input ends in empty lines ... */
     sx_pos blank_at;  /* ... the first of them here */
+    size_t rescan_at; /* a chunk was consumed not at all: parse again from
+                         this many bytes (0: at once) */
 };
 
 static const char BOM[3] = {'\xEF', '\xBB', '\xBF'};
@@ -337,10 +346,11 @@ sx_builder_feed(sx_builder *b, const char *buf, size_t len, int final, size_t *u
         return sx_error_set(e, SX_ERR_CANCELLED, "cancelled");
     }
     parser *ps = &b->ps;
-    size_t end = final ? len : cut_point(buf, len);
+    int defer = !final && len < b->rescan_at;
+    size_t end = final ? len : defer ? 0 : cut_point(buf, len);
     set_chunk(b, buf, len, end, final, e);
     sx_status st = SX_OK;
-    if (b->stage == STAGE_HEADER) {
+    if (b->stage == STAGE_HEADER && !defer) {
         /* empty lines before the header are an error whatever follows:
          * once anything else arrives, say which as one buffer would */
         if (!final && ps->start < ps->buf + len && sxp_is_line_break(*ps->start) &&
@@ -349,7 +359,7 @@ sx_builder_feed(sx_builder *b, const char *buf, size_t len, int final, size_t *u
         if ((st = feed_header(b, len)) != SX_OK)
             goto error;
     }
-    if (b->stage == STAGE_ROWS && (st = feed_rows(b, len)) != SX_OK)
+    if (b->stage == STAGE_ROWS && !defer && (st = feed_rows(b, len)) != SX_OK)
         goto error;
     if (final) {
         if (b->want_lines)
@@ -368,6 +378,8 @@ sx_builder_feed(sx_builder *b, const char *buf, size_t len, int final, size_t *u
     if (from < len && first_invalid(ps->buf + from, ps->buf + len, &valid_to))
         return feed_rest_as_final(b, len, used, e);
     b->checked = b->offset + (uint64_t)(valid_to - ps->buf);
+    if (!defer)
+        b->rescan_at = u > 0 ? 0 : len > SIZE_MAX / 2 ? SIZE_MAX : len * 2;
     b->lines = sxp_line_of(ps, ps->buf + u) - 1;
     b->offset += u;
     *used = u;

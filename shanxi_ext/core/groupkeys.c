@@ -49,15 +49,6 @@ row_parts(agg *s, int64_t i, int32_t *parts)
 
 /* ------------------------------------------------------------------ the hash */
 
-static inline uint32_t
-parts_hash(const int32_t *parts, int n)
-{
-    uint64_t h = 0;
-    for (int k = 0; k < n; k++)
-        h = (h ^ (uint32_t)parts[k]) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32);
-}
-
 static int
 same_parts(const void *ctx, uint32_t g)
 {
@@ -69,13 +60,13 @@ static uint32_t
 group_parts_hash(const void *ctx, uint32_t g)
 {
     const agg *s = ctx;
-    return parts_hash(s->accs[g].key, s->nkeys);
+    return sx_hash_ints(s->accs[g].key, s->nkeys);
 }
 
 static int32_t
 hash_lookup(agg *s, const int32_t *parts)
 {
-    uint32_t h = parts_hash(parts, s->nkeys), slot = 0;
+    uint32_t h = sx_hash_ints(parts, s->nkeys), slot = 0;
     int32_t g;
     s->probe_parts = parts;
     if (s->hash != NULL) {

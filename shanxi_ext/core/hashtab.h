@@ -82,6 +82,20 @@ sx_hash_int(int32_t key)
     return sx_hash_fold(sx_hash_mum(h ^ k->sip[0], k->sip[1]));
 }
 
+/* The hash of a key of n integer parts (an aggregation's several keys, a
+ * whole's project, metric, region and as_of) under the process's key: each
+ * part enters a keyed multiply, so no part can be chosen to cancel another
+ * and nobody without the key can compute which keys collide. */
+static inline uint32_t
+sx_hash_ints(const int32_t *parts, int n)
+{
+    const sx_hash_key *k = sx_hash_process_key();
+    uint64_t h = k->sip[0];
+    for (int i = 0; i < n; i++)
+        h = sx_hash_mum(h ^ (uint32_t)parts[i] ^ k->mix[0], k->mix[1]);
+    return sx_hash_fold(sx_hash_mum(h ^ k->sip[0], k->sip[1]));
+}
+
 /* Whether a table of mask + 1 slots (slots NULL: none yet) must grow before
  * it takes one more entry beside the count it holds. */
 static inline int

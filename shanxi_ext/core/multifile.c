@@ -13,11 +13,14 @@
 #include "platform.h" /* SX_THREADS */
 
 #ifdef SX_THREADS
+#include <time.h>
 #include <unistd.h> /* sysconf */
 #endif
 
 /* More threads than this buy nothing for the files of one dataset. */
 #define MAX_THREADS 64
+/* How often the calling thread of sx_table_read_many calls its poll. */
+#define POLL_NS     20000000L
 
 int
 sxp_thread_count(void)
@@ -42,10 +45,17 @@ typedef struct pool {
     int *os_errors;
     sx_status *status;
     size_t n;
-    size_t next;      /* the next input no thread has taken */
-    size_t first_bad; /* the lowest input known to fail (n: none) */
+    size_t next;            /* the next input no thread has taken */
+    size_t first_bad;       /* the lowest input known to fail (n: none) */
+    int (*poll)(void *ctx); /* the caller's (sx_table_read_many), or NULL */
+    void *poll_ctx;
+    int poll_here;         /* the calling thread reads, and polls between steps */
+    sx_refcount cancel;    /* set when poll asked to stop */
+    sx_parse_options opts; /* each reader's: the cancel flag when polled */
 #ifdef SX_THREADS
     pthread_mutex_t lock;
+    pthread_cond_t idle; /* signalled as each helper finishes */
+    int finished;        /* helpers finished (under lock) */
 #endif
 } pool;
 
@@ -66,14 +76,17 @@ parse_buffer(pool *pl, size_t i)
 static sx_status
 read_file(pool *pl, size_t i)
 {
-    sx_status st = sx_reader_open(pl->paths[i], NULL, &pl->readers[i], &pl->os_errors[i]);
+    sx_status st = sx_reader_open(pl->paths[i], &pl->opts, &pl->readers[i], &pl->os_errors[i]);
     if (st != SX_OK)
         return sx_error_set(&pl->errs[i], st,
                             st == SX_ERR_NOMEM ? "out of memory while reading" : "cannot open");
     int done = 0;
-    while (!done) /* an interrupted read is a step that is not done */
+    while (!done) { /* an interrupted read is a step that is not done */
         if ((st = sx_reader_step(pl->readers[i], &done, &pl->errs[i], &pl->os_errors[i])) != SX_OK)
-            return st;
+            return st; /* SX_ERR_CANCELLED once the flag is set */
+        if (pl->poll_here && pl->poll(pl->poll_ctx))
+            sx_refcount_inc(&pl->cancel);
+    }
     pl->builders[i] = sxp_reader_builder(pl->readers[i]);
     return SX_OK;
 }
@@ -118,7 +131,48 @@ work(void *arg)
     }
 }
 
-/* Run work() on nthreads threads, this one among them. */
+#ifdef SX_THREADS
+/* work() on a thread of its own, saying when it is finished. */
+static void *
+helper(void *arg)
+{
+    pool *pl = arg;
+    work(pl);
+    pthread_mutex_lock(&pl->lock);
+    pl->finished++;
+    pthread_cond_signal(&pl->idle);
+    pthread_mutex_unlock(&pl->lock);
+    return NULL;
+}
+
+/* Wait for the started helpers, calling poll every POLL_NS until it asks to
+ * stop; the readers then see the flag within a step. */
+static void
+wait_polling(pool *pl, int started)
+{
+    pthread_mutex_lock(&pl->lock);
+    while (pl->finished < started) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += POLL_NS;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&pl->idle, &pl->lock, &until);
+        if (pl->finished < started && !sx_refcount_get(&pl->cancel)) {
+            pthread_mutex_unlock(&pl->lock);
+            if (pl->poll(pl->poll_ctx))
+                sx_refcount_inc(&pl->cancel);
+            pthread_mutex_lock(&pl->lock);
+        }
+    }
+    pthread_mutex_unlock(&pl->lock);
+}
+#endif
+
+/* Run work() on nthreads threads, this one among them; or, with a poll, on
+ * nthreads others while this one waits and polls. */
 static void
 run_pool(pool *pl, int nthreads)
 {
@@ -127,13 +181,20 @@ run_pool(pool *pl, int nthreads)
     int started = 0;
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
-    while (started < nthreads - 1 && pthread_create(&threads[started], NULL, work, pl) == 0)
+    int helpers = pl->poll ? nthreads : nthreads - 1;
+    while (started < helpers && pthread_create(&threads[started], NULL, helper, pl) == 0)
         started++; /* fewer threads than asked is slower, not wrong */
-    work(pl);
+    if (pl->poll && started > 0) {
+        wait_polling(pl, started);
+    } else {
+        pl->poll_here = pl->poll != NULL;
+        work(pl);
+    }
     for (int k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
 #else
     (void)nthreads;
+    pl->poll_here = pl->poll != NULL;
     work(pl);
 #endif
 }
@@ -174,11 +235,21 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
         sx_error_set(e, SX_ERR_NOMEM, "out of threads while parsing");
         goto done;
     }
+    if (pthread_cond_init(&pl->idle, NULL) != 0) {
+        pthread_mutex_destroy(&pl->lock);
+        sx_error_set(e, SX_ERR_NOMEM, "out of threads while parsing");
+        goto done;
+    }
 #endif
     run_pool(pl, nthreads);
 #ifdef SX_THREADS
+    pthread_cond_destroy(&pl->idle);
     pthread_mutex_destroy(&pl->lock);
 #endif
+    if (sx_refcount_get(&pl->cancel)) { /* even when every file was read by then */
+        st = sx_error_set(e, SX_ERR_CANCELLED, "cancelled");
+        goto done;
+    }
     if (pl->first_bad < n) {
         *failed = pl->first_bad;
         *e = pl->errs[pl->first_bad];
@@ -236,31 +307,10 @@ sx_table_parse_many(const sx_input *inputs, size_t n, const char *const *names, 
     return run_many(&pl, names, nthreads, out, e, failed, &os_error);
 }
 
-#ifndef _WIN32
-sx_status
-sx_table_read_many(const char *const *paths, size_t n, const char *const *names, int nthreads,
-                   sx_table **out, sx_error *err, size_t *failed, int *os_error)
-{
-    sx_error local = {0};
-    sx_error *e = err ? err : &local;
-    memset(e, 0, sizeof *e);
-    *out = NULL;
-    *failed = 0;
-    *os_error = 0;
-    if (n == 0)
-        return sx_error_set(e, SX_ERR_VALUE, "expected at least one input");
-    pool pl;
-    memset(&pl, 0, sizeof pl);
-    pl.paths = paths;
-    pl.n = n;
-    return run_many(&pl, names, nthreads, out, e, failed, os_error);
-}
-#endif
-
 sx_status
 sx_table_read_many_fed(const char *const *paths, sx_builder **fed, size_t n,
-                       const char *const *names, int nthreads, sx_table **out, sx_error *err,
-                       size_t *failed, int *os_error)
+                       const char *const *names, int nthreads, int (*poll)(void *ctx),
+                       void *poll_ctx, sx_table **out, sx_error *err, size_t *failed, int *os_error)
 {
     sx_error local = {0};
     sx_error *e = err ? err : &local;
@@ -275,5 +325,20 @@ sx_table_read_many_fed(const char *const *paths, sx_builder **fed, size_t n,
     pl.paths = paths;
     pl.fed = fed;
     pl.n = n;
+    pl.poll = poll;
+    pl.poll_ctx = poll_ctx;
+    sx_refcount_init(&pl.cancel, 0);
+    pl.opts.cancel = poll ? &pl.cancel : NULL;
     return run_many(&pl, names, nthreads, out, e, failed, os_error);
 }
+
+#ifndef _WIN32
+sx_status
+sx_table_read_many(const char *const *paths, size_t n, const char *const *names, int nthreads,
+                   int (*poll)(void *ctx), void *poll_ctx, sx_table **out, sx_error *err,
+                   size_t *failed, int *os_error)
+{
+    return sx_table_read_many_fed(paths, NULL, n, names, nthreads, poll, poll_ctx, out, err, failed,
+                                  os_error);
+}
+#endif

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -311,6 +312,18 @@ sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, 
     return SX_OK;
 }
 
+/* Whether fd (not a regular file) has something to read, or an error or
+ * end to report, within one wait: with a cancel flag, a pipe whose writer
+ * stays open and silent is waited on a while at a time, so the flag is seen
+ * even where no signal interrupts the read (another thread's). */
+static int
+readable(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, (int)(WAIT_NS / 1000000L));
+    return n > 0 || (n < 0 && errno != EINTR);
+}
+
 sx_status
 sx_reader_step(sx_reader *r, int *done, sx_error *err, int *os_error)
 {
@@ -320,6 +333,8 @@ sx_reader_step(sx_reader *r, int *done, sx_error *err, int *os_error)
     *done = 0;
     *os_error = 0;
     sx_status st = SX_OK;
+    if (r->opts.cancel && sx_refcount_get(r->opts.cancel))
+        return sx_error_set(e, SX_ERR_CANCELLED, "cancelled");
 #ifdef SX_THREADS
     if (r->split && r->main.fed) {
         part_job *job = &r->part;
@@ -345,6 +360,8 @@ sx_reader_step(sx_reader *r, int *done, sx_error *err, int *os_error)
         *done = 1;
         return SX_OK;
     }
+    if (!r->regular && r->opts.cancel && !readable(r->fd))
+        return SX_OK; /* the caller steps again, or cancels */
     st = range_step(&r->main, r->fd, r->regular, r->size, e, os_error);
 #ifdef SX_THREADS
     if (r->split) {

@@ -40,15 +40,9 @@ typedef struct whole_key {
 static uint32_t
 key_hash(const whole_key *k)
 {
-    /* the splitmix64 finaliser: spreads every input bit over the output */
-    uint64_t h =
-        ((uint64_t)(uint32_t)k->project << 32 | (uint32_t)k->as_of) ^
-        ((uint64_t)(uint32_t)k->metric << 32 | (uint32_t)k->region) * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebull;
-    return (uint32_t)(h ^ (h >> 31));
+    /* keyed: rows are input, so their keys must not be made to collide */
+    int32_t parts[4] = {k->project, k->metric, k->region, k->as_of};
+    return sx_hash_ints(parts, 4);
 }
 
 static int

@@ -11,6 +11,7 @@
 #include "shanxi/core.h"
 #include "../../shanxi_ext/core/hashtab.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,11 +154,101 @@ one_process_key(void)
     CHECK(sx_hash_string(a, "abc\0", 4) != sx_hash_string(a, "abc", 3));
 }
 
+/* The hash groupkeys.c used for several keys before it was keyed, as an
+ * attacker would copy it from the source: a fixed multiply chain. */
+static uint32_t
+old_parts_hash(const int32_t *parts, int n)
+{
+    uint64_t h = 0;
+    for (int k = 0; k < n; k++)
+        h = (h ^ (uint32_t)parts[k]) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
+}
+
+/* Probes to insert NKEYS keys (metric code 0, project) into a plain table
+ * of 4096 slots under hash. */
+static uint64_t
+parts_table_probes(const int32_t *projects, uint32_t (*hash)(const int32_t *, int))
+{
+    uint32_t mask = 4095, *slots = calloc(mask + 1, sizeof *slots);
+    uint64_t probes = 0;
+    for (int i = 0; slots && i < NKEYS; i++) {
+        int32_t parts[2] = {0, projects[i]};
+        uint32_t slot;
+        sx_hash_find_counted(slots, mask, hash(parts, 2), never_same, NULL, &slot, &probes);
+        slots[slot] = (uint32_t)i + 1;
+    }
+    free(slots);
+    return probes;
+}
+
+/* Project numbers made to collide under the old hash of an aggregation by
+ * (metric, project) with one metric (code 0), by brute force on the low
+ * bits: quadratic in a table hashed the old way, a few probes each with
+ * the keyed hash that groupkeys.c (and shares.c) now use, and aggregated
+ * into their groups all the same. */
+static void
+flood_group_keys(void)
+{
+    int32_t *projects = calloc(NKEYS, sizeof *projects);
+    CHECK(projects != NULL);
+    if (!projects)
+        return;
+    uint32_t target = 0;
+    int have = 0;
+    for (int32_t p = 1; have < NKEYS && p < INT32_MAX; p++) {
+        int32_t parts[2] = {0, p};
+        uint32_t h = old_parts_hash(parts, 2);
+        if (have == 0)
+            target = h & LOW_MASK;
+        if ((h & LOW_MASK) == target)
+            projects[have++] = p;
+    }
+    CHECK(have == NKEYS);
+    uint64_t n = NKEYS;
+    uint64_t old = parts_table_probes(projects, old_parts_hash);
+    uint64_t keyed = parts_table_probes(projects, sx_hash_ints);
+    CHECK(old > n * n / 8);
+    CHECK(keyed < 4 * n);
+
+    /* The aggregation itself: one group per project, each of one row. */
+    size_t cap = 64 + NKEYS * 48;
+    char *csv = malloc(cap);
+    CHECK(csv != NULL);
+    if (csv) {
+        size_t len = (size_t)snprintf(csv, cap, "project,metric,value,unit,as_of\n");
+        for (int i = 0; i < NKEYS; i++)
+            len += (size_t)snprintf(csv + len, cap - len, "%d,m,%d,u,2022-01-01\n",
+                                    (int)projects[i], i);
+        sx_table *t = NULL;
+        sx_error e;
+        memset(&e, 0, sizeof e);
+        CHECK(sx_table_parse(csv, len, &t, &e) == SX_OK);
+        sx_by by[2] = {SX_BY_METRIC, SX_BY_PROJECT};
+        sx_result r;
+        CHECK(t && sx_aggregate_keys(t, NULL, SX_COUNT, by, 2, &r, &e) == SX_OK);
+        if (t) {
+            CHECK(r.ngroups == NKEYS);
+            for (int64_t g = 0; g < r.ngroups; g++)
+                CHECK(r.groups[g].count == 1 &&
+                      (g == 0 || r.groups[g].keys[1] > r.groups[g - 1].keys[1]));
+            sx_result_free(&r);
+        }
+        sx_table_decref(t);
+        free(csv);
+    }
+    printf("%d project numbers made for the old (metric, project) hash: %llu probes under it, "
+           "%llu under the keyed hash\n",
+           NKEYS, (unsigned long long)old, (unsigned long long)keyed);
+    free(projects);
+}
+
 int
 main(void)
 {
     one_process_key();
     flood(16); /* the short-string hash */
     flood(24); /* SipHash-1-3 */
+    flood_group_keys();
     return CHECK_DONE();
 }

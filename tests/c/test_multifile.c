@@ -4,7 +4,9 @@
  * their rows would (the same codes, dictionaries, projects and counts),
  * whatever the split, the column sets and orders, and the thread count;
  * errors name the file (its index), line and column where one pass would;
- * sx_table_read_many_fed merges builders the caller fed with files it reads.
+ * sx_table_read_many_fed merges builders the caller fed with files it
+ * reads; sx_table_read_many reads files from disk, and its poll stops it
+ * even on a FIFO whose writer stays open and silent.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,11 @@
 #include "check.h"
 #include "shanxi/core.h"
 #include "testutil.h"
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/stat.h>
+#endif
 
 static uint64_t rng = 88172645463325252ull;
 static unsigned
@@ -371,7 +378,8 @@ test_fed_builders(void)
     sx_error e;
     size_t failed = 9;
     int os_error = -1;
-    CHECK(sx_table_read_many_fed(paths, fed, 3, NULL, 2, &t, &e, &failed, &os_error) == SX_OK);
+    CHECK(sx_table_read_many_fed(paths, fed, 3, NULL, 2, NULL, NULL, &t, &e, &failed, &os_error) ==
+          SX_OK);
     CHECK(t != NULL && t->nrows == 4 && fed[1] == NULL);
     if (t && t->nrows == 4)
         for (int64_t i = 0; i < 4; i++)
@@ -379,7 +387,8 @@ test_fed_builders(void)
     sx_table_decref(t);
     /* every input fed */
     sx_builder *all[2] = {fed_with(f0), fed_with(f1)};
-    CHECK(sx_table_read_many_fed(NULL, all, 2, NULL, 0, &t, &e, &failed, &os_error) == SX_OK);
+    CHECK(sx_table_read_many_fed(NULL, all, 2, NULL, 0, NULL, NULL, &t, &e, &failed, &os_error) ==
+          SX_OK);
     CHECK(t != NULL && t->nrows == 3);
     sx_table_decref(t);
     /* a file that fails: the fed builders are still freed */
@@ -388,14 +397,14 @@ test_fed_builders(void)
     char *pbad = temp_file(bad);
     const char *paths2[3] = {NULL, pbad, NULL};
     sx_builder *fed2[3] = {fed_with(f0), NULL, fed_with(f2)};
-    CHECK(sx_table_read_many_fed(paths2, fed2, 3, NULL, 2, &t, &e, &failed, &os_error) ==
-          SX_ERR_PARSE);
+    CHECK(sx_table_read_many_fed(paths2, fed2, 3, NULL, 2, NULL, NULL, &t, &e, &failed,
+                                 &os_error) == SX_ERR_PARSE);
     CHECK(t == NULL && failed == 1 && e.line == 2 && e.column == 5);
     /* a file that is not there */
     const char *paths3[2] = {NULL, "/nonexistent/shanxi.csv"};
     sx_builder *fed3[2] = {fed_with(f0), NULL};
-    CHECK(sx_table_read_many_fed(paths3, fed3, 2, NULL, 0, &t, &e, &failed, &os_error) ==
-          SX_ERR_IO);
+    CHECK(sx_table_read_many_fed(paths3, fed3, 2, NULL, 0, NULL, NULL, &t, &e, &failed,
+                                 &os_error) == SX_ERR_IO);
     CHECK(t == NULL && failed == 1 && os_error != 0);
     unlink(p0);
     unlink(p2);
@@ -405,10 +414,74 @@ test_fed_builders(void)
     free(p2);
     free(pbad);
 }
+#ifndef _WIN32
+typedef struct polls {
+    int calls, stop_at;
+} polls;
+
+/* sx_table_read_many's poll: asks to stop on call stop_at (as the binding
+ * does when Ctrl-C raised KeyboardInterrupt). */
+static int
+count_polls(void *ctx)
+{
+    polls *p = ctx;
+    return ++p->calls >= p->stop_at;
+}
+
+static void
+test_read_many_files(void)
+{
+    char dir[] = "/tmp/sx_multifile_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char csv[64], fifo[64];
+    snprintf(csv, sizeof csv, "%s/a.csv", dir);
+    snprintf(fifo, sizeof fifo, "%s/stream", dir);
+    FILE *f = fopen(csv, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("project,metric,value,unit,as_of\n1,m,1,u,2022-01-01\n", f);
+    fclose(f);
+    const char *paths[2] = {csv, csv};
+    sx_table *t = NULL;
+    sx_error e;
+    size_t failed;
+    int os_error;
+    polls p = {0, 1 << 30};
+    CHECK(sx_table_read_many(paths, 2, NULL, 2, NULL, NULL, &t, &e, &failed, &os_error) == SX_OK);
+    CHECK(t && t->nrows == 2);
+    sx_table_decref(t);
+    CHECK(sx_table_read_many(paths, 2, NULL, 2, count_polls, &p, &t, &e, &failed, &os_error) ==
+          SX_OK);
+    CHECK(t && t->nrows == 2);
+    sx_table_decref(t);
+
+    /* a FIFO whose writer stays open and writes nothing: only the poll ends
+     * the load, on one reading thread or two, with nothing leaked */
+    CHECK(mkfifo(fifo, 0600) == 0);
+    int keep = open(fifo, O_RDWR);
+    CHECK(keep >= 0);
+    paths[0] = fifo;
+    for (int nthreads = 1; keep >= 0 && nthreads <= 2; nthreads++) {
+        p = (polls){0, 5};
+        CHECK(sx_table_read_many(paths, 2, NULL, nthreads, count_polls, &p, &t, &e, &failed,
+                                 &os_error) == SX_ERR_CANCELLED);
+        CHECK(t == NULL && p.calls == 5);
+    }
+    if (keep >= 0)
+        close(keep);
+    unlink(fifo);
+    unlink(csv);
+    rmdir(dir);
+}
+#endif
 
 int
 main(void)
 {
+#ifndef _WIN32
+    test_read_many_files();
+#endif
     test_random_splits();
     test_errors();
     test_category_across_files();

@@ -240,78 +240,83 @@ check_peek(void)
     CHECK(mkfifo(fifo, 0600) == 0);
     CHECK(sx_file_peek(fifo, buf, sizeof buf) == 0);
     unlink(fifo);
-    /* CPU seconds to feed doc[0..len) as a pipe gives it, step bytes a read
- * (no copies: only the builder's own work counts), and its status. */
-    static double feed_time(const char *doc, size_t len, size_t step, sx_error *err, sx_status *st)
-    {
-        clock_t start = clock();
-        sx_builder *b;
-        sx_table *t = NULL;
-        *st = sx_builder_new(NULL, &b);
-        if (*st != SX_OK)
-            return 0;
-        size_t done = 0, have = 0, used;
-        do {
-            have = have + step < len ? have + step : len;
-            *st = sx_builder_feed(b, doc + done, have - done, have == len, &used, err);
-            done += used;
-        } while (*st == SX_OK && have < len);
-        if (*st == SX_OK)
-            *st = sx_builder_finish(b, &t, err);
-        sx_table_decref(t);
-        sx_builder_free(b);
-        return (double)(clock() - start) / CLOCKS_PER_SEC;
-    }
+}
 
-    /* A quoted field of 16 MiB (a line break near its start), then a bad row:
+/* CPU seconds to feed doc[0..len) as a pipe gives it, step bytes a read
+ * (no copies: only the builder's own work counts), and its status. */
+static double
+feed_time(const char *doc, size_t len, size_t step, sx_error *err, sx_status *st)
+{
+    clock_t start = clock();
+    sx_builder *b;
+    sx_table *t = NULL;
+    *st = sx_builder_new(NULL, &b);
+    if (*st != SX_OK)
+        return 0;
+    size_t done = 0, have = 0, used;
+    do {
+        have = have + step < len ? have + step : len;
+        *st = sx_builder_feed(b, doc + done, have - done, have == len, &used, err);
+        done += used;
+    } while (*st == SX_OK && have < len);
+    if (*st == SX_OK)
+        *st = sx_builder_finish(b, &t, err);
+    sx_table_decref(t);
+    sx_builder_free(b);
+    return (double)(clock() - start) / CLOCKS_PER_SEC;
+}
+
+/* A quoted field of 16 MiB (a line break near its start), then a bad row:
  * fed 64 KiB at a time it was scanned again from its start 256 times (2
  * GiB of scanning); now it takes a small multiple of one buffer's time and
  * fails at the same line and column. */
-    static void long_record(void)
-    {
-        size_t size = (size_t)16 << 20;
-        const char head[] = HEADER "1,\"", tail[] = "\",1,u,2022-01-01\n1,m,oops,u,2022-01-01\n";
-        size_t len = sizeof head - 1 + size + sizeof tail - 1;
-        char *doc = malloc(len);
-        CHECK(doc != NULL);
-        if (!doc)
-            return;
-        memcpy(doc, head, sizeof head - 1);
-        memset(doc + sizeof head - 1, 'x', size);
-        doc[sizeof head - 1 + 1000] = '\n';
-        memcpy(doc + sizeof head - 1 + size, tail, sizeof tail - 1);
-        sx_error ew, e;
-        sx_status sw, st;
-        double whole = feed_time(doc, len, len, &ew, &sw);
-        double chunked = feed_time(doc, len, (size_t)64 << 10, &e, &st);
-        printf("a record of 16 MiB: %.3f s in one buffer, %.3f s fed 64 KiB at a time\n", whole,
-               chunked);
-        CHECK(sw == SX_ERR_PARSE && st == sw && e.line == 4 && e.line == ew.line &&
-              e.column == ew.column && strcmp(e.message, ew.message) == 0);
-        CHECK(chunked < 10 * whole + 0.2);
-        free(doc);
-    }
+static void
+long_record(void)
+{
+    size_t size = (size_t)16 << 20;
+    const char head[] = HEADER "1,\"", tail[] = "\",1,u,2022-01-01\n1,m,oops,u,2022-01-01\n";
+    size_t len = sizeof head - 1 + size + sizeof tail - 1;
+    char *doc = malloc(len);
+    CHECK(doc != NULL);
+    if (!doc)
+        return;
+    memcpy(doc, head, sizeof head - 1);
+    memset(doc + sizeof head - 1, 'x', size);
+    doc[sizeof head - 1 + 1000] = '\n';
+    memcpy(doc + sizeof head - 1 + size, tail, sizeof tail - 1);
+    sx_error ew, e;
+    sx_status sw, st;
+    double whole = feed_time(doc, len, len, &ew, &sw);
+    double chunked = feed_time(doc, len, (size_t)64 << 10, &e, &st);
+    printf("a record of 16 MiB: %.3f s in one buffer, %.3f s fed 64 KiB at a time\n", whole,
+           chunked);
+    CHECK(sw == SX_ERR_PARSE && st == sw && e.line == 4 && e.line == ew.line &&
+          e.column == ew.column && strcmp(e.message, ew.message) == 0);
+    CHECK(chunked < 10 * whole + 0.2);
+    free(doc);
+}
 
-    int main(void)
-    {
-        check_peek();
-        long_record();
-        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-            char name[32];
-            snprintf(name, sizeof name, "case %zu", i);
-            check_document(name, cases[i], strlen(cases[i]));
-        }
-        /* with NUL bytes */
-        static const char nuls[10] = {0}, nul_header[] = "pro\0ject,metric\n1,m",
-                          nul_late[] = "pro\xff\0ject,metric\n";
-        check_document("NULs", nuls, sizeof nuls);
-        check_document("NUL header", nul_header, sizeof nul_header - 1);
-        check_document("NUL after bad byte", nul_late, sizeof nul_late - 1);
-        static const char nul_row[] = HEADER "1,m\0x,1,u,2022-01-01\n";
-        check_document("NUL in a row", nul_row, sizeof nul_row - 1);
-        check_dir("../malformed");
-        check_dir("../fuzz/corpus/parse");
-        check_file("../../data/shanxi_2022.csv");
-        printf("%d documents\n", documents);
-        return CHECK_DONE();
+int
+main(void)
+{
+    check_peek();
+    long_record();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "case %zu", i);
+        check_document(name, cases[i], strlen(cases[i]));
     }
+    /* with NUL bytes */
+    static const char nuls[10] = {0}, nul_header[] = "pro\0ject,metric\n1,m",
+                      nul_late[] = "pro\xff\0ject,metric\n";
+    check_document("NULs", nuls, sizeof nuls);
+    check_document("NUL header", nul_header, sizeof nul_header - 1);
+    check_document("NUL after bad byte", nul_late, sizeof nul_late - 1);
+    static const char nul_row[] = HEADER "1,m\0x,1,u,2022-01-01\n";
+    check_document("NUL in a row", nul_row, sizeof nul_row - 1);
+    check_dir("../malformed");
+    check_dir("../fuzz/corpus/parse");
+    check_file("../../data/shanxi_2022.csv");
+    printf("%d documents\n", documents);
+    return CHECK_DONE();
+}

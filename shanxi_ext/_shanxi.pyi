@@ -173,7 +173,7 @@ class Dataset:
         self,
         func: _Func = "sum",
         *,
-        by: _By | None = None,
+        by: _By | tuple[_By, ...] | None = None,
         seq: int = 0,
         project: _ProjectKey | None = None,
         metric: str | None = None,
@@ -325,7 +325,7 @@ class Partial:
     @property
     def func(self) -> _Func: ...
     @property
-    def by(self) -> _By | None: ...
+    def by(self) -> _By | tuple[_By, ...] | None: ...
     @property
     def rows(self) -> int: ...
     def merge(self, other: Partial, /) -> Partial: ...

@@ -176,7 +176,7 @@ class Dataset:
         self,
         func: _Func = "sum",
         *,
-        by: _By | None = None,
+        by: _By | tuple[_By, ...] | None = None,
         seq: int = 0,
         project: _ProjectKey | None = None,
         metric: str | None = None,
@@ -328,7 +328,7 @@ class Partial:
     @property
     def func(self) -> _Func: ...
     @property
-    def by(self) -> _By | None: ...
+    def by(self) -> _By | tuple[_By, ...] | None: ...
     @property
     def rows(self) -> int: ...
     def merge(self, other: Partial, /) -> Partial: ...

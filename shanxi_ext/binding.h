@@ -233,6 +233,9 @@ PyObject *run_aggregate(DatasetObject *ds, sx_func func, sx_by by, const sx_filt
 /* One group's value as aggregate() gives it; a BY_MONTH key as "YYYY-MM". */
 PyObject *group_value(const sx_group *g, sx_func func);
 PyObject *month_object(int64_t key);
+/* The groupings of by=(...) into keys (SX_MAX_KEYS of room): how many, or
+ * -1 with an exception (dataset.c). */
+int by_keys(PyObject *names, sx_by *keys);
 PyObject *run_aggregate_keys(DatasetObject *ds, sx_func func, const sx_by *by, int nby,
                              const sx_filter *f);
 void group_keys_free(group_keys *gk);

@@ -6,12 +6,14 @@ shanxi.dask`` needs ``dask`` (and ``distributed`` for a cluster).
 
 ``aggregate(paths, func, by=..., client=None, **filters)`` runs one task per
 file on the workers, each ``shanxi.load(path).partial(func, by=by, seq=i,
-...)``; the partials (a few bytes per group, never the rows) are merged in a
+...)`` (``by`` a key or a tuple of keys, as ``Dataset.aggregate`` takes it);
+the partials (a few bytes per group, never the rows) are merged in a
 tree on the workers, and the merged partial's ``result()`` is computed on the
 client.  Partials are exact, so the answer is bit for bit what
 ``shanxi.load(paths).aggregate(func, by=by, ...)`` gives on one machine,
 however the files are spread over workers and whatever order tasks finish
-in.  The paths are expanded here (a list, a directory or a glob pattern, as
+in, and a filter value no file has raises its ``KeyError`` (a file lacking a
+value another file has is no error).  The paths are expanded here (a list, a directory or a glob pattern, as
 ``shanxi.load`` takes them) and must name the same files on every worker (a
 shared or replicated file system).
 
@@ -54,7 +56,8 @@ def _merge(*parts):
 
 def partial(paths, func="sum", *, by=None, split_every=8, **filters):
     """The merged partial of the files' figures as a ``dask.delayed`` object
-    (one task per file, merged in a tree of split_every partials a node)."""
+    (one task per file, merged in a tree of split_every partials a node).
+    by is a key, a tuple of keys or None, as ``Dataset.partial`` takes it."""
     if split_every < 2:
         raise ValueError("split_every must be at least 2, not %r" % (split_every,))
     found = files(paths)
@@ -70,8 +73,10 @@ def partial(paths, func="sum", *, by=None, split_every=8, **filters):
 def aggregate(paths, func="sum", *, by=None, client=None, split_every=8, **filters):
     """``shanxi.load(paths).aggregate(func, by=by, **filters)``, computed on
     Dask: on client (a ``distributed.Client``) when given, else on Dask's
-    current scheduler (the default client, if one is active).  Bit for bit
-    the single-process answer."""
+    current scheduler (the default client, if one is active).  by is a key
+    or a tuple of keys (a dict keyed by tuples).  Bit for bit the
+    single-process answer, errors too: KeyError for a filter value no file
+    has."""
     merged = partial(paths, func, by=by, split_every=split_every, **filters)
     if client is not None:
         part = client.compute(merged).result()

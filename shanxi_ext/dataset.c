@@ -226,8 +226,8 @@ PyDoc_STRVAR(Dataset_aggregate_doc,
              "are correctly rounded.");
 
 /* The groupings a tuple of names gives, into keys: how many (at least
- * one, none twice), or -1 with an exception. */
-static int
+ * one, none twice), or -1 with an exception.  Dataset.partial's too. */
+int
 by_keys(PyObject *names, sx_by *keys)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(names);

@@ -60,8 +60,86 @@ const char Dataset_partial_doc[] =
               "seq places these figures in the whole (e.g. the index of the file): when\n"
               "equal extremes differ only in being an int or a float, min and max keep\n"
               "the one first in (seq, row) order, as aggregate() over the whole keeps the\n"
-              "first.  A filter value this dataset lacks selects nothing here (another\n"
-              "part may have it), where aggregate() raises KeyError.");
+              "first.  by is as aggregate() takes it: a str, or a tuple of several keys.\n"
+              "A filter value this dataset lacks selects nothing here (another part may\n"
+              "have it); result() raises aggregate()'s KeyError when no merged part had it.");
+
+/* The message of the KeyError being raised, which is cleared; NULL with
+ * any other exception left raised. */
+static PyObject *
+take_key_error(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+        return NULL;
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+#else
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+#endif
+    if (exc == NULL) {
+        return PyUnicode_FromString("");
+    }
+    PyObject *args = PyObject_GetAttrString(exc, "args"), *msg = NULL;
+    if (args != NULL && PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 1 &&
+        PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
+        msg = Py_NewRef(PyTuple_GET_ITEM(args, 0));
+    } else if (args != NULL) {
+        msg = PyObject_Str(exc);
+    }
+    Py_XDECREF(args);
+    Py_DECREF(exc);
+    return msg;
+}
+
+/* What identifies a filter's value across parts: repr() of a str, of a
+ * project's number (an int, a Project), or of anything else. */
+static PyObject *
+filter_value_text(shanxi_state *st, PyObject *value)
+{
+    if (Py_IS_TYPE(value, st->Project_Type)) {
+        return PyUnicode_FromFormat("%ld", (long)Project_CAST(value)->number);
+    }
+    if (!PyUnicode_Check(value) && PyIndex_Check(value)) {
+        PyObject *number = PyNumber_Index(value);
+        PyObject *text = number ? PyObject_Repr(number) : NULL;
+        Py_XDECREF(number);
+        return text;
+    }
+    return PyObject_Repr(value);
+}
+
+/* s as UTF-8 bytes (what cannot be encoded backslash-escaped). */
+static PyObject *
+utf8_bytes(PyObject *s)
+{
+    return PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+}
+
+/* Notes in p that filter i's value was found, or not (message). */
+static int
+note_filter(shanxi_state *st, sx_partial *p, int i, PyObject *value, PyObject *message, int64_t seq)
+{
+    PyObject *text = filter_value_text(st, value);
+    PyObject *vbytes = text ? utf8_bytes(text) : NULL;
+    PyObject *mbytes = vbytes && message ? utf8_bytes(message) : NULL;
+    int ok = vbytes != NULL && (message == NULL || mbytes != NULL);
+    if (ok &&
+        sx_partial_note_filter(p, i, PyBytes_AS_STRING(vbytes), (size_t)PyBytes_GET_SIZE(vbytes),
+                               message == NULL, seq, mbytes ? PyBytes_AS_STRING(mbytes) : NULL,
+                               mbytes ? (size_t)PyBytes_GET_SIZE(mbytes) : 0) != SX_OK) {
+        PyErr_NoMemory();
+        ok = 0;
+    }
+    Py_XDECREF(text);
+    Py_XDECREF(vbytes);
+    Py_XDECREF(mbytes);
+    return ok ? 0 : -1;
+}
 
 PyObject *
 Dataset_partial(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -81,10 +159,21 @@ Dataset_partial(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject 
     if (func < 0) {
         return NULL;
     }
-    int by = (vals[P_BY] && vals[P_BY] != Py_None)
-                 ? name_index(vals[P_BY], "by", sx_by_names, SX_NBYS, 1)
-                 : SX_BY_NONE;
-    if (by < 0) {
+    sx_by keys[SX_PARTIAL_MAX_KEYS];
+    int nby = 0, tuple = vals[P_BY] != NULL && PyTuple_Check(vals[P_BY]);
+    if (tuple) {
+        nby = by_keys(vals[P_BY], keys);
+    } else if (vals[P_BY] != NULL && vals[P_BY] != Py_None) {
+        if (!PyUnicode_Check(vals[P_BY])) {
+            PyErr_Format(PyExc_TypeError, "by must be a str or a tuple of str, not %.100s",
+                         Py_TYPE(vals[P_BY])->tp_name);
+            return NULL;
+        }
+        int by = name_index(vals[P_BY], "by", sx_by_names, SX_NBYS, 1);
+        keys[0] = (sx_by)by;
+        nby = by < 0 ? -1 : 1;
+    }
+    if (nby < 0) {
         return NULL;
     }
     long long seq = 0;
@@ -99,27 +188,90 @@ Dataset_partial(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject 
             return NULL;
         }
     }
+    /* Each value looked up on its own: a part may lack one another part
+     * has, so a miss is noted (with aggregate()'s KeyError, which result()
+     * raises if no part had it) and selects none of this part's figures. */
+    PyObject **filters = vals + P_FILTERS, *missing[F_COUNT] = {NULL};
+    PyObject *result = NULL;
+    int nmissing = 0;
     sx_filter f;
-    if (build_filter(ds, vals + P_FILTERS, &f) < 0) {
-        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
-            return NULL;
+    for (int i = F_PROJECT; i <= F_REGION; i++) {
+        if (filters[i] == NULL || filters[i] == Py_None) {
+            continue;
         }
-        /* a value this part lacks: none of its figures */
-        PyErr_Clear();
-        sx_filter_init(&f);
-        f.project = -1;
+        PyObject *one[F_COUNT] = {NULL};
+        one[i] = filters[i];
+        if (build_filter(ds, one, &f) < 0) {
+            if ((missing[i] = take_key_error()) == NULL) {
+                goto error;
+            }
+            nmissing++;
+        }
+    }
+    PyObject *dates[F_COUNT] = {[F_SINCE] = filters[F_SINCE], [F_UNTIL] = filters[F_UNTIL]};
+    if (build_filter(ds, nmissing ? dates : filters, &f) < 0) {
+        goto error;
+    }
+    if (nmissing) {
+        f.project = -1; /* no project: none of this part's figures */
     }
     sx_partial *p = NULL;
     sx_error err = no_error();
     sx_status status;
     Py_BEGIN_ALLOW_THREADS;
-    status = sx_partial_new(ds->table, &f, (sx_func)func, (sx_by)by, seq, &p, &err);
+    status = sx_partial_new_keys(ds->table, &f, (sx_func)func, keys, nby, tuple, seq, &p, &err);
     Py_END_ALLOW_THREADS;
     if (status != SX_OK) {
         raise_partial_error(st, status, &err);
-        return NULL;
+        goto error;
     }
-    return partial_wrap(st, p);
+    for (int i = F_PROJECT; i <= F_REGION; i++) {
+        if (filters[i] != NULL && filters[i] != Py_None &&
+            note_filter(st, p, i, filters[i], missing[i], seq) < 0) {
+            sx_partial_free(p);
+            goto error;
+        }
+    }
+    result = partial_wrap(st, p);
+error:
+    for (int i = 0; i < F_COUNT; i++) {
+        Py_XDECREF(missing[i]);
+    }
+    return result;
+}
+
+/* The grouping as by= gave it: None, a str, or a tuple of str. */
+static PyObject *
+by_object(const sx_partial *p)
+{
+    sx_by by[SX_PARTIAL_MAX_KEYS];
+    int n = sx_partial_keys(p, by);
+    if (!sx_partial_tuple(p)) {
+        if (n == 0) {
+            Py_RETURN_NONE;
+        }
+        return PyUnicode_FromString(sx_by_names[by[0]]);
+    }
+    PyObject *names = PyTuple_New(n);
+    for (int k = 0; names != NULL && k < n; k++) {
+        PyObject *name = PyUnicode_FromString(sx_by_names[by[k]]);
+        if (name == NULL) {
+            Py_CLEAR(names);
+            break;
+        }
+        PyTuple_SET_ITEM(names, k, name);
+    }
+    return names;
+}
+
+/* The grouping in a message: "none", "unit" or "('region', 'month')". */
+static PyObject *
+by_text(const sx_partial *p)
+{
+    PyObject *by = by_object(p);
+    PyObject *text = by == Py_None ? PyUnicode_FromString("none") : by ? PyObject_Str(by) : NULL;
+    Py_XDECREF(by);
+    return text;
 }
 
 /* ------------------------------------------------------------ merging */
@@ -136,10 +288,14 @@ check_partner(shanxi_state *st, const sx_partial *a, PyObject *other, const char
     }
     const sx_partial *b = Partial_CAST(other)->partial;
     if (a != NULL && !sx_partial_compatible(a, b)) {
-        sx_by ba = sx_partial_by(a), bb = sx_partial_by(b);
-        PyErr_Format(PyExc_TypeError, "%s: cannot merge a partial %s by %s with a partial %s by %s",
-                     what, sx_func_names[sx_partial_func(a)], sx_by_names[ba],
-                     sx_func_names[sx_partial_func(b)], sx_by_names[bb]);
+        PyObject *ba = by_text(a), *bb = by_text(b);
+        if (ba != NULL && bb != NULL) {
+            PyErr_Format(
+                PyExc_TypeError, "%s: cannot merge a partial %s by %U with a partial %s by %U",
+                what, sx_func_names[sx_partial_func(a)], ba, sx_func_names[sx_partial_func(b)], bb);
+        }
+        Py_XDECREF(ba);
+        Py_XDECREF(bb);
         return -1;
     }
     return 0;
@@ -244,9 +400,10 @@ key_object(shanxi_state *st, sx_by by, const sx_pkey *k)
 PyDoc_STRVAR(Partial_result_doc,
              "result($self, /)\n--\n\n"
              "What aggregate(func, by=by, ...) over all the merged figures gives: one\n"
-             "number, or a dict ordered by group; exact ints for integer sums, float\n"
-             "sums correctly rounded.  Raises as aggregate() does (units that mix,\n"
-             "the mean, min or max of no figures).");
+             "number, or a dict ordered by group (keyed by tuples when by was a tuple);\n"
+             "exact ints for integer sums, float sums correctly rounded.  Raises as\n"
+             "aggregate() does (a filter value no merged part had, units that mix, the\n"
+             "mean, min or max of no figures).");
 
 static PyObject *
 Partial_result(PyObject *op, PyObject *Py_UNUSED(ignored))
@@ -254,7 +411,19 @@ Partial_result(PyObject *op, PyObject *Py_UNUSED(ignored))
     shanxi_state *st = object_state(op);
     const sx_partial *p = Partial_CAST(op)->partial;
     sx_func func = sx_partial_func(p);
-    sx_by by = sx_partial_by(p);
+    sx_by by[SX_PARTIAL_MAX_KEYS];
+    int nby = sx_partial_keys(p, by), tuple = sx_partial_tuple(p);
+    const char *missing;
+    size_t missing_len;
+    if (sx_partial_missing(p, &missing, &missing_len)) {
+        /* aggregate() looks its filters up first */
+        PyObject *msg = PyUnicode_DecodeUTF8(missing, (Py_ssize_t)missing_len, "replace");
+        if (msg != NULL) {
+            PyErr_SetObject(PyExc_KeyError, msg);
+            Py_DECREF(msg);
+        }
+        return NULL;
+    }
     sx_partial_row *rows = NULL;
     int64_t n = 0;
     sx_error err = no_error();
@@ -262,7 +431,7 @@ Partial_result(PyObject *op, PyObject *Py_UNUSED(ignored))
     Py_BEGIN_ALLOW_THREADS;
     status = sx_partial_result(p, &rows, &n, &err);
     Py_END_ALLOW_THREADS;
-    if (status == SX_ERR_EMPTY && by != SX_BY_NONE) {
+    if (status == SX_ERR_EMPTY && nby > 0) {
         return PyDict_New(); /* grouped: no figures is no groups */
     }
     if (status != SX_OK) {
@@ -270,7 +439,7 @@ Partial_result(PyObject *op, PyObject *Py_UNUSED(ignored))
         return NULL;
     }
     PyObject *result = NULL, *out = NULL, *k = NULL, *v = NULL;
-    if (by == SX_BY_NONE) {
+    if (nby == 0) {
         result = group_value(&rows[0].value, func);
         goto error;
     }
@@ -278,7 +447,15 @@ Partial_result(PyObject *op, PyObject *Py_UNUSED(ignored))
         goto error;
     }
     for (int64_t i = 0; i < n; i++) {
-        k = key_object(st, by, &rows[i].key[0]);
+        k = tuple ? PyTuple_New(nby) : key_object(st, by[0], &rows[i].key[0]);
+        for (int j = 0; tuple && k != NULL && j < nby; j++) {
+            PyObject *part = key_object(st, by[j], &rows[i].key[j]);
+            if (part == NULL) {
+                Py_CLEAR(k);
+                break;
+            }
+            PyTuple_SET_ITEM(k, j, part);
+        }
         v = k ? group_value(&rows[i].value, func) : NULL;
         if (v == NULL || PyDict_SetItem(out, k, v) < 0) {
             goto error;
@@ -361,11 +538,7 @@ Partial_get_func(PyObject *op, void *Py_UNUSED(closure))
 static PyObject *
 Partial_get_by(PyObject *op, void *Py_UNUSED(closure))
 {
-    sx_by by = sx_partial_by(Partial_CAST(op)->partial);
-    if (by == SX_BY_NONE) {
-        Py_RETURN_NONE;
-    }
-    return PyUnicode_FromString(sx_by_names[by]);
+    return by_object(Partial_CAST(op)->partial);
 }
 
 static PyObject *
@@ -384,12 +557,18 @@ static PyObject *
 Partial_repr(PyObject *op)
 {
     const sx_partial *p = Partial_CAST(op)->partial;
-    sx_by by = sx_partial_by(p);
+    sx_by by[SX_PARTIAL_MAX_KEYS];
+    PyObject *text = sx_partial_keys(p, by) > 0 ? by_text(p) : PyUnicode_FromString("");
+    if (text == NULL) {
+        return NULL;
+    }
     long long ng = (long long)sx_partial_ngroups(p), nr = (long long)sx_partial_rows(p);
-    return PyUnicode_FromFormat("<shanxi.Partial %s%s%s: %lld group%s, %lld figure%s>",
-                                sx_func_names[sx_partial_func(p)], by ? " by " : "",
-                                by ? sx_by_names[by] : "", ng, ng == 1 ? "" : "s", nr,
-                                nr == 1 ? "" : "s");
+    PyObject *r = PyUnicode_FromFormat("<shanxi.Partial %s%s%U: %lld group%s, %lld figure%s>",
+                                       sx_func_names[sx_partial_func(p)],
+                                       PyUnicode_GET_LENGTH(text) ? " by " : "", text, ng,
+                                       ng == 1 ? "" : "s", nr, nr == 1 ? "" : "s");
+    Py_DECREF(text);
+    return r;
 }
 
 static int
@@ -423,7 +602,7 @@ static PyMethodDef Partial_methods[] = {
 static PyGetSetDef Partial_getset[] = {
     {"func", Partial_get_func, NULL, "The aggregation: 'sum', 'count', 'mean', 'min' or 'max'.",
      NULL},
-    {"by", Partial_get_by, NULL, "The grouping, or None.", NULL},
+    {"by", Partial_get_by, NULL, "The grouping as by= gave it (a str or a tuple), or None.", NULL},
     {"rows", Partial_get_rows, NULL, "How many figures the partial aggregates.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

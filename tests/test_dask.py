@@ -105,6 +105,35 @@ def test_filters_and_default_scheduler(client, panel):
         bits(shanxi.load(sorted(panel.iterdir())[:2]).aggregate("count"))
 
 
+@pytest.mark.parametrize("by", [("region", "month"), ("unit",), ("month", "unit", "project")])
+@pytest.mark.parametrize("func", ["sum", "count", "max"])
+def test_cluster_aggregate_by_several_keys(client, panel, func, by):
+    expected = outcome(lambda: shanxi.load(panel).aggregate(func, by=by))
+    assert outcome(lambda: sd.aggregate(panel, func, by=by, client=client)) == expected
+    assert outcome(lambda: sd.aggregate(panel, func, by=by, client=client,
+                                        split_every=2)) == expected
+    if expected[0] == "ok":
+        assert expected[1] and all(isinstance(k, tuple) and len(k) == len(by)
+                                   for k in expected[1])
+
+
+def test_a_filter_value_no_file_has_raises(client, panel, tmp_path):
+    with pytest.raises(KeyError, match="no unit 'XYZ'"):
+        shanxi.load(panel).aggregate("sum", unit="XYZ")
+    with pytest.raises(KeyError, match="no unit 'XYZ'"):
+        sd.aggregate(panel, "sum", unit="XYZ", client=client)
+    with pytest.raises(KeyError, match="no region 'nowhere'"):
+        sd.aggregate(panel, "count", by=("region", "month"), region="nowhere", client=client)
+    # a value only one file has is its answer
+    extra = tmp_path / "usd.csv"
+    extra.write_text(HEADER + "1,m0,2.5,USD,2022-01-01,,c1\n1,m0,4,USD,2022-02-01,r1,c1\n")
+    files = sorted(panel.iterdir()) + [extra]
+    expected = shanxi.load(files).aggregate("sum", by=("region", "month"), unit="USD")
+    assert expected == {("r1", "2022-02"): 4, (None, "2022-01"): 2.5}
+    assert bits(sd.aggregate(files, "sum", by=("region", "month"), unit="USD",
+                             client=client)) == bits(expected)
+
+
 def test_only_partials_travel(client, panel):
     merged = sd.partial(panel, "sum", by="metric")
     future = client.compute(merged)

@@ -15,6 +15,9 @@ import shanxi
 
 FUNCS = ["sum", "count", "mean", "min", "max"]
 BYS = [None, "project", "metric", "category", "unit", "region", "as_of", "month"]
+# several keys, as aggregate() takes them: "unit" among them, and 1-tuples
+KEYS = st.lists(st.sampled_from(BYS[1:]), min_size=1, max_size=4, unique=True).map(tuple)
+TUPLES = [("region", "month"), ("unit",), ("month", "unit", "project"), ("as_of",)]
 HEADER = "project,metric,value,unit,as_of,region,category\n"
 
 # Values where the order of naive float summation matters, ties of int and
@@ -73,15 +76,22 @@ def merge_tree(parts, rng):
     return parts[0]
 
 
-def check_all(rows, pieces, rng, funcs=FUNCS, contiguous=True):
+def check_all(rows, pieces, rng, funcs=FUNCS, contiguous=True, bys=BYS, filters=None):
     whole = shanxi.loads(HEADER + "".join(rows))
     datasets = [shanxi.loads(HEADER + "".join(p)) for p in pieces]
+    filters = filters or {}
     for func in funcs:
-        for by in BYS:
-            expected = outcome(lambda: whole.aggregate(func, by=by))
-            parts = [ds.partial(func, by=by, seq=i) for i, ds in enumerate(datasets)]
+        for by in bys:
+            expected = outcome(lambda: whole.aggregate(func, by=by, **filters))
+            parts = [ds.partial(func, by=by, seq=i, **filters) for i, ds in enumerate(datasets)]
             got = outcome(lambda: merge_tree(parts, rng).result())
             assert got[0] == expected[0], (func, by, got, expected)
+            if got[0] == "KeyError" and len(parts) > 1:
+                # a value no part has: the first part's message, whose
+                # suggestions are from its own names
+                assert got[1].split(";")[0].rstrip("\"'") == expected[1].split(";")[0].rstrip(
+                    "\"'"), (got, expected)
+                continue
             assert same(got[1], expected[1]) if got[0] == "ok" else got == expected, (
                 func, by, got, expected)
             # merge_all in another order, and through pickle
@@ -98,7 +108,27 @@ def test_contiguous_splits_merged_in_any_order_equal_the_whole(rows, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), min_size=k - 1, max_size=k - 1)))
     bounds = [0] + cuts + [len(rows)]
     pieces = [rows[a:b] for a, b in zip(bounds, bounds[1:])]
-    check_all(rows, pieces, random.Random(data.draw(st.integers(0, 2**32))))
+    bys = BYS + [data.draw(st.sampled_from(TUPLES)), data.draw(KEYS)]
+    check_all(rows, pieces, random.Random(data.draw(st.integers(0, 2**32))), bys=bys)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=panels(), data=st.data())
+def test_filter_values_some_parts_lack_equal_the_whole(rows, data):
+    # a value may be in some parts, in none (KeyError, as aggregate's), or
+    # be a typo; with several filters each is looked up on its own
+    k = data.draw(st.integers(1, 4))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), min_size=k - 1, max_size=k - 1)))
+    bounds = [0] + cuts + [len(rows)]
+    pieces = [rows[a:b] for a, b in zip(bounds, bounds[1:])]
+    choices = {"region": ["Taiyuan", "Datong", "XYZ"], "unit": ["CNY", "people", "XYZ"],
+               "metric": ["m1", "m5", "XYZ"], "category": ["cat0", "XYZ"], "project": [2, 9, "XYZ"]}
+    names = data.draw(st.lists(st.sampled_from(sorted(choices)), min_size=1, max_size=3,
+                               unique=True))
+    filters = {n: data.draw(st.sampled_from(choices[n])) for n in names}
+    bys = [None, "region", ("unit", "month"), data.draw(KEYS)]
+    check_all(rows, pieces, random.Random(data.draw(st.integers(0, 2**32))), bys=bys,
+              filters=filters)
 
 
 @settings(max_examples=40, deadline=None)
@@ -108,7 +138,8 @@ def test_random_row_subsets_equal_the_whole(rows, data):
     k = data.draw(st.integers(1, 5))
     owner = [data.draw(st.integers(0, k - 1)) for _ in rows]
     pieces = [[r for r, o in zip(rows, owner) if o == i] for i in range(k)]
-    check_all(rows, pieces, random.Random(1), funcs=["sum", "count", "mean"])
+    check_all(rows, pieces, random.Random(1), funcs=["sum", "count", "mean"],
+              bys=BYS + [data.draw(KEYS)])
 
 
 def test_float_sums_do_not_depend_on_the_split():
@@ -139,12 +170,65 @@ def test_errors_are_aggregates_own():
         with pytest.raises(ValueError) as part:
             ds.partial(func).result()
         assert str(part.value) == str(agg.value)
-    empty = ds.partial("mean", unit="USD")  # a unit this part lacks: no figures
-    with pytest.raises(ValueError, match="^mean of no figures$"):
-        empty.result()
-    assert ds.partial("mean", by="unit", unit="USD").result() == {}
-    assert same(ds.partial("sum", unit="USD").result(), 0)
+    # a unit no part has: aggregate's KeyError, not an empty answer
+    for func in FUNCS:
+        for by in (None, "unit", ("region", "unit")):
+            with pytest.raises(KeyError) as agg:
+                ds.aggregate(func, by=by, unit="USD")
+            with pytest.raises(KeyError) as part:
+                ds.partial(func, by=by, unit="USD").result()
+            assert str(part.value) == str(agg.value)
     assert ds.partial("count", by="region").result() == {None: 2}
+    with pytest.raises(ValueError) as agg:
+        ds.aggregate("sum", by=("region", "month"))
+    with pytest.raises(ValueError) as part:
+        ds.partial("sum", by=("region", "month")).result()
+    assert str(part.value) == str(agg.value)
+    assert str(part.value).startswith("in region (empty), month 2022-01: cannot sum")
+
+
+def test_unknown_filter_values_raise_as_aggregate():
+    ds = shanxi.data
+    for filters in ({"unit": "XYZ"}, {"unit": "CNY"}, {"region": "Taiyaun"}, {"metric": "nope"},
+                    {"category": "x"}, {"project": 999}, {"project": "gdpp"},
+                    {"unit": "XYZ", "region": "nowhere"}, {"project": "7"}):
+        for by in (None, "month", ("region", "unit")):
+            expected = outcome(lambda: ds.aggregate("sum", by=by, **filters))
+            got = outcome(lambda: ds.partial("sum", by=by, **filters).result())
+            assert got[0] == expected[0] and (
+                same(got[1], expected[1]) if got[0] == "ok" else got == expected), (filters, got)
+            again = outcome(lambda: pickle.loads(pickle.dumps(
+                ds.partial("sum", by=by, **filters))).result())
+            assert again[0] == got[0] and (same(again[1], got[1]) if got[0] == "ok" else again == got)
+    with pytest.raises(KeyError, match="did you mean 'CNY'"):
+        ds.partial("sum", unit="CNX").result()
+
+
+def test_a_value_one_part_lacks_is_the_other_parts_answer():
+    a = shanxi.loads(HEADER + "1,m,5,CNY,2022-01-01,Taiyuan,\n")
+    b = shanxi.loads(HEADER + "1,m,2,people,2022-01-01,Datong,\n1,m,3,CNY,2022-02-01,,\n")
+    whole = shanxi.loads(HEADER + "1,m,5,CNY,2022-01-01,Taiyuan,\n"
+                         "1,m,2,people,2022-01-01,Datong,\n1,m,3,CNY,2022-02-01,,\n")
+    for func in FUNCS:
+        for filters in ({"unit": "people"}, {"region": "Taiyuan"}, {"region": "Datong"},
+                        {"region": "Datong", "unit": "people"}):
+            for by in (None, ("region", "month")):
+                expected = whole.aggregate(func, by=by, **filters)
+                pa = a.partial(func, by=by, seq=0, **filters)
+                pb = b.partial(func, by=by, seq=1, **filters)
+                for merged in (pa.merge(pb), pb.merge(pa),
+                               shanxi.Partial.merge_all(pickle.loads(pickle.dumps(p))
+                                                        for p in (pb, pa))):
+                    assert same(merged.result(), expected), (func, filters, by)
+    # the miss of the part first by seq names the dataset
+    c = shanxi.loads(HEADER + "1,m,5,USD,2022-01-01,,\n")
+    with pytest.raises(KeyError) as e:
+        b.partial("sum", unit="CNX", seq=1).merge(c.partial("sum", unit="CNX", seq=0)).result()
+    assert str(e.value) == str(pytest.raises(KeyError, c.aggregate, "sum", unit="CNX").value)
+    # partials of different values merge, and a value no part had still raises
+    with pytest.raises(KeyError, match="no unit 'USD'"):
+        a.partial("sum", unit="CNY").merge(a.partial("sum", unit="USD")).result()
+    assert same(a.partial("count", unit="CNY").merge(c.partial("count", unit="USD")).result(), 2)
 
 
 def test_units_message_is_shortened_like_aggregate():
@@ -201,6 +285,19 @@ def test_merge_checks_its_partner():
     assert (p.func, p.by, p.rows, len(p)) == ("sum", "unit", len(ds), 19)
     assert repr(p) == "<shanxi.Partial sum by unit: 19 groups, 33 figures>"
     assert repr(ds.partial("count")) == "<shanxi.Partial count: 1 group, 33 figures>"
+    q = ds.partial("sum", by=("region", "month"))
+    assert q.by == ("region", "month") and ds.partial("sum", by=("unit",)).by == ("unit",)
+    assert repr(q) == "<shanxi.Partial sum by ('region', 'month'): 5 groups, 33 figures>"
+    with pytest.raises(TypeError, match=r"by unit with a partial sum by \('unit',\)"):
+        ds.partial("sum", by="unit").merge(ds.partial("sum", by=("unit",)))
+    with pytest.raises(TypeError, match="by region, month|by \\('region', 'month'\\) with"):
+        q.merge(ds.partial("sum", by=("month", "region")))
+    with pytest.raises(TypeError, match="by must be a str or a tuple of str, not list"):
+        ds.partial("sum", by=["region"])
+    with pytest.raises(ValueError, match="twice"):
+        ds.partial("sum", by=("region", "region"))
+    with pytest.raises(ValueError, match="at least one key"):
+        ds.partial("sum", by=())
     with pytest.raises(TypeError, match="seq must be an int"):
         ds.partial("sum", seq=1.5)
     with pytest.raises(ValueError):
@@ -210,7 +307,7 @@ def test_merge_checks_its_partner():
 def test_pickle_is_compact_and_stable():
     p = shanxi.data.partial("sum", by="metric")
     blob = p.to_bytes()
-    assert blob[:5] == b"SXPA\x01"
+    assert blob[:5] == b"SXPA\x02"
     assert len(blob) < 40 * len(p)
     assert shanxi.Partial.from_bytes(blob).to_bytes() == blob
     assert pickle.loads(pickle.dumps(p)).result() == p.result()
@@ -230,7 +327,9 @@ def blobs():
                                               "CNY" if i % 5 else "people", i % 28 + 1,
                                               "r%d" % (i % 3) if i % 2 else "")
         for i in range(40)))
-    return [ds.partial(f, by=by).to_bytes() for f in FUNCS for by in BYS]
+    return [ds.partial(f, by=by).to_bytes() for f in FUNCS for by in BYS + TUPLES] + [
+        ds.partial(f, by=("month", "region"), seq=3, unit="CNY", region="none", metric="m1")
+        .to_bytes() for f in FUNCS]
 
 
 BLOBS = blobs()
@@ -250,8 +349,8 @@ def decodes_or_refuses(data):
 def test_foreign_truncated_corrupted_blobs_are_value_errors():
     with pytest.raises(ValueError, match=r"^not a shanxi partial"):
         shanxi.Partial.from_bytes(b"\x80\x04pickle")
-    with pytest.raises(ValueError, match="version 2; this shanxi reads version 1"):
-        body = b"SXPA\x02\x00\x00\x00\x00\x00"
+    with pytest.raises(ValueError, match="version 3; this shanxi reads versions 1 to 2"):
+        body = b"SXPA\x03\x00\x00\x00\x00\x00"
         shanxi.Partial.from_bytes(body + fnv1a(body))
     with pytest.raises(TypeError):
         shanxi.Partial.from_bytes("SXPA")
@@ -281,8 +380,36 @@ def test_random_bytes_never_crash(junk, blob, seed):
     if rng.random() < 0.3:
         del body[rng.randrange(5, len(body)):]
     decodes_or_refuses(bytes(body) + fnv1a(bytes(body)))
-    forged = b"SXPA\x01" + junk
-    decodes_or_refuses(forged + fnv1a(forged))
+    for version in (b"\x01", b"\x02"):
+        forged = b"SXPA" + version + junk
+        decodes_or_refuses(forged + fnv1a(forged))
+
+
+# blobs of format version 1 (one key at most, no filter values), as the
+# shanxi before several keys wrote them for V1_DATA
+V1_DATA = HEADER + ("1,m,0.1,CNY,2022-01-05,Taiyuan,c\n2,n,3,CNY,2022-02-01,,c\n"
+                    "1,m,5,people,2022-01-05,Datong,c\n")
+V1_BLOBS = [
+    ("sum", "region", "5358504101000105030203434e590670656f706c6503085461697975616e0101000000"
+     "01001f03808080c006e6cc99b306e6cc0100010100000600074461746f6e67010101000a004837956b"),
+    ("count", None, "53585041010100030203434e590670656f706c6501030200003e363f91"),
+    ("max", "month", "5358504101040107030203434e590670656f706c650290fb0202020000000000000000"
+     "144001000292fb020101000000000000000840010001b619cd91"),
+    ("mean", "unit", "5358504101020104030203434e590670656f706c650204434e59020100000601001f03"
+     "808080c006e6cc99b306e6cc010770656f706c65010101000a005ccbc115"),
+]
+
+
+def test_version_1_blobs_still_read():
+    ds = shanxi.loads(V1_DATA)
+    for func, by, hexed in V1_BLOBS:
+        p = shanxi.Partial.from_bytes(bytes.fromhex(hexed))
+        assert (p.func, p.by) == (func, by)
+        assert outcome(p.result) == outcome(lambda: ds.aggregate(func, by=by))
+        twice = outcome(p.merge(ds.partial(func, by=by)).result)
+        assert twice[0] == outcome(ds.partial(func, by=by).merge(ds.partial(func, by=by)).result)[0]
+        assert twice == outcome(ds.partial(func, by=by).merge(p).result)
+        assert p.to_bytes()[:5] == b"SXPA\x02"
 
 
 def test_partials_of_many_files(tmp_path):

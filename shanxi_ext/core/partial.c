@@ -24,15 +24,33 @@
 /* ------------------------------------------------------------------ lifetime */
 
 sx_partial *
-sxpa_alloc(sx_func func, sx_by by)
+sxpa_alloc(sx_func func, const sx_by *by, int nby, int tuple)
 {
     sx_partial *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->func = func;
-    p->nkeys = by == SX_BY_NONE ? 0 : 1;
-    p->by[0] = by;
+    p->nkeys = nby;
+    p->tuple = tuple != 0;
+    for (int k = 0; k < nby; k++)
+        p->by[k] = by[k];
     return p;
+}
+
+/* by[0..nby) as sx_aggregate_keys takes them: known, none twice. */
+static int
+valid_keys(const sx_by *by, int nby)
+{
+    if (nby < 0 || nby > SX_PARTIAL_MAX_KEYS || (nby > 0 && !by))
+        return 0;
+    for (int k = 0; k < nby; k++) {
+        if (by[k] == SX_BY_NONE || (unsigned)by[k] >= SX_NBYS)
+            return 0;
+        for (int j = 0; j < k; j++)
+            if (by[j] == by[k])
+                return 0;
+    }
+    return 1;
 }
 
 void
@@ -48,6 +66,11 @@ sx_partial_free(sx_partial *p)
     free(p->slots);
     free(p->arena);
     sx_dict_free(&p->units);
+    for (int32_t i = 0; i < p->nnotes; i++) {
+        free(p->notes[i].value);
+        free(p->notes[i].message);
+    }
+    free(p->notes);
     free(p);
 }
 
@@ -61,6 +84,20 @@ sx_by
 sx_partial_by(const sx_partial *p)
 {
     return p->nkeys ? p->by[0] : SX_BY_NONE;
+}
+
+int
+sx_partial_keys(const sx_partial *p, sx_by *by)
+{
+    for (int k = 0; k < p->nkeys; k++)
+        by[k] = p->by[k];
+    return p->nkeys;
+}
+
+int
+sx_partial_tuple(const sx_partial *p)
+{
+    return p->tuple;
 }
 
 int64_t
@@ -78,7 +115,7 @@ sx_partial_rows(const sx_partial *p)
 int
 sx_partial_compatible(const sx_partial *a, const sx_partial *b)
 {
-    if (a->func != b->func || a->nkeys != b->nkeys)
+    if (a->func != b->func || a->nkeys != b->nkeys || a->tuple != b->tuple)
         return 0;
     for (int k = 0; k < a->nkeys; k++)
         if (a->by[k] != b->by[k])
@@ -259,11 +296,58 @@ new_superacc(void)
 typedef struct feeder {
     sx_partial *p;
     const sx_table *t;
-    int32_t *code_group; /* string key: code + 1 -> group + 1 (0: not yet) */
+    int32_t *code_group; /* one string key: code + 1 -> group + 1 (0: not yet) */
     int32_t *unit_id;    /* unit code -> id + 1 (0: not yet) */
     int64_t last_num;
     int32_t last_group;
+    int64_t last_key[SX_PARTIAL_MAX_KEYS]; /* several keys: the last row's codes or numbers */
 } feeder;
+
+/* The numeric key of row i for a grouping without a string column. */
+static int64_t
+num_key(const sx_table *t, sx_by by, int64_t i)
+{
+    return by == SX_BY_PROJECT ? t->project[i]
+           : by == SX_BY_AS_OF ? t->as_of[i]
+                               : sx_month_from_days(t->as_of[i]);
+}
+
+/* The group of row i by several keys: rows in a run of one key (data
+ * sorted by date, say) reuse the last row's group. */
+static int32_t
+row_group_keys(feeder *fd, int64_t i)
+{
+    sx_partial *p = fd->p;
+    const sx_table *t = fd->t;
+    int64_t key[SX_PARTIAL_MAX_KEYS];
+    int same = fd->last_group >= 0;
+    for (int k = 0; k < p->nkeys; k++) {
+        int col = sx_by_column(p->by[k]);
+        key[k] = col >= 0 ? sx_code_at(t, (sx_strcol)col, i) : num_key(t, p->by[k], i);
+        same &= key[k] == fd->last_key[k];
+    }
+    if (same)
+        return fd->last_group;
+    sxpa_probe q;
+    memset(&q, 0, sizeof q);
+    q.p = p;
+    for (int k = 0; k < p->nkeys; k++) {
+        int col = sx_by_column(p->by[k]);
+        if (col < 0) {
+            q.num[k] = key[k];
+        } else if (key[k] == SX_NULL_CODE) {
+            q.len[k] = -1;
+        } else {
+            size_t n;
+            q.str[k] = sx_dict_str(&t->dicts[col], (int32_t)key[k], &n);
+            q.len[k] = (int64_t)n;
+        }
+        fd->last_key[k] = key[k];
+    }
+    int32_t g = sxpa_find_group(p, &q);
+    fd->last_group = g;
+    return g;
+}
 
 static int32_t
 row_group_index(feeder *fd, int64_t i)
@@ -272,6 +356,8 @@ row_group_index(feeder *fd, int64_t i)
     const sx_table *t = fd->t;
     if (p->nkeys == 0)
         return 0;
+    if (p->nkeys > 1)
+        return row_group_keys(fd, i);
     sxpa_probe q;
     memset(&q, 0, sizeof q);
     q.p = p;
@@ -294,9 +380,7 @@ row_group_index(feeder *fd, int64_t i)
             fd->code_group[code + 1] = g + 1;
         return g;
     }
-    int64_t key = by == SX_BY_PROJECT ? t->project[i]
-                  : by == SX_BY_AS_OF ? t->as_of[i]
-                                      : sx_month_from_days(t->as_of[i]);
+    int64_t key = num_key(t, by, i);
     if (fd->last_group >= 0 && key == fd->last_num)
         return fd->last_group;
     q.num[0] = key;
@@ -367,13 +451,19 @@ feed_row(feeder *fd, int64_t i, int64_t seq)
 sx_status
 sx_partial_empty(sx_func func, sx_by by, sx_partial **out)
 {
+    return sx_partial_empty_keys(func, &by, by == SX_BY_NONE ? 0 : 1, 0, out);
+}
+
+sx_status
+sx_partial_empty_keys(sx_func func, const sx_by *by, int nby, int tuple, sx_partial **out)
+{
     *out = NULL;
-    if ((unsigned)func >= SX_NFUNCS || (unsigned)by >= SX_NBYS)
+    if ((unsigned)func >= SX_NFUNCS || !valid_keys(by, nby))
         return SX_ERR_VALUE;
-    sx_partial *p = sxpa_alloc(func, by);
+    sx_partial *p = sxpa_alloc(func, by, nby, tuple);
     if (!p)
         return SX_ERR_NOMEM;
-    if (by == SX_BY_NONE) { /* always one group, as sx_aggregate has */
+    if (nby == 0) { /* always one group, as sx_aggregate has */
         sxpa_probe q;
         memset(&q, 0, sizeof q);
         q.p = p;
@@ -390,16 +480,25 @@ sx_status
 sx_partial_new(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, int64_t seq,
                sx_partial **out, sx_error *err)
 {
+    if ((unsigned)by >= SX_NBYS)
+        return sx_error_set(err, SX_ERR_VALUE, "unknown aggregation function or grouping");
+    return sx_partial_new_keys(t, f, func, &by, by == SX_BY_NONE ? 0 : 1, 0, seq, out, err);
+}
+
+sx_status
+sx_partial_new_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_by *by, int nby,
+                    int tuple, int64_t seq, sx_partial **out, sx_error *err)
+{
     *out = NULL;
-    if ((unsigned)func >= SX_NFUNCS || (unsigned)by >= SX_NBYS)
+    if ((unsigned)func >= SX_NFUNCS || !valid_keys(by, nby))
         return sx_error_set(err, SX_ERR_VALUE, "unknown aggregation function or grouping");
     sx_partial *p = NULL;
-    sx_status st = sx_partial_empty(func, by, &p);
+    sx_status st = sx_partial_empty_keys(func, by, nby, tuple, &p);
     if (st != SX_OK)
         return sx_error_set(err, st, "out of memory");
-    feeder fd = {p, t, NULL, NULL, 0, -1};
+    feeder fd = {p, t, NULL, NULL, 0, -1, {0}};
     st = SX_ERR_NOMEM; /* the one failure from here */
-    int col = sx_by_column(by);
+    int col = nby == 1 ? sx_by_column(by[0]) : -1;
     int32_t nkeys = col >= 0 && t->codes[col] ? t->dicts[col].count : 0;
     int32_t nunits = t->dicts[SX_COL_UNIT].count;
     fd.code_group = calloc((size_t)nkeys + 1, sizeof *fd.code_group);
@@ -487,6 +586,12 @@ sx_partial_merge_into(sx_partial *a, const sx_partial *b, sx_error *err)
         }
         g->count += h->count;
     }
+    for (int32_t i = 0; i < b->nnotes; i++) {
+        const pnote *n = &b->notes[i];
+        if (sx_partial_note_filter(a, n->filter, n->value, n->value_len, n->found, n->seq,
+                                   n->message, n->message_len) != SX_OK)
+            goto error;
+    }
     a->rows += b->rows;
     st = SX_OK;
 error:
@@ -500,12 +605,118 @@ sx_status
 sx_partial_copy(const sx_partial *p, sx_partial **out)
 {
     sx_error err;
-    sx_status st = sx_partial_empty(p->func, p->nkeys ? p->by[0] : SX_BY_NONE, out);
+    sx_status st = sx_partial_empty_keys(p->func, p->by, p->nkeys, p->tuple, out);
     if (st == SX_OK && (st = sx_partial_merge_into(*out, p, &err)) != SX_OK) {
         sx_partial_free(*out);
         *out = NULL;
     }
     return st;
+}
+
+/* ------------------------------------------------------------------ filter values */
+
+/* A NUL-terminated copy of s[0..n); NULL when out of memory. */
+static char *
+copy_text(const char *s, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (c) {
+        if (n > 0)
+            memcpy(c, s, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
+/* Bytes in memcmp order, a prefix first. */
+static int
+bytes_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t n = la < lb ? la : lb;
+    int c = n > 0 ? memcmp(a, b, n) : 0;
+    return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+sx_status
+sx_partial_note_filter(sx_partial *p, int filter, const char *value, size_t value_len, int found,
+                       int64_t seq, const char *message, size_t message_len)
+{
+    if (!message)
+        message_len = 0;
+    int32_t at = 0;
+    int c = 1;
+    while (at < p->nnotes) {
+        const pnote *n = &p->notes[at];
+        c = filter != n->filter ? (filter > n->filter) - (filter < n->filter)
+                                : bytes_cmp(value, value_len, n->value, n->value_len);
+        if (c <= 0)
+            break;
+        at++;
+    }
+    if (at < p->nnotes && c == 0) {
+        pnote *n = &p->notes[at];
+        if (n->found)
+            return SX_OK;
+        if (found) {
+            free(n->message);
+            n->message = NULL;
+            n->message_len = 0;
+            n->seq = 0;
+            n->found = 1;
+            return SX_OK;
+        }
+        /* the message of the part first in (seq, message) order: the same
+         * whatever the order of merging */
+        if (seq > n->seq ||
+            (seq == n->seq && bytes_cmp(message, message_len, n->message, n->message_len) >= 0))
+            return SX_OK;
+        char *m = copy_text(message, message_len);
+        if (!m)
+            return SX_ERR_NOMEM;
+        free(n->message);
+        n->message = m;
+        n->message_len = message_len;
+        n->seq = seq;
+        return SX_OK;
+    }
+    if (p->nnotes == INT32_MAX)
+        return SX_ERR_NOMEM;
+    if (p->nnotes == p->capnotes) {
+        size_t cap = sx_grown_capacity((size_t)p->capnotes, (size_t)p->nnotes + 1, 4);
+        pnote *grown = realloc(p->notes, cap * sizeof *grown);
+        if (!grown)
+            return SX_ERR_NOMEM;
+        p->notes = grown;
+        p->capnotes = (int32_t)cap;
+    }
+    pnote n = {filter,
+               copy_text(value, value_len),
+               value_len,
+               found != 0,
+               found ? 0 : seq,
+               found ? NULL : copy_text(message, message_len),
+               found ? 0 : message_len};
+    if (!n.value || (!found && !n.message)) {
+        free(n.value);
+        free(n.message);
+        return SX_ERR_NOMEM;
+    }
+    memmove(p->notes + at + 1, p->notes + at, (size_t)(p->nnotes - at) * sizeof *p->notes);
+    p->notes[at] = n;
+    p->nnotes++;
+    return SX_OK;
+}
+
+int
+sx_partial_missing(const sx_partial *p, const char **message, size_t *message_len)
+{
+    for (int32_t i = 0; i < p->nnotes; i++)
+        if (!p->notes[i].found) {
+            *message = p->notes[i].message;
+            *message_len = p->notes[i].message_len;
+            return 1;
+        }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ result */
@@ -611,7 +822,9 @@ sx_partial_result(const sx_partial *p, sx_partial_row **rows, int64_t *n, sx_err
         order[g] = g;
     if (!sxa_merge_sort(order, (size_t)p->ngroups, order_less, p))
         goto error;
-    int by_unit = p->nkeys == 1 && p->by[0] == SX_BY_UNIT;
+    int by_unit = 0; /* a unit among the keys: units cannot mix */
+    for (int k = 0; k < p->nkeys; k++)
+        by_unit |= p->by[k] == SX_BY_UNIT;
     if (func != SX_COUNT && !by_unit)
         for (int32_t k = 0; k < p->ngroups; k++)
             if (p->groups[order[k]].nunits > 1) {

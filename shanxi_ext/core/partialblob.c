@@ -2,8 +2,13 @@
  * partialblob.c -- a partial aggregate as bytes and back: how partials
  * travel (pickle, Dask).  A few bytes per group, every number a varint:
  *
- *   "SXPA" version(1) func(1) nkeys(1) by(nkeys) rows units groups fnv1a32(4)
+ *   "SXPA" version(1) func(1) nkeys(1) by(nkeys) flags(1) rows units notes
+ *          groups fnv1a32(4)
+ *   flags:  1 when the grouping was a tuple
  *   units:  n, then per unit its length and UTF-8 bytes
+ *   notes:  n, then per filter value asked for (in their order): filter,
+ *           length and UTF-8 bytes of the value, found(1), and when not
+ *           found: seq (zigzag), length and UTF-8 bytes of the message
  *   group:  key parts (a number: zigzag; a string: length + 1, 0 for the
  *           empty field, then its bytes), count, unit ids (n, the first,
  *           then gaps - 1), then per func:
@@ -13,6 +18,8 @@
  *             min/max   (with rows) value (8 bytes, little-endian),
  *                       is_int(1), seq (zigzag), row
  *             count     nothing more
+ *
+ * Version 1 (still read) had one key at most, and no flags and no notes.
  *
  * Decoding trusts nothing: every length is checked against what is left,
  * every value against what a partial can hold, and the checksum first, so
@@ -28,7 +35,7 @@
 
 #define MAGIC       "SXPA"
 #define MAGIC_LEN   4
-#define VERSION     1
+#define VERSION     2
 #define CHECK_BYTES 4
 
 /* ------------------------------------------------------------------ writing */
@@ -130,6 +137,7 @@ sx_partial_encode(const sx_partial *p, unsigned char **buf, size_t *len)
     put_byte(&w, (unsigned)p->nkeys);
     for (int k = 0; k < p->nkeys; k++)
         put_byte(&w, (unsigned)p->by[k]);
+    put_byte(&w, (unsigned)p->tuple);
     put_varint(&w, (uint64_t)p->rows);
     put_varint(&w, (uint64_t)p->units.count);
     for (int32_t u = 0; u < p->units.count; u++) {
@@ -137,6 +145,19 @@ sx_partial_encode(const sx_partial *p, unsigned char **buf, size_t *len)
         const char *s = sx_dict_str(&p->units, u, &n);
         put_varint(&w, n);
         put_bytes(&w, s, n);
+    }
+    put_varint(&w, (uint64_t)p->nnotes);
+    for (int32_t i = 0; i < p->nnotes; i++) {
+        const pnote *n = &p->notes[i];
+        put_varint(&w, (uint64_t)n->filter);
+        put_varint(&w, n->value_len);
+        put_bytes(&w, n->value, n->value_len);
+        put_byte(&w, (unsigned)n->found);
+        if (!n->found) {
+            put_zigzag(&w, n->seq);
+            put_varint(&w, n->message_len);
+            put_bytes(&w, n->message, n->message_len);
+        }
     }
     put_varint(&w, (uint64_t)p->ngroups);
     for (int32_t i = 0; i < p->ngroups; i++) {
@@ -346,20 +367,76 @@ get_group(rbuf *r, sx_partial *p, pgroup *g, int64_t *counted)
     }
 }
 
+/* A length-prefixed UTF-8 text (pointing into the blob). */
+static int
+get_text(rbuf *r, const char **s, size_t *n)
+{
+    uint64_t len;
+    if (!get_count(r, INT32_MAX, &len) || !valid_utf8(r->p, (size_t)len))
+        return 0;
+    *s = (const char *)r->p;
+    *n = (size_t)len;
+    r->p += len;
+    return 1;
+}
+
+/* The filter values asked for: in order, each once. */
+static sx_status
+get_notes(rbuf *r, sx_partial *p)
+{
+    uint64_t n;
+    if (!get_count(r, INT32_MAX, &n))
+        return corrupt(r, "its filters");
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t filter;
+        unsigned found;
+        int64_t seq = 0;
+        const char *value, *message = NULL;
+        size_t value_len, message_len = 0;
+        if (!get_varint(r, &filter) || filter > INT32_MAX || !get_text(r, &value, &value_len) ||
+            !get_byte(r, &found) || found > 1 ||
+            (!found && (!get_zigzag(r, &seq) || !get_text(r, &message, &message_len))))
+            return corrupt(r, "a filter");
+        int32_t before = p->nnotes;
+        if (sx_partial_note_filter(p, (int)filter, value, value_len, (int)found, seq, message,
+                                   message_len) != SX_OK)
+            return sx_error_set(r->err, SX_ERR_NOMEM, "out of memory");
+        /* appended: after every earlier one */
+        const pnote *last = &p->notes[p->nnotes - 1];
+        if (p->nnotes != before + 1 || last->filter != (int)filter ||
+            last->value_len != value_len ||
+            (value_len > 0 && memcmp(last->value, value, value_len)))
+            return corrupt(r, "filters out of order");
+    }
+    return SX_OK;
+}
+
 static sx_status
 decode(rbuf *r, sx_partial **out)
 {
-    unsigned version, func, nkeys, by = SX_BY_NONE;
+    unsigned version, func, nkeys, tuple = 0;
+    sx_by by[SX_PARTIAL_MAX_KEYS];
     if (!get_byte(r, &version) || !get_byte(r, &func) || !get_byte(r, &nkeys))
         return corrupt(r, "its header");
-    if (version != VERSION)
+    if (version < 1 || version > VERSION)
         return sx_error_set(r->err, SX_ERR_VALUE,
-                            "a shanxi partial of format version %u; this shanxi reads version %d",
+                            "a shanxi partial of format version %u; this shanxi reads versions 1 "
+                            "to %d",
                             version, VERSION);
-    if (func >= SX_NFUNCS || nkeys > 1 ||
-        (nkeys == 1 && (!get_byte(r, &by) || by == SX_BY_NONE || by >= SX_NBYS)))
+    if (func >= SX_NFUNCS || nkeys > (version == 1 ? 1 : SX_PARTIAL_MAX_KEYS))
         return corrupt(r, "its function or grouping");
-    sx_partial *p = sxpa_alloc((sx_func)func, (sx_by)by);
+    for (unsigned k = 0; k < nkeys; k++) {
+        unsigned b;
+        if (!get_byte(r, &b) || b == SX_BY_NONE || b >= SX_NBYS)
+            return corrupt(r, "its function or grouping");
+        by[k] = (sx_by)b;
+        for (unsigned j = 0; j < k; j++)
+            if (by[j] == by[k])
+                return corrupt(r, "its function or grouping");
+    }
+    if (version > 1 && (!get_byte(r, &tuple) || tuple > 1))
+        return corrupt(r, "its header");
+    sx_partial *p = sxpa_alloc((sx_func)func, by, (int)nkeys, (int)tuple);
     if (!p)
         return sx_error_set(r->err, SX_ERR_NOMEM, "out of memory");
     uint64_t rows, nunits, ngroups;
@@ -387,6 +464,8 @@ decode(rbuf *r, sx_partial **out)
         }
         r->p += n;
     }
+    if (version > 1 && (st = get_notes(r, p)) != SX_OK)
+        goto fail;
     if (!get_count(r, INT32_MAX - 1, &ngroups) || (nkeys == 0 && ngroups != 1)) {
         st = corrupt(r, "its groups");
         goto fail;

@@ -30,9 +30,21 @@ typedef struct pgroup {
     int32_t last_unit; /* while building: the last id added, or -1 */
 } pgroup;
 
+/* A filter value asked for, and whether some part's data had it. */
+typedef struct pnote {
+    int filter;
+    char *value;
+    size_t value_len;
+    int found;
+    int64_t seq;   /* while not found: the part the message came from */
+    char *message; /* while not found: that part's lookup error; else NULL */
+    size_t message_len;
+} pnote;
+
 struct sx_partial {
     sx_func func;
     int nkeys;
+    int tuple; /* the grouping was given as a tuple */
     sx_by by[SX_PARTIAL_MAX_KEYS];
     pgroup *groups;
     int32_t ngroups, capgroups;
@@ -42,6 +54,8 @@ struct sx_partial {
     size_t arena_len, arena_cap;
     sx_dict units;
     int64_t rows;
+    pnote *notes; /* ordered by filter, then value bytes; distinct */
+    int32_t nnotes, capnotes;
 };
 
 /* A key being looked up: numbers, or strings given by pointer. */
@@ -53,8 +67,9 @@ typedef struct sxpa_probe {
     uint32_t hash;
 } sxpa_probe;
 
-/* A partial of func by `by` with no groups (not even BY_NONE's one). */
-sx_partial *sxpa_alloc(sx_func func, sx_by by);
+/* A partial of func by by[0..nby) with no groups (not even BY_NONE's one);
+ * by checked by the caller. */
+sx_partial *sxpa_alloc(sx_func func, const sx_by *by, int nby, int tuple);
 /* The group of q's key (q->p is p), made empty if new; -1 when out of
  * memory or groups. */
 int32_t sxpa_find_group(sx_partial *p, sxpa_probe *q);

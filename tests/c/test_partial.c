@@ -2,7 +2,8 @@
  * test_partial.c -- partial aggregates (include/shanxi/partial.h): the
  * partials of contiguous pieces of a table, merged in random orders and
  * through their blobs, give sx_aggregate's result over the whole, bit for
- * bit; decoding damaged blobs fails cleanly (under the sanitizers).
+ * bit, by one key or several; filter values found in some part or none;
+ * decoding damaged blobs fails cleanly (under the sanitizers).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -168,6 +169,150 @@ test_splits(void)
     }
 }
 
+/* Key part j of a partial's row is part j of an aggregate's group. */
+static int
+same_key(const sx_table *t, sx_by by, int32_t code, const sx_pkey *k)
+{
+    int col = sx_by_column(by);
+    if (col < 0)
+        return k->num == code;
+    if (code == SX_NULL_CODE)
+        return k->str == NULL;
+    size_t n;
+    const char *s = sx_dict_str(&t->dicts[col], code, &n);
+    return k->str != NULL && k->len == n && memcmp(k->str, s, n) == 0;
+}
+
+/* sx_aggregate_keys over t and the partial's result agree, keys and all. */
+static int
+same_result_keys(const sx_table *t, sx_func func, const sx_by *by, int nby, const sx_partial *p)
+{
+    sx_result r;
+    sx_error e1, e2;
+    sx_partial_row *rows = NULL;
+    int64_t n = 0;
+    sx_status s1 = sx_aggregate_keys(t, NULL, func, by, nby, &r, &e1);
+    sx_status s2 = sx_partial_result(p, &rows, &n, &e2);
+    int ok = s1 == s2 && (s1 == SX_OK || strcmp(e1.message, e2.message) == 0);
+    if (ok && s1 == SX_OK) {
+        ok = r.ngroups == n;
+        for (int64_t i = 0; ok && i < n; i++) {
+            const sx_group *a = &r.groups[i], *b = &rows[i].value;
+            for (int j = 0; j < nby; j++)
+                ok = ok && same_key(t, by[j], a->keys[j], &rows[i].key[j]);
+            ok = ok && a->count == b->count;
+            if (func == SX_SUM || func == SX_MEAN)
+                ok = ok && a->all_int == b->all_int &&
+                     (a->all_int ? a->isum.hi == b->isum.hi && a->isum.lo == b->isum.lo
+                                 : same_double(a->fsum, b->fsum));
+            if (func == SX_MIN)
+                ok = ok && same_double(a->min, b->min) && a->min_is_int == b->min_is_int;
+            if (func == SX_MAX)
+                ok = ok && same_double(a->max, b->max) && a->max_is_int == b->max_is_int;
+        }
+    }
+    sx_result_free(&r);
+    free(rows);
+    return ok;
+}
+
+/* Several keys (unit among them at times): the pieces' partials, merged in
+ * a random order and through blobs, are sx_aggregate_keys of the whole. */
+static void
+test_split_keys(void)
+{
+    for (int trial = 0; trial < 80; trial++) {
+        int n = (int)rnd(100), k = (int)rnd(4) + 1;
+        char *rows = make_rows(n, (int)rnd(2) + 1);
+        sx_table *whole = table_of(rows, 0, n);
+        int bounds[6] = {0};
+        bounds[k] = n;
+        for (int i = 1; i < k; i++)
+            bounds[i] = bounds[i - 1] + (int)rnd((unsigned)(n - bounds[i - 1]) + 1);
+        sx_table *pieces[5];
+        for (int i = 0; i < k; i++)
+            pieces[i] = table_of(rows, bounds[i], bounds[i + 1]);
+        sx_by by[SX_PARTIAL_MAX_KEYS];
+        int nby = (int)rnd(4) + 1;
+        for (int j = 0; j < nby; j++) {
+            int again;
+            do {
+                by[j] = (sx_by)(rnd(SX_NBYS - 1) + 1);
+                again = 0;
+                for (int i = 0; i < j; i++)
+                    again |= by[i] == by[j];
+            } while (again);
+        }
+        for (int func = 0; func < SX_NFUNCS; func++) {
+            sx_partial *acc = NULL;
+            sx_error e;
+            CHECK(sx_partial_empty_keys((sx_func)func, by, nby, 1, &acc) == SX_OK);
+            for (int i = k - 1; i >= 0; i--) {
+                sx_partial *p = NULL;
+                CHECK(sx_partial_new_keys(pieces[i], NULL, (sx_func)func, by, nby, 1, i, &p, &e) ==
+                      SX_OK);
+                CHECK(sx_partial_tuple(p) == 1 && sx_partial_ngroups(p) >= 0);
+                if (rnd(2))
+                    p = through_blob(p);
+                CHECK(sx_partial_merge_into(acc, p, &e) == SX_OK);
+                sx_partial_free(p);
+            }
+            CHECK(same_result_keys(whole, (sx_func)func, by, nby, acc));
+            sx_by got[SX_PARTIAL_MAX_KEYS];
+            CHECK(sx_partial_keys(acc, got) == nby &&
+                  memcmp(got, by, (size_t)nby * sizeof *by) == 0);
+            sx_partial_free(acc);
+        }
+        for (int i = 0; i < k; i++)
+            sx_table_decref(pieces[i]);
+        sx_table_decref(whole);
+        free(rows);
+    }
+    /* a tuple of one key and one key are different partials */
+    sx_partial *a = NULL, *b = NULL;
+    sx_by unit = SX_BY_UNIT;
+    sx_error e;
+    CHECK(sx_partial_empty_keys(SX_SUM, &unit, 1, 1, &a) == SX_OK);
+    CHECK(sx_partial_empty(SX_SUM, SX_BY_UNIT, &b) == SX_OK);
+    CHECK(!sx_partial_compatible(a, b) && sx_partial_merge_into(a, b, &e) == SX_ERR_VALUE);
+    sx_by twice[2] = {SX_BY_UNIT, SX_BY_UNIT};
+    sx_partial_free(b);
+    CHECK(sx_partial_empty_keys(SX_SUM, twice, 2, 1, &b) == SX_ERR_VALUE && b == NULL);
+    sx_partial_free(a);
+}
+
+/* Filter values: found in any part wins, else the message first by (seq,
+ * message); the first miss by filter; all through blobs. */
+static void
+test_filter_notes(void)
+{
+    sx_partial *a = NULL, *b = NULL, *c = NULL;
+    sx_error e;
+    const char *msg;
+    size_t len;
+    CHECK(sx_partial_empty(SX_SUM, SX_BY_NONE, &a) == SX_OK);
+    CHECK(sx_partial_empty(SX_SUM, SX_BY_NONE, &b) == SX_OK);
+    CHECK(sx_partial_empty(SX_SUM, SX_BY_NONE, &c) == SX_OK);
+    CHECK(sx_partial_note_filter(a, 2, "'X'", 3, 0, 5, "no unit 'X' in a", 16) == SX_OK);
+    CHECK(sx_partial_note_filter(a, 4, "'R'", 3, 1, 5, NULL, 0) == SX_OK);
+    CHECK(sx_partial_note_filter(b, 2, "'X'", 3, 0, 1, "no unit 'X' in b", 16) == SX_OK);
+    CHECK(sx_partial_note_filter(b, 4, "'R'", 3, 0, 1, "no region 'R' in b", 18) == SX_OK);
+    CHECK(sx_partial_missing(a, &msg, &len) && len == 16 &&
+          memcmp(msg, "no unit 'X' in a", 16) == 0);
+    CHECK(sx_partial_merge_into(a, b, &e) == SX_OK);
+    a = through_blob(a);
+    CHECK(sx_partial_missing(a, &msg, &len) && len == 16 &&
+          memcmp(msg, "no unit 'X' in b", 16) == 0);
+    CHECK(sx_partial_note_filter(c, 2, "'X'", 3, 1, 9, NULL, 0) == SX_OK);
+    CHECK(sx_partial_merge_into(c, a, &e) == SX_OK);
+    CHECK(!sx_partial_missing(c, &msg, &len));
+    c = through_blob(c);
+    CHECK(!sx_partial_missing(c, &msg, &len));
+    sx_partial_free(a);
+    sx_partial_free(b);
+    sx_partial_free(c);
+}
+
 /* Every truncation and many mutations of real blobs decode or fail
  * cleanly; what decodes can be used. */
 static void
@@ -214,6 +359,8 @@ int
 main(void)
 {
     test_splits();
+    test_split_keys();
+    test_filter_notes();
     test_damaged_blobs();
     return CHECK_DONE();
 }

@@ -1,7 +1,7 @@
 """Shared pytest fixtures: where the source article lives; slow tests only on request.
 
-`python -m pytest` runs the quick suite (about a minute).  Two switches, which
-CI turns on, add the rest:
+`python -m pytest` runs the quick suite (three to four minutes on two
+cores).  Two switches, which CI turns on, add the rest:
   SHANXI_SLOW=1   tests marked slow: large inputs (24 MB to 600 MB files,
                   tables of a million rows and more), threads at scale,
                   subinterpreter loops, stubtest;

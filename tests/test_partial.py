@@ -365,6 +365,20 @@ def test_foreign_truncated_corrupted_blobs_are_value_errors():
                 shanxi.Partial.from_bytes(bytes(flipped))
 
 
+def test_several_keys_without_the_tuple_flag_are_refused():
+    # a well-formed blob whose header says two keys but not "keyed by
+    # tuples" would give a dict keyed by the first key alone: refused
+    ds = shanxi.loads(HEADER + "1,m,1,CNY,2022-01-01,r1,\n1,m,2,CNY,2022-02-01,r1,\n")
+    blob = ds.partial("sum", by=("region", "month")).to_bytes()
+    body = bytearray(blob[:-4])
+    assert body[:5] == b"SXPA\x02" and body[6] == 2 and body[9] == 1  # version, keys, tuple
+    assert shanxi.Partial.from_bytes(bytes(body) + fnv1a(body)).result() == {
+        ("r1", "2022-01"): 1, ("r1", "2022-02"): 2}
+    body[9] = 0
+    with pytest.raises(ValueError, match="shanxi partial"):
+        shanxi.Partial.from_bytes(bytes(body) + fnv1a(body))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200), st.sampled_from(BLOBS), st.integers(0, 2**32))
 def test_random_bytes_never_crash(junk, blob, seed):

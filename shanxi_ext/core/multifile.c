@@ -187,7 +187,10 @@ run_pool(pool *pl, int nthreads)
     if (pl->poll && started > 0) {
         wait_polling(pl, started);
     } else {
-        pl->poll_here = pl->poll != NULL;
+        /* with a poll, no helper started: this thread reads alone (a store
+         * when helpers run would race with their reads of the field) */
+        if (pl->poll)
+            pl->poll_here = 1;
         work(pl);
     }
     for (int k = 0; k < started; k++)

@@ -434,7 +434,9 @@ decode(rbuf *r, sx_partial **out)
             if (by[j] == by[k])
                 return corrupt(r, "its function or grouping");
     }
-    if (version > 1 && (!get_byte(r, &tuple) || tuple > 1))
+    /* several keys are always keyed by tuples: a blob that says otherwise
+     * would give a dict keyed by the first key alone */
+    if (version > 1 && (!get_byte(r, &tuple) || tuple > 1 || (nkeys > 1 && !tuple)))
         return corrupt(r, "its header");
     sx_partial *p = sxpa_alloc((sx_func)func, by, (int)nkeys, (int)tuple);
     if (!p)

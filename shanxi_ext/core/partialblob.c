@@ -405,7 +405,7 @@ get_notes(rbuf *r, sx_partial *p)
         const pnote *last = &p->notes[p->nnotes - 1];
         if (p->nnotes != before + 1 || last->filter != (int)filter ||
             last->value_len != value_len ||
-            (value_len > 0 && memcmp(last->value, value, value_len)))
+            (value_len > 0 && memcmp(last->value, value, value_len) != 0))
             return corrupt(r, "filters out of order");
     }
     return SX_OK;

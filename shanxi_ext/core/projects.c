@@ -201,7 +201,7 @@ sxp_join_projects(parser *a, const parser *b, uint32_t part, int32_t *const *map
 {
     for (size_t i = 0; i < b->nprojects; i++) {
         const project_state *q = &b->projects[i];
-        size_t index;
+        size_t index = 0; /* set by sxp_find_project when it returns SX_OK */
         sx_status st = sxp_find_project(a, q->number, &index);
         if (st != SX_OK)
             return st;

@@ -13,9 +13,9 @@ client.  Partials are exact, so the answer is bit for bit what
 ``shanxi.load(paths).aggregate(func, by=by, ...)`` gives on one machine,
 however the files are spread over workers and whatever order tasks finish
 in, and a filter value no file has raises its ``KeyError`` (a file lacking a
-value another file has is no error).  The paths are expanded here (a list, a directory or a glob pattern, as
-``shanxi.load`` takes them) and must name the same files on every worker (a
-shared or replicated file system).
+value another file has is no error).  The paths are expanded here (a list, a
+directory or a glob pattern, as ``shanxi.load`` takes them) and must name the
+same files on every worker (a shared or replicated file system).
 
 ``read(paths)`` is a ``dask.dataframe`` with one partition per file, made
 through the Arrow export: every partition has every column of the data/

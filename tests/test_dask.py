@@ -16,6 +16,7 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("pyarrow")
 
 import panelgen  # noqa: E402
+
 import shanxi  # noqa: E402
 import shanxi.dask as sd  # noqa: E402
 

@@ -37,6 +37,7 @@ A header field of FILE that looks like a slip for a column (a ParseWarning)
 is said as ``shanxi: warning: ...`` on stderr, and the data printed.
 """
 import argparse
+import errno
 import os
 import sys
 
@@ -212,6 +213,8 @@ def _load(path, encoding):
         # said once each, whatever -W says of the rest (-W error too)
         warnings.simplefilter("always", ParseWarning)
         warnings.showwarning = show
+        if path == "-" and sys.stdin is None:
+            raise OSError(errno.EBADF, "standard input is closed")
         return load(sys.stdin.buffer if path == "-" else path, encoding=encoding)
 
 

@@ -51,7 +51,9 @@ def paths(arg):
             raise FileNotFoundError(errno.ENOENT, "the directory holds no .csv files", path)
         return found
     if _GLOB_CHARS.intersection(path) and not os.path.exists(path):
-        found = sorted(glob.glob(path))
+        # files only, as for a directory (a directory named x.csv is not one)
+        found = [p for p in glob.glob(path) if os.path.isfile(p)]
+        found.sort()
         if not found:
             raise FileNotFoundError(errno.ENOENT, "no files match the pattern", path)
         return found

@@ -132,7 +132,8 @@ def _dataset_html(ds):
     projects = ds.projects()
     counts = ds.aggregate("count", by="project") if len(ds) else {}
     native = ds._columns() if hasattr(ds, "_columns") else None
-    regions = list(ds.regions)  # sorted, as the dataset says them
+    # sorted, as the dataset says them; rows without a region are no region
+    regions = [r for r in ds.regions if r is not None]
     units = _distinct(ds, native, "unit")
     dates = list(ds.aggregate("count", by="as_of")) if len(ds) else []
 

@@ -164,6 +164,11 @@ def _decoded(chunks, encoding):
                 " ".join("%02X" % b for b in bad),
             )
             return
+        except UnicodeError as e:
+            # not a decode error of some bytes: utf-16 without a byte order
+            # mark says only this
+            yield "expected %s text: %s" % (codec.name, e)
+            return
         if text:
             yield text.encode("utf-8", "surrogatepass")
     try:

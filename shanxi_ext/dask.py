@@ -41,7 +41,8 @@ def files(paths):
     if found is None:
         import os
 
-        found = [os.fsdecode(os.fspath(paths))]
+        # ~ expanded here, on the client, as _expand does for many paths
+        found = [os.path.expanduser(os.fsdecode(os.fspath(paths)))]
     return found
 
 

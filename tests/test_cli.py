@@ -673,3 +673,16 @@ def test_console_script_runs(outputs):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == outputs["table", "7"]
+
+
+def test_stdin_closed_is_a_usage_error():
+    # `shanxi - <&-`: no sys.stdin at all (it was an AttributeError)
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", "import os, runpy, sys; os.close(0); sys.stdin = None; "
+         "sys.argv = ['shanxi', '-']; runpy.run_module('shanxi', run_name='__main__')"],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "can't open '-': standard input is closed" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -172,3 +172,10 @@ def test_bad_arguments(panel):
         sd.partial(panel, "sum", split_every=1)
     with pytest.raises(ValueError, match="empty list"):
         sd.aggregate([], "sum")
+
+
+def test_files_expands_tilde_on_the_client(tmp_path, monkeypatch):
+    # one path as a list of one: ~ is the client's home, not each worker's
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert sd.files("~/a.csv") == [str(tmp_path / "a.csv")]
+    assert sd.files(["~/a.csv"]) == [str(tmp_path / "a.csv")]

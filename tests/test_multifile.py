@@ -239,6 +239,18 @@ def test_glob_pattern_sorted(tmp_path):
                                                              str(tmp_path / "x2.csv"))
 
 
+def test_a_glob_takes_files_only(tmp_path):
+    # a directory the pattern also matches is not a file to read (it was an
+    # IsADirectoryError), as a directory's listing takes files only
+    (tmp_path / "a.csv").write_bytes(b"project,metric,value,unit,as_of\n1,x,1,p,2022-01-01\n")
+    (tmp_path / "sub.csv").mkdir()
+    ds = shanxi.load(str(tmp_path / "*"))
+    assert ds.source == (str(tmp_path / "a.csv"),)
+    (tmp_path / "a.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="no files match the pattern"):
+        shanxi.load(str(tmp_path / "*"))
+
+
 def test_a_file_whose_name_looks_like_a_glob_is_read_as_itself(tmp_path):
     path = tmp_path / "panel[1].csv"
     path.write_text(panelgen.panel_text(5), encoding="utf-8")

@@ -94,6 +94,16 @@ def test_dataset_preview_is_bounded():
     assert rows[0] == ["1", "trained_people", "606,900", "people", "2022-11-30", "Shanxi", ""]
 
 
+def test_rows_without_a_region_are_no_region():
+    # ds.regions has None for them; the summary lists only real regions
+    no_column = shanxi.loads("project,metric,value,unit,as_of\n1,x,1,p,2022-01-01\n")
+    assert "regions" not in card(table(no_column._repr_html_(), "shanxi-summary"))
+    some = shanxi.loads("project,metric,value,unit,as_of,region\n1,x,1,p,2022-01-01,\n"
+                        "1,y,2,p,2022-01-01,B\n1,z,2,p,2022-01-01,A\n")
+    assert None in some.regions
+    assert card(table(some._repr_html_(), "shanxi-summary"))["regions"] == "2: A, B"
+
+
 def test_a_loaded_panel():
     ds = shanxi.loads(PANEL)
     html = ds._repr_html_()

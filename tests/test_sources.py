@@ -36,6 +36,17 @@ WANT = [(1, 1.5, "太原"), (2, 2.25, "大同")]
 # ------------------------------------------------------------ compressed files
 
 
+def test_utf16_without_a_byte_order_mark_is_a_parse_error(tmp_path):
+    # Python's utf-16 decoder raises a bare UnicodeError for it (no bytes to
+    # point at): a ParseError at the start, not that error leaking
+    path = tmp_path / "u16.csv"
+    path.write_bytes(TEXT.encode("utf-16-le"))
+    with pytest.raises(shanxi.ParseError, match=r":1:1: expected utf-16 text: UTF-16 stream "
+                       "does not start with BOM"):
+        shanxi.load(str(path), encoding="utf-16")
+    assert rows(shanxi.load(str(path), encoding="utf-16-le")) == rows(shanxi.loads(TEXT))
+
+
 @pytest.mark.parametrize("ext", sorted(COMPRESSORS))
 def test_compressed_file_is_read_by_its_magic_bytes(tmp_path, ext):
     path = tmp_path / ("panel.csv." + ext)  # the name plays no part

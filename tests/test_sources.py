@@ -37,8 +37,8 @@ WANT = [(1, 1.5, "太原"), (2, 2.25, "大同")]
 
 
 def test_utf16_without_a_byte_order_mark_is_a_parse_error(tmp_path):
-    # Python's utf-16 decoder raises a bare UnicodeError for it up to 3.13
-    # (no bytes to point at) and a UnicodeDecodeError from 3.14: either way
+    # Python's utf-16 decoder raises a bare UnicodeError for it up to 3.12
+    # (no bytes to point at) and a UnicodeDecodeError from 3.13: either way
     # a ParseError at the start, not that error leaking
     path = tmp_path / "u16.csv"
     path.write_bytes(TEXT.encode("utf-16-le"))

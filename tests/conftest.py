@@ -1,10 +1,12 @@
 """Shared pytest fixtures: where the source article lives; slow tests only on request.
 
-`python -m pytest` runs the quick suite (three to four minutes on two
-cores).  Two switches, which CI turns on, add the rest:
+`python -m pytest` runs the quick suite (about a minute on two cores).
+Two switches, which CI turns on, add the rest:
   SHANXI_SLOW=1   tests marked slow: large inputs (24 MB to 600 MB files,
                   tables of a million rows and more), threads at scale,
-                  subinterpreter loops, stubtest;
+                  leak loops, stubtest, every combination of the Dask
+                  cluster's calls; and the property tests' full example
+                  counts (examples() below);
   SHANXI_SDIST=1  tests marked sdist: build an sdist and install it (CI does
                   this once per run).
 
@@ -38,6 +40,15 @@ def article_text():
 
 
 SWITCHES = {"slow": "SHANXI_SLOW", "sdist": "SHANXI_SDIST"}
+SLOW = os.environ.get("SHANXI_SLOW") == "1"
+
+
+def examples(n):
+    """A property test's max_examples: n when SHANXI_SLOW=1, a fifth of it
+    (at least 10) in the quick suite, whose runs differ from one another
+    (hypothesis draws afresh), so that many quick runs cover what one slow
+    run does."""
+    return n if SLOW else max(10, n // 5)
 
 
 def pytest_collection_modifyitems(config, items):

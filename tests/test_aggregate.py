@@ -23,6 +23,7 @@ import re
 
 import panelgen
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -863,7 +864,7 @@ _filters = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=_rows, filter_sets=st.lists(_filters, min_size=1, max_size=3))
 def test_random_panels_agree_with_the_reference(rows, filter_sets):
     text = "project,metric,value,unit,as_of,region,category\n" + "".join(
@@ -1068,7 +1069,7 @@ _panel_rows = st.lists(
 _PANEL_CATEGORY = {1: "x", 2: "y", 3: "", 7: "x", 100000: "z"}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=_panel_rows,
        by=st.lists(st.sampled_from(BYS[1:]), min_size=1, max_size=7, unique=True).map(tuple),
        func=st.sampled_from(FUNCS), unit=st.sampled_from([None, None, "u"]))

@@ -71,9 +71,21 @@ def outcome(call):
         return ("ValueError", str(e))
 
 
-@pytest.mark.parametrize("func", ["sum", "count", "mean", "min", "max"])
-@pytest.mark.parametrize("by", [None, "project", "metric", "unit", "region", "category",
-                                "as_of", "month"])
+FUNCS = ["sum", "count", "mean", "min", "max"]
+BYS = [None, "project", "metric", "unit", "region", "category", "as_of", "month"]
+
+
+def sampled(cases, quick):
+    """Every case, those not in `quick` marked slow: the quick suite still
+    calls the cluster with every func and every grouping, the slow one with
+    every combination."""
+    return [pytest.param(*case, marks=() if case in quick else pytest.mark.slow)
+            for case in cases]
+
+
+@pytest.mark.parametrize("by,func", sampled(
+    [(by, func) for by in BYS for func in FUNCS],
+    {(None, func) for func in FUNCS} | {(by, FUNCS[i % 5]) for i, by in enumerate(BYS)}))
 def test_cluster_aggregate_is_the_single_process_one(client, panel, func, by):
     expected = outcome(lambda: shanxi.load(panel).aggregate(func, by=by))
     assert outcome(lambda: sd.aggregate(panel, func, by=by, client=client)) == expected
@@ -106,8 +118,12 @@ def test_filters_and_default_scheduler(client, panel):
         bits(shanxi.load(sorted(panel.iterdir())[:2]).aggregate("count"))
 
 
-@pytest.mark.parametrize("by", [("region", "month"), ("unit",), ("month", "unit", "project")])
-@pytest.mark.parametrize("func", ["sum", "count", "max"])
+KEYS = [("region", "month"), ("unit",), ("month", "unit", "project")]
+
+
+@pytest.mark.parametrize("by,func", sampled(
+    [(by, func) for by in KEYS for func in ("sum", "count", "max")],
+    {(KEYS[0], "sum"), (KEYS[1], "count"), (KEYS[2], "max")}))
 def test_cluster_aggregate_by_several_keys(client, panel, func, by):
     expected = outcome(lambda: shanxi.load(panel).aggregate(func, by=by))
     assert outcome(lambda: sd.aggregate(panel, func, by=by, client=client)) == expected

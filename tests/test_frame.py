@@ -348,6 +348,7 @@ def test_arrow_and_buffers_give_the_same_frame(pd, text):
     pd.testing.assert_frame_equal(ds.to_frame(), frame)
 
 
+@pytest.mark.slow
 def test_large_frame_without_pyarrow_is_the_same(pd, monkeypatch):
     pytest.importorskip("pyarrow")
     ds = shanxi.loads(_panel(_frame.ARROW_MIN_ROWS // 2 + 1))

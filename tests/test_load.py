@@ -25,6 +25,7 @@ import warnings
 
 import panelgen
 import pytest
+from conftest import examples
 
 import shanxi
 
@@ -1044,7 +1045,7 @@ def test_generated_datasets():
         "notes": st.none() | texts,
     })
 
-    @settings(max_examples=150, deadline=None)
+    @settings(max_examples=examples(150), deadline=None)
     @given(rows=st.lists(row, max_size=25), columns_seed=st.randoms(use_true_random=False),
            bom=st.booleans(), lineterminator=st.sampled_from(["\r\n", "\n"]))
     def check(rows, columns_seed, bom, lineterminator):
@@ -1086,7 +1087,7 @@ def test_mutated_files_fail_cleanly():
     specials = [b",", b'"', b"\n", b"\r", b"\r\n", b"\xff", b"\xe4\xb8", b"\xef\xbb\xbf", b"",
                 b"nan", b"1e999", b"2022-02-30", b"\x00", b" "]
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=examples(300), deadline=None)
     @given(edits=st.lists(st.tuples(st.integers(0, len(seed)), st.integers(0, 4),
                                     st.sampled_from(specials) | st.binary(max_size=3)),
                           min_size=1, max_size=4))

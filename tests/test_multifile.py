@@ -13,6 +13,7 @@ import threading
 
 import panelgen
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,7 +79,7 @@ def same_dataset(a, b):
                 b.aggregate, func, by=by, unit="CNY")
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=examples(40), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     nrows=st.integers(1, 400),
@@ -349,7 +350,7 @@ def test_html_says_how_many_files(tmp_path):
     assert "<strong>2 files</strong>: 8 figures" in shanxi.load(paths)._repr_html_()
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=examples(30), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(nrows=st.integers(2, 200), seed=st.integers(0, 2**32 - 1), nfiles=st.integers(2, 6),
        data=st.data())

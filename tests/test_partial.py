@@ -8,6 +8,7 @@ import random
 import struct
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,7 +102,7 @@ def check_all(rows, pieces, rng, funcs=FUNCS, contiguous=True, bys=BYS, filters=
             assert got2[0] == got[0] and (same(got2[1], got[1]) if got[0] == "ok" else got2 == got)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(rows=panels(), data=st.data())
 def test_contiguous_splits_merged_in_any_order_equal_the_whole(rows, data):
     k = data.draw(st.integers(1, 6))
@@ -112,7 +113,7 @@ def test_contiguous_splits_merged_in_any_order_equal_the_whole(rows, data):
     check_all(rows, pieces, random.Random(data.draw(st.integers(0, 2**32))), bys=bys)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(rows=panels(), data=st.data())
 def test_filter_values_some_parts_lack_equal_the_whole(rows, data):
     # a value may be in some parts, in none (KeyError, as aggregate's), or
@@ -131,7 +132,7 @@ def test_filter_values_some_parts_lack_equal_the_whole(rows, data):
               filters=filters)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(rows=panels(), data=st.data())
 def test_random_row_subsets_equal_the_whole(rows, data):
     # sums, counts and means do not depend on where a row is
@@ -380,7 +381,7 @@ def test_several_keys_without_the_tuple_flag_are_refused():
         shanxi.Partial.from_bytes(bytes(body) + fnv1a(body))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=200), st.sampled_from(BLOBS), st.integers(0, 2**32))
 def test_random_bytes_never_crash(junk, blob, seed):
     decodes_or_refuses(junk)

@@ -774,6 +774,7 @@ def _lookups():
     EMPTY.aggregate("sum")
 
 
+@pytest.mark.slow
 def test_lookups_do_not_leak():
     assert_no_growth(_lookups, 40)
 
@@ -820,6 +821,7 @@ def _errors():
     expect(TypeError, shanxi.Dataset)
 
 
+@pytest.mark.slow
 def test_error_paths_do_not_leak():
     assert_no_growth(_errors, 40)
 
@@ -841,10 +843,12 @@ def _loads():
     expect(TypeError, shanxi.loads, 5)
 
 
+@pytest.mark.slow
 def test_loads_do_not_leak():
     assert_no_growth(_loads, 25)
 
 
+@pytest.mark.slow
 def test_load_does_not_leak(tmp_path):
     good = tmp_path / "good.csv"
     good.write_text(LEAK_TEXT, encoding="utf-8")
@@ -873,6 +877,7 @@ def test_load_does_not_leak(tmp_path):
     assert_no_growth(run, 25)
 
 
+@pytest.mark.slow
 def test_arrow_capsules_do_not_leak():
     big = shanxi.loads(LEAK_TEXT)
 
@@ -886,6 +891,7 @@ def test_arrow_capsules_do_not_leak():
     assert_no_growth(run, 40)
 
 
+@pytest.mark.slow
 def test_arrow_export_through_pyarrow_does_not_leak():
     pa = pytest.importorskip("pyarrow")
     big = shanxi.loads(LEAK_TEXT)
@@ -907,6 +913,7 @@ def test_arrow_export_through_pyarrow_does_not_leak():
     assert_no_growth(run, 25)
 
 
+@pytest.mark.slow
 def test_frames_do_not_leak():
     pytest.importorskip("pandas")
 
@@ -923,6 +930,7 @@ def test_frames_do_not_leak():
     assert_no_growth(run, 15, warmup=8, rounds=8)
 
 
+@pytest.mark.slow
 def test_pickling_and_rendering_do_not_leak():
     made = shanxi.Metric("k", 3, 2 ** 70, "CNY", "2022-11-30", label="<b>",
                          period_start="2022-01-01")

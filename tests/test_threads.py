@@ -229,6 +229,7 @@ def test_threads_agree_with_one_thread():
     hammer(OPERATIONS)
 
 
+@pytest.mark.slow
 def test_concurrent_loads_of_different_texts():
     """loads() parses without the GIL: eight parses of eight different texts
     at once, each must give its own dataset."""
@@ -236,6 +237,7 @@ def test_concurrent_loads_of_different_texts():
     hammer(ops, iterations=max(3, ITERATIONS // 10))
 
 
+@pytest.mark.slow
 def test_concurrent_load_of_different_files(tmp_path):
     ops = {}
     for k, text in enumerate(TEXTS):
@@ -494,7 +496,6 @@ def test_subinterpreter_with_its_own_gil():
     main_interpreter_still_works()
 
 
-@pytest.mark.slow
 def test_subinterpreters_come_and_go():
     """Creating and destroying interpreters that import shanxi: each import
     runs the module's exec, each destroy its clear and free."""
@@ -504,7 +505,8 @@ def test_subinterpreters_come_and_go():
     main_interpreter_still_works()
 
 
-@pytest.mark.slow
+# Not slow: what it checks depends on the interpreter, and CI runs the quick
+# suite on every Python.
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="own-GIL interpreters are 3.12+")
 def test_own_gil_subinterpreters_in_parallel():
     """Several interpreters with their own GIL parse and aggregate at the same

@@ -23,13 +23,15 @@
 #    bind-mounted read-only when it is a folder, copied when it is a file,
 #    and left out when the host has no such path.  /proc and /dev are
 #    mounted; a trap unmounts everything, whatever happens.
-# 3. For each Python: a copy of the checkout (git ls-files) and a fresh venv
-#    inside the root, `SHANXI_STRICT=1 pip install .` (the C compiled with
-#    -Werror, so a warning on this Python fails), then pytest and hypothesis,
-#    then each optional test extra (pandas, pyarrow, polars, duckdb) on its
-#    own: one with no release for this Python is reported and left out (its
-#    tests skip).  Then `python -m pytest $PYTEST_ARGS` from the copy, under
-#    this script's environment (SHANXI_SLOW=1 and the like pass through).
+# 3. For each Python: tools/ci/testenv.py, run by that Python inside the root
+#    from a copy of the checkout, makes or reuses its environment of test
+#    peers (/var/cache/shanxi-ci/venvs/sid-X.Y inside the root, made again
+#    when the interpreter or the test extra changes), builds shanxi into it
+#    with SHANXI_STRICT=1 (the C compiled with -Werror, so a warning on this
+#    Python fails) and runs `python -m pytest $PYTEST_ARGS` from the copy,
+#    under this script's environment (SHANXI_SLOW=1 and the like pass
+#    through).  A peer with no release for this Python is reported and left
+#    out (its tests skip).
 #
 # Exit status: 0 when every Python built and passed; 1 otherwise.  pytest's
 # exit 5 (no tests ran) is a failure.  One summary line per Python.
@@ -51,7 +53,6 @@ done
 # The root always carries both (one root serves every run).
 include=python3.14,python3.14-dev,python3.14-venv,python3.15,python3.15-dev,python3.15-venv
 include=$include,gcc,libc6-dev
-required_tools="pytest hypothesis"
 export SHANXI_STRICT=${SHANXI_STRICT:-1}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -237,91 +238,20 @@ failed=0
 started=$SECONDS
 for v in "${versions[@]}"; do
     py=/usr/bin/python$v
-    log=$work/$v.log
-    t0=$SECONDS
     printf '\n=== Python %s (sid root)\n' "$v"
-    result="" counts="" missing=()
     if [ ! -x "$root$py" ]; then
-        result="FAIL (no $py in the root)"
-    fi
-    venv=$inner/venv-$v
-    vpy=$venv/bin/python
-    # A fresh copy of the tree per Python: no build/ carried over.
-    rm -rf "$work/src/build"
-    if [ -z "$result" ] && ! in_root "$py" -m venv "$venv" >>"$log" 2>&1; then
-        result="FAIL (could not make a virtual environment)"
-    fi
-    if [ -z "$result" ]; then
-        echo "$("$root$vpy" --version 2>/dev/null || in_root "$vpy" --version)" >>"$log"
-        if ! in_root "$vpy" -m pip install --quiet --upgrade pip >>"$log" 2>&1; then
-            echo "(pip not upgraded: using the venv's own)" >>"$log"
-        fi
-        if ! in_root "$vpy" -m pip install --verbose . >"$work/$v.build" 2>&1; then
-            cat "$work/$v.build" >>"$log"
-            result="FAIL (shanxi did not build or install, -Werror)"
-        elif [ "$SHANXI_STRICT" = 1 ] && ! grep -q -- '-Werror' "$work/$v.build"; then
-            # the guard on the guard: a build that did not get -Werror proves nothing
-            cat "$work/$v.build" >>"$log"
-            result="FAIL (the C was not compiled with -Werror)"
-        else
-            echo "   built with $(in_root gcc --version | head -n 1), -Werror:" \
-                "$(grep -c -- '-Werror' "$work/$v.build") compiler commands"
-        fi
-    fi
-    if [ -z "$result" ]; then
-        # The test extra as this Python's pip reads it: the tools must install,
-        # the peers may not.
-        reqs=$(in_root "$vpy" -c '
-import importlib.metadata as md, re
-for r in md.requires("shanxi") or []:
-    if re.search(r"""extra\s*==\s*["'"'"']test["'"'"']""", r):
-        print(r.split(";")[0].strip())')
-        tools=() peers=()
-        while IFS= read -r req; do
-            [ -n "$req" ] || continue
-            name=$(printf '%s' "$req" | sed -E 's/^([A-Za-z0-9_.-]+).*/\1/' | tr 'A-Z_' 'a-z-')
-            if [[ " $required_tools " == *" $name "* ]]; then tools+=("$req"); else peers+=("$req"); fi
-        done <<<"$reqs"
-        [ ${#tools[@]} -gt 0 ] || tools=(pytest hypothesis)
-        if ! in_root "$vpy" -m pip install --quiet "${tools[@]}" >>"$log" 2>&1; then
-            result="FAIL (could not install ${tools[*]})"
-        else
-            for req in "${peers[@]+"${peers[@]}"}"; do
-                # --only-binary: a peer with no wheel for this Python is
-                # missing, not an hour of compiling pyarrow from source.
-                if ! in_root timeout "${PEER_TIMEOUT:-180}" "$vpy" -m pip install --quiet --only-binary=:all: "$req" >>"$log" 2>&1; then
-                    missing+=("$req")
-                fi
-            done
-        fi
-    fi
-    t1=$SECONDS
-    if [ -z "$result" ]; then
-        echo "   test peers: $(in_root "$vpy" -m pip list --format=freeze 2>/dev/null \
-            | grep -iE '^(pandas|pyarrow|polars|duckdb|numpy|pytest|hypothesis)==' | tr '\n' ' ')"
-        # shellcheck disable=SC2086  # PYTEST_ARGS: words, as for all_pythons.sh
-        in_root "$vpy" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} >"$work/$v.pytest" 2>&1
-        rc=$?
-        cat "$work/$v.pytest" >>"$log"
-        counts=$(grep -E '[0-9]+ (passed|failed|error)' "$work/$v.pytest" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')
-        case $rc in
-        0) result=PASS ;;
-        5) result="FAIL (no tests ran)" ;;
-        *) result="FAIL (pytest exit $rc)" ;;
-        esac
-    fi
-    miss="none"
-    [ ${#missing[@]} -eq 0 ] || miss="${missing[*]}"
-    line=$(printf '%-5s %-8s %s | unavailable here: %s | install %ds, tests %ds' "${result%% *}" \
-        "$(in_root "$vpy" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo "$v")" \
-        "${counts:-${result#* }}" "$miss" $((t1 - t0)) $((SECONDS - t1)))
-    summary+=("$line")
-    echo "$line"
-    if [ "$result" != PASS ]; then
+        summary+=("FAIL  $v     (no $py in the root)")
         failed=1
-        echo "--- last lines of the log for $v:"
-        tail -n 60 "$log"
+        continue
     fi
+    # The environment of test peers inside the root, kept there between runs.
+    # shellcheck disable=SC2086  # PYTEST_ARGS: words, as for all_pythons.sh
+    in_root "$py" tools/ci/testenv.py "/var/cache/shanxi-ci/venvs/sid-$v" "$inner/src" \
+        ${PYTEST_ARGS:-} | tee "$work/$v.out"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+    line=$(sed -n 's/^RESULT //p' "$work/$v.out" | tail -n 1)
+    summary+=("${line:-FAIL  $v     (testenv.py printed no result)}")
+    [ -n "$line" ] || failed=1
 done
 
 printf '\n=== CPython %s from Debian sid (%ds in all)\n' "${versions[*]}" $((SECONDS - started))

@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# Memcheck (valgrind) over the C core and the extension.
+# Memcheck (valgrind) over the C core's unit tests, and optionally the
+# extension under the Python tests.
 #
-#   tools/ci/valgrind.sh [VENV [PYTEST FILES...]]
-#       VENV: a venv to install shanxi into (made if missing; default: a temp one)
-#       PYTEST FILES: the Python tests to run (default: the lookup and load
-#       suites, tests/test_lookup.py tests/test_load.py)
+#   tools/ci/valgrind.sh                          # the C tests (what CI runs)
+#   tools/ci/valgrind.sh --python [VENV [FILES...]]  # and then FILES under memcheck
+#       VENV: a venv to install shanxi into (made if missing; default: a temp
+#       one); FILES: the Python tests (default: tests/test_lookup.py
+#       tests/test_load.py)
 #   Environment: JOBS (default: the number of CPUs): C tests run at once.
 #
 # 1. The C unit tests built without sanitizers (make -C tests/c SAN=, in a
 #    copy of the tree, so tests/c/build keeps its sanitized binaries), each:
 #      valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./test_x
 #    Any memory error or leaked block fails.  JOBS of them run at once.
+#    Every test program in its plain build, and the chunked reader's and the
+#    Arrow export's tests in their threads build (inputs parsed in two halves
+#    from 64 bytes on, files read 16 bytes at a time).  The other variants
+#    (nosimd, threads, the small limits) are the same code with other
+#    defines; they run under ASan + UBSan in the C lane, and under memcheck
+#    they would triple this step's time (the threads build of the group-key
+#    tests alone takes 3 minutes here).
 #
-# 2. The Python tests against a plain build of the extension (with -g, so
-#    frames name our files):
+# 2. With --python: the Python tests against a plain build of the extension
+#    (with -g, so frames name our files):
 #      env -u SHANXI_SLOW -u SHANXI_SDIST PYTHONMALLOC=malloc valgrind --suppressions=/usr/lib/valgrind/python3.supp \
 #          --leak-check=full --show-leak-kinds=definite --num-callers=40 \
 #          --fullpath-after= --log-file=LOG python -m pytest FILES
@@ -26,13 +35,10 @@
 #    invalid read or write, a use of uninitialised memory, a bad free) and any
 #    definitely-lost block whose stack has a frame in our code (_shanxi*.so,
 #    shanxi_ext/).  Everything else is counted and reported, not failed on.
-#    The quick suite only (SHANXI_SLOW and SHANXI_SDIST unset): the tests of
-#    large files (24 MB and more, a million rows) would take most of an hour
-#    here, and their paths (two-thread parsing and merging, pages let go of)
-#    are checked by the C tests above (test_*_threads split every input of
-#    64 bytes or more), under ASan+UBSan (tools/ci/sanitize.sh runs them) and
-#    by the fuzzers.
-#    What that leaves out was looked at with VALGRIND_TRACK_ORIGINS=1 (adds
+#    CI leaves this out (ten minutes of memcheck): the binding is checked
+#    under ASan + UBSan by the whole suite (tools/ci/sanitize.sh) and for
+#    leaks by tests/test_reliability.py's leak loops in the main run.
+#    What it leaves out was looked at with VALGRIND_TRACK_ORIGINS=1 (adds
 #    --track-origins=yes; the run takes ~3x as long): the uninitialised values
 #    all come from CPython 3.11's own int objects (_PyLong_New via
 #    PyLong_FromString and int.from_bytes), the invalid reads are glibc's
@@ -46,6 +52,11 @@ root=$PWD
 python=${PYTHON:-python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+with_python=0
+if [ "${1:-}" = --python ]; then
+    with_python=1
+    shift
+fi
 venv=${1:-$tmp/venv}
 [ $# -gt 0 ] && shift
 files=("$@")
@@ -62,13 +73,17 @@ git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t 
 jobs=${JOBS:-$(nproc)}
 t0=$SECONDS
 echo "== valgrind: C unit tests (make -C tests/c SAN=), $jobs at a time"
-make -s -C "$tmp/src/tests/c" -j"$jobs" SAN= build
+programs=(build/test_chunks_threads build/test_arrow_threads)
+for c in "$tmp"/src/tests/c/test_*.c; do
+    programs+=("build/$(basename "$c" .c)")
+done
+make -s -C "$tmp/src/tests/c" -j"$jobs" SAN= "${programs[@]}"
 mkdir -p "$tmp/c-logs"
 # Each program's report goes to its own log, printed when it fails.
 export tmp coresupp
-# Not the ThreadSanitizer build: TSan maps terabytes of shadow memory, which
-# memcheck cannot run under (the kernel kills it); it runs in the C lane.
-find "$tmp/src/tests/c/build" -maxdepth 1 -type f -name 'test_*' ! -name '*_tsan' -print0 | sort -z | xargs -0 -P "$jobs" -I{} sh -c '
+# (Never the ThreadSanitizer build: TSan maps terabytes of shadow memory,
+# which memcheck cannot run under; it runs in the C lane.)
+printf '%s\0' "${programs[@]/#/$tmp/src/tests/c/}" | xargs -0 -P "$jobs" -I{} sh -c '
     name=$(basename "$1"); log=$tmp/c-logs/$name.log
     if (cd "$tmp/src/tests/c" && valgrind -q --error-exitcode=1 --leak-check=full \
             --suppressions="$coresupp" \
@@ -78,6 +93,7 @@ find "$tmp/src/tests/c/build" -maxdepth 1 -type f -name 'test_*' ! -name '*_tsan
         echo "-- $name FAILED under memcheck:"; cat "$log"; exit 1
     fi' sh {} || { echo "valgrind.sh: a C test failed under memcheck" >&2; exit 1; }
 echo "   (C tests: $((SECONDS - t0))s)"
+[ "$with_python" = 1 ] || exit 0
 t0=$SECONDS
 
 echo "== valgrind: ${files[*]} (python under memcheck)"

@@ -262,8 +262,10 @@ restart(sx_reader *r, sx_error *err)
 }
 #endif
 
-sx_status
-sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, int *os_error)
+/* Open path; a large regular file is read in two halves when split is set. */
+static sx_status
+open_reader(const char *path, const sx_parse_options *opts, int split, sx_reader **out,
+            int *os_error)
 {
     *out = NULL;
     *os_error = 0;
@@ -300,16 +302,34 @@ sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, 
         return SX_ERR_NOMEM;
     }
 #ifdef SX_THREADS
-    if (r->regular && r->size >= SX_PARSE_PARALLEL_BYTES &&
+    if (split && r->regular && r->size >= SX_PARSE_PARALLEL_BYTES &&
         (r->split = find_split(r->fd, r->size)) != 0) {
         r->main.to = r->split;
         sx_builder_expect(b, r->split);
         sxp_builder_count_lines(b);
     }
+#else
+    (void)split;
 #endif
     (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     *out = r;
     return SX_OK;
+}
+
+sx_status
+sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, int *os_error)
+{
+    return open_reader(path, opts, 1, out, os_error);
+}
+
+sx_status
+sxp_reader_open_serial(const char *path, const sx_parse_options *opts, uint64_t expect,
+                       sx_reader **out, int *os_error)
+{
+    sx_status st = open_reader(path, opts, 0, out, os_error);
+    if (st == SX_OK)
+        sx_builder_expect((*out)->main.b, expect);
+    return st;
 }
 
 /* Whether fd (not a regular file) has something to read, or an error or
@@ -390,6 +410,14 @@ sx_builder *
 sxp_reader_builder(sx_reader *r)
 {
     return r->main.b;
+}
+
+sx_builder *
+sxp_reader_detach(sx_reader *r)
+{
+    sx_builder *b = r->main.b;
+    r->main.b = NULL;
+    return b;
 }
 
 void

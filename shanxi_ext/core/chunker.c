@@ -290,8 +290,9 @@ sx_chunker_open(const char *path, const sx_parse_options *opts, sx_table *seed,
     sx_status st = chunker_alloc(seed, out);
     if (st != SX_OK)
         return st;
-    if ((st = sxp_reader_open_serial(path, opts, chunk_bytes + READ_SLACK, &(*out)->r, os_error)) !=
-        SX_OK) {
+    size_t read_size = chunk_bytes < READ_SLACK ? (size_t)chunk_bytes : 0;
+    if ((st = sxp_reader_open_serial(path, opts, chunk_bytes + READ_SLACK, read_size, &(*out)->r,
+                                     os_error)) != SX_OK) {
         sx_chunker_free(*out);
         *out = NULL;
         return st;

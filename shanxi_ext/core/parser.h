@@ -322,9 +322,10 @@ sx_status sxp_merge_halves(parser *a, parser *b);
 sx_builder *sxp_reader_builder(sx_reader *r);
 /* sx_reader_open that reads in one pass (never in two halves), so the
  * builder's rows can be taken between steps (chunker.c); its columns are
- * first sized for `expect` bytes. */
+ * first sized for `expect` bytes, and it reads at most read_size bytes a
+ * step (0: the usual few MiB). */
 sx_status sxp_reader_open_serial(const char *path, const sx_parse_options *opts, uint64_t expect,
-                                 sx_reader **out, int *os_error);
+                                 size_t read_size, sx_reader **out, int *os_error);
 /* The reader's builder, which the caller now owns; the reader keeps none. */
 sx_builder *sxp_reader_detach(sx_reader *r);
 

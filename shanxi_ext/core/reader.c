@@ -324,12 +324,16 @@ sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, 
 
 sx_status
 sxp_reader_open_serial(const char *path, const sx_parse_options *opts, uint64_t expect,
-                       sx_reader **out, int *os_error)
+                       size_t read_size, sx_reader **out, int *os_error)
 {
     sx_status st = open_reader(path, opts, 0, out, os_error);
-    if (st == SX_OK)
-        sx_builder_expect((*out)->main.b, expect);
-    return st;
+    if (st != SX_OK)
+        return st;
+    sx_builder_expect((*out)->main.b, expect);
+    /* reads no larger than a chunk, so a take comes after each chunk */
+    if (read_size > 0 && read_size < (*out)->main.cap)
+        (*out)->main.cap = read_size;
+    return SX_OK;
 }
 
 /* Whether fd (not a regular file) has something to read, or an error or

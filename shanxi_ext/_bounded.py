@@ -87,8 +87,10 @@ def _run(files, many, func, by, size, encoding, filters, project, seed):
     return (acc[0] if acc else None), whole, late, missed
 
 
-def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None, **filters):
-    """partial_files(paths, func='sum', *, by=None, chunk_size=None, encoding=None, **filters)
+def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None, project=None,
+                  metric=None, unit=None, category=None, region=None, since=None, until=None):
+    """partial_files(paths, func='sum', *, by=None, chunk_size=None, encoding=None,
+    project=None, metric=None, unit=None, category=None, region=None, since=None, until=None)
 
     The exact Partial of the figures of the files paths names (what load()
     takes: a path, a list or tuple of paths, a directory or a glob pattern),
@@ -98,7 +100,9 @@ def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None,
     """
     files, many = _files(paths, "partial_files")
     size = _chunk_size(chunk_size, "partial_files")
-    project = filters.get("project")
+    given = {"project": project, "metric": metric, "unit": unit, "category": category,
+             "region": region, "since": since, "until": until}
+    filters = {k: v for k, v in given.items() if v is not None}
     # the arguments checked before the files are read (a project named by
     # text is looked up in the files only)
     checked = dict(filters, project=None) if isinstance(project, str) else filters
@@ -123,8 +127,10 @@ def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None,
     return base if acc is None else base.merge(acc)
 
 
-def aggregate_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None, **filters):
-    """aggregate_files(paths, func='sum', *, by=None, chunk_size=None, encoding=None, **filters)
+def aggregate_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None, project=None,
+                    metric=None, unit=None, category=None, region=None, since=None, until=None):
+    """aggregate_files(paths, func='sum', *, by=None, chunk_size=None, encoding=None,
+    project=None, metric=None, unit=None, category=None, region=None, since=None, until=None)
 
     load(paths).aggregate(func, by=by, **filters), exactly, without building
     the table: each file is parsed in chunks of chunk_size bytes (64 MiB),
@@ -135,5 +141,6 @@ def aggregate_files(paths, func="sum", *, by=None, chunk_size=None, encoding=Non
     file has and units that mix raise what load() and aggregate() raise.
     """
     return partial_files(
-        paths, func, by=by, chunk_size=chunk_size, encoding=encoding, **filters
+        paths, func, by=by, chunk_size=chunk_size, encoding=encoding, project=project,
+        metric=metric, unit=unit, category=category, region=region, since=since, until=until,
     ).result()

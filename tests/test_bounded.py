@@ -13,11 +13,11 @@ import sys
 import textwrap
 import threading
 
+import panelgen
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import panelgen
 import shanxi
 
 FUNCS = ["sum", "count", "mean", "min", "max"]

@@ -126,6 +126,12 @@ sxp_builder_offset(const sx_builder *b)
 }
 
 int
+sxp_builder_fed(const sx_builder *b)
+{
+    return b->stage >= STAGE_FED;
+}
+
+int
 sxp_builder_in_rows(const sx_builder *b)
 {
     return b->stage == STAGE_ROWS && b->allocated;

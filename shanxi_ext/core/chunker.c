@@ -194,8 +194,11 @@ sx_chunker_take(sx_chunker *c, sx_table **out, sx_error *err)
     parser *ps = sxp_builder_parser(c->b);
     sx_table *src = ps->t;
     c->taken_at = sxp_builder_offset(c->b);
-    if (!src || src->nrows == 0)
+    if (!src || src->nrows == 0) {
+        if (src && sxp_builder_fed(c->b))
+            sxp_shrink_columns(ps); /* kept until the other files are read: no room for rows */
         return SX_OK;
+    }
     parser tmp;
     sxp_parser_init(&tmp, NULL, 0, NULL, e);
     sx_status st = SX_ERR_NOMEM;
@@ -219,6 +222,8 @@ sx_chunker_take(sx_chunker *c, sx_table **out, sx_error *err)
     src->nrows = 0;
     memset(src->null_count, 0, sizeof src->null_count);
     src->period_start_nulls = 0;
+    if (sxp_builder_fed(c->b))
+        sxp_shrink_columns(ps);
     *out = t;
     tmp.t = NULL;
     st = SX_OK;

@@ -675,6 +675,13 @@ sxp_finish_table(parser *ps)
     return build_metric_index(ps);
 }
 
+void
+sxp_shrink_columns(parser *ps)
+{
+    shrink_columns(ps->t);
+    ps->cap_rows = ps->t->nrows > 0 ? ps->t->nrows : 1;
+}
+
 sx_status
 sxp_finish_chunk(parser *ps)
 {

@@ -281,6 +281,8 @@ sx_status sxp_finish_table(parser *ps);
  * (chunker.c): ps->t is that table, ps->projects what the input's rows so
  * far say of each project (no part_of check: later rows may name it). */
 sx_status sxp_finish_chunk(parser *ps);
+/* The column arrays trimmed to the rows they hold (at least one's room). */
+void sxp_shrink_columns(parser *ps);
 
 /* ------------------------------------------------------------------ builder.c */
 
@@ -295,6 +297,8 @@ uint64_t sxp_builder_lines(const sx_builder *b);
 void sxp_builder_count_lines(sx_builder *b);
 /* The bytes consumed so far (parsed, or the empty lines at the end). */
 uint64_t sxp_builder_offset(const sx_builder *b);
+/* The builder has had its final feed (or stopped at an error). */
+int sxp_builder_fed(const sx_builder *b);
 /* The header is parsed and rows are next. */
 int sxp_builder_in_rows(const sx_builder *b);
 /* The input fed ends in empty lines (which must then be its end). */

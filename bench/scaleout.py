@@ -101,6 +101,7 @@ else:
     import duckdb
     con = duckdb.connect()
     con.execute("SET memory_limit='%s'" % limit)
+    con.execute("SET enable_progress_bar=false")
     got = con.execute("select region, unit, sum(value) from read_csv('%s') group by all"
                       % path.replace("'", "''")).fetchall()
     groups = len(got)
@@ -129,7 +130,7 @@ def bounded(args):
             if run.returncode != 0:
                 rows[engine] = {"error": run.stderr.strip().splitlines()[-1:]}
                 continue
-            rows[engine] = json.loads(run.stdout)
+            rows[engine] = json.loads(run.stdout.strip().splitlines()[-1])
         with open("/proc/loadavg") as f:
             load = f.read().split()[:3]
         print("sum by (region, unit) of %s: %.2f GB, load average %s"

@@ -123,7 +123,11 @@ def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None,
     if wants_category and any(whole.project(n).category is not None for n in late):
         again = True
     if again:
-        acc, _, _, _ = _run(files, many, func, by, size, encoding, rerun_filters, None, whole)
+        import warnings
+
+        with warnings.catch_warnings():  # the first reading said them
+            warnings.simplefilter("ignore")
+            acc, _, _, _ = _run(files, many, func, by, size, encoding, rerun_filters, None, whole)
     return base if acc is None else base.merge(acc)
 
 

@@ -246,6 +246,23 @@ def test_part_of_and_conflicts_across_files(tmp_path):
     assert shanxi.aggregate_files([str(two), str(four)], "count", chunk_size=10) == 31
 
 
+def test_a_header_near_miss_warns_once_as_load_does(tmp_path):
+    import warnings
+
+    path = tmp_path / "w.csv"
+    # a category given late: the file is read twice, the warning said once
+    path.write_text("project,metric,value,unit,as_of,regoin,category\n"
+                    + "1,a,1,u,2022-01-01,x,\n" * 20 + "1,a,1,u,2022-01-01,x,c\n")
+    for call in (lambda: shanxi.load(str(path)).aggregate("count", by="category"),
+                 lambda: shanxi.aggregate_files(str(path), "count", by="category", chunk_size=30)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert call() == {"c": 21}
+        assert [(w.category, str(w.message)) for w in caught] == [
+            (shanxi.ParseWarning, '%s: the header field "regoin" names no column and is '
+                                  'ignored; did you mean "region"?' % path)]
+
+
 def test_missing_file_and_bad_arguments(tmp_path):
     errors_equal(str(tmp_path / "none.csv"), 10)
     errors_equal([str(tmp_path / "none.csv")], 10)

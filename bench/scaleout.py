@@ -3,6 +3,8 @@ exact aggregation on a Dask cluster.
 
     python bench/scaleout.py [--rows 3000000] [--files 8] [--recut 5] [--repeat 3]
                              [--workers 2] [--json FILE]
+    python bench/scaleout.py --bounded-rows 20000000 [--duckdb-memory 1GB]
+    python bench/scaleout.py --bounded-file BIG.csv [--duckdb-memory 1GB]
 
 One panel (tools/panelgen.py, every figure's values of --kind, "digits" =
 floats of up to 17 significant digits) of --rows rows is cut into --files
@@ -17,6 +19,13 @@ files (partitioning A) and, the same rows, into --recut files (B).
   (and how many groups differ from the exact sums, math.fsum of the values).
 
 Prints a table of times and ratios; --json writes the figures.
+
+With --bounded-rows N (a panel of N rows, generated and deleted) or
+--bounded-file PATH (an existing file), only the bounded-memory row runs:
+shanxi.aggregate_files(PATH, "sum", by=("region", "unit")) against DuckDB's
+``select region, unit, sum(value) ... group by`` under
+``SET memory_limit`` (--duckdb-memory), each in a fresh process: wall time
+and peak RSS (VmHWM of that process, which includes the interpreter).
 """
 import argparse
 import json
@@ -75,6 +84,75 @@ def bits(d):
     return {str(k): struct.pack("<d", float(v)) for k, v in d.items()}
 
 
+# One aggregation in a fresh process: prints seconds, peak RSS and groups as JSON.
+BOUNDED = r"""
+import json, sys, time
+engine, path, limit = sys.argv[1:4]
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+t = time.perf_counter()
+if engine == "shanxi":
+    import shanxi
+    got = shanxi.aggregate_files(path, "sum", by=("region", "unit"))
+    groups = len(got)
+else:
+    import duckdb
+    con = duckdb.connect()
+    con.execute("SET memory_limit='%s'" % limit)
+    con.execute("SET enable_progress_bar=false")
+    got = con.execute("select region, unit, sum(value) from read_csv('%s') group by all"
+                      % path.replace("'", "''")).fetchall()
+    groups = len(got)
+print(json.dumps({"seconds": time.perf_counter() - t, "peak": peak(), "groups": groups}))
+"""
+
+
+def bounded(args):
+    """The bounded-memory row: aggregate_files vs DuckDB with a memory limit."""
+    import subprocess
+
+    tmp = None
+    path = args.bounded_file
+    try:
+        if path is None:
+            tmp = tempfile.mkdtemp(prefix="shanxi-bounded-")
+            path = os.path.join(tmp, "panel.csv")
+            log("generating %d rows" % args.bounded_rows)
+            panelgen.write_panel(path, args.bounded_rows)
+        size = os.path.getsize(path)
+        rows = {}
+        for engine in ("shanxi", "duckdb"):
+            log("%s on %d MB" % (engine, size >> 20))
+            run = subprocess.run([sys.executable, "-c", BOUNDED, engine, path, args.duckdb_memory],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                rows[engine] = {"error": run.stderr.strip().splitlines()[-1:]}
+                continue
+            rows[engine] = json.loads(run.stdout.strip().splitlines()[-1])
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[:3]
+        print("sum by (region, unit) of %s: %.2f GB, load average %s"
+              % (path, size / 1e9, " ".join(load)))
+        print("%-44s %10s %10s %8s" % ("", "seconds", "peak RSS", "groups"))
+        for engine, r in rows.items():
+            name = ("shanxi.aggregate_files" if engine == "shanxi"
+                    else "DuckDB, memory_limit=%s" % args.duckdb_memory)
+            if "error" in r:
+                print("%-44s %s" % (name, r["error"]))
+            else:
+                print("%-44s %10.1f %7d MB %8d" % (name, r["seconds"], r["peak"] >> 20,
+                                                   r["groups"]))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"bytes": size, "loadavg": load, "bounded": rows}, f, indent=2)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=3_000_000)
@@ -85,7 +163,13 @@ def main(argv=None):
     ap.add_argument("--kind", default="digits", choices=panelgen.KINDS,
                     help="how every figure's values are drawn (tools/panelgen.py)")
     ap.add_argument("--json")
+    ap.add_argument("--bounded-rows", type=int,
+                    help="only the bounded-memory row, on a generated panel of this many rows")
+    ap.add_argument("--bounded-file", help="only the bounded-memory row, on this file")
+    ap.add_argument("--duckdb-memory", default="1GB", help="DuckDB's memory_limit (1GB)")
     args = ap.parse_args(argv)
+    if args.bounded_rows or args.bounded_file:
+        return bounded(args)
     out = {"rows": args.rows, "files": args.files, "recut": args.recut,
            "cpus": os.cpu_count(), "load": {}, "dask": {}}
     tmp = tempfile.mkdtemp(prefix="shanxi-scaleout-")

@@ -30,6 +30,7 @@ pandas DataFrame (pandas is optional); ``shanxi.load(path)`` and
 directory or a glob pattern, read as one dataset).  ``python -m shanxi`` prints the data.
 """
 from . import _shanxi
+from ._bounded import aggregate_files, partial_files
 from ._shanxi import (
     Dataset,
     Metric,
@@ -144,11 +145,13 @@ __all__ = [
     "SOURCE",
     "__version__",
     "aggregate",
+    "aggregate_files",
     "data",
     "load",
     "loads",
     "metric",
     "metrics",
+    "partial_files",
     "project",
     "projects",
     "search",

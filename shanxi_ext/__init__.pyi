@@ -2,7 +2,7 @@
 
 import datetime
 from collections.abc import Mapping
-from typing import Literal, SupportsIndex, overload
+from typing import Any, Literal, SupportsIndex, overload
 
 from numpy import datetime64
 from pandas import DataFrame
@@ -14,7 +14,7 @@ from ._shanxi import ParseError as ParseError
 from ._shanxi import ParseWarning as ParseWarning
 from ._shanxi import Partial as Partial
 from ._shanxi import Project as Project
-from ._shanxi import _FigureDict
+from ._shanxi import _BinaryFile, _FigureDict, _Path
 from ._shanxi import data as data
 from ._shanxi import load as load
 from ._shanxi import loads as loads
@@ -31,11 +31,13 @@ __all__ = [
     "SOURCE",
     "__version__",
     "aggregate",
+    "aggregate_files",
     "data",
     "load",
     "loads",
     "metric",
     "metrics",
+    "partial_files",
     "project",
     "projects",
     "search",
@@ -192,3 +194,37 @@ def total(
 def share(key: str, /) -> float: ...
 def to_frame(kind: Literal["metrics", "projects"] = "metrics") -> DataFrame: ...
 def to_dicts() -> list[_FigureDict]: ...
+
+# Files aggregated in chunks, without building their table (_bounded.py).
+_Paths: TypeAlias = _Path | list[_Path] | tuple[_Path, ...] | _BinaryFile
+
+def partial_files(
+    paths: _Paths,
+    func: _Func = "sum",
+    *,
+    by: _By | tuple[_By, ...] | None = None,
+    chunk_size: SupportsIndex | None = None,
+    encoding: str | None = None,
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> Partial: ...
+def aggregate_files(
+    paths: _Paths,
+    func: _Func = "sum",
+    *,
+    by: _By | tuple[_By, ...] | None = None,
+    chunk_size: SupportsIndex | None = None,
+    encoding: str | None = None,
+    project: _ProjectKey | None = None,
+    metric: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    since: _Date | None = None,
+    until: _Date | None = None,
+) -> Any: ...

@@ -150,12 +150,27 @@ typedef struct {
  * is 0 (nothing done, no exception) when path names one file, for the
  * one-file load. */
 PyObject *load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int *handled);
+/* How a Dataset of many files is labelled: "2 files: a.csv, b.csv". */
+PyObject *files_label(PyObject *sources);
+
+/* ------------------------------------------------------------ chunks.c */
+
+/* _shanxi._read_chunks: files read in chunks of bounded rows (aggregate_files). */
+PyObject *read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                       PyObject *kwnames);
+extern const char read_chunked_doc[];
 
 /* ------------------------------------------------------------ module.c */
 
 /* load()'s ways into a file, for each of many: see module.c. */
 int feed_chunks(shanxi_state *st, sx_builder *b, PyObject *src, PyObject *encoding,
                 PyObject *source, int hint);
+/* feed_chunks calling each(ctx) after each chunk is fed (-1: stop, an
+ * exception set), so the caller can take the rows parsed so far. */
+int feed_chunks_each(shanxi_state *st, sx_builder *b, PyObject *src, PyObject *encoding,
+                     PyObject *source, int hint, int (*each)(void *ctx), void *ctx);
+/* load()'s exception for a file that cannot be opened or read. */
+void raise_read_error(int os_error, const sx_error *err, PyObject *source);
 int is_utf8(PyObject *encoding);
 void add_hint(shanxi_state *st, sx_error *err, const char *head, size_t n);
 #ifndef _WIN32

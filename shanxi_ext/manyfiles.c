@@ -139,7 +139,7 @@ look_for_signals(void *ctx)
 
 /* What messages call many files: "3 files: a.csv, b.csv, c.csv", or with
  * more, the first and the last. */
-static PyObject *
+PyObject *
 files_label(PyObject *sources)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(sources);

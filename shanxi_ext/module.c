@@ -218,6 +218,13 @@ int
 feed_chunks(shanxi_state *st, sx_builder *b, PyObject *src, PyObject *encoding, PyObject *source,
             int hint)
 {
+    return feed_chunks_each(st, b, src, encoding, source, hint, NULL, NULL);
+}
+
+int
+feed_chunks_each(shanxi_state *st, sx_builder *b, PyObject *src, PyObject *encoding,
+                 PyObject *source, int hint, int (*each)(void *ctx), void *ctx)
+{
     PyObject *args[] = {src, encoding ? encoding : Py_None, source};
     PyObject *gen = call_registered(st->chunks_maker, "load()", args, 3);
     PyObject *iter = NULL, *item = NULL;
@@ -283,7 +290,7 @@ feed_chunks(shanxi_state *st, sx_builder *b, PyObject *src, PyObject *encoding, 
         }
         memmove(buf, buf + used, n - used);
         n -= used;
-        if (PyErr_CheckSignals() < 0) {
+        if (PyErr_CheckSignals() < 0 || (each != NULL && each(ctx) < 0)) {
             goto error;
         }
     }
@@ -447,7 +454,7 @@ looks_compressed(const char *head, size_t n)
 
 /* An OSError for what a reader could not do: errno's text, or the reader's
  * own message (a file that shrank) with the errno it chose. */
-static void
+void
 raise_read_error(int os_error, const sx_error *err, PyObject *source)
 {
     if (err->message[0] && os_error == EIO) {
@@ -627,6 +634,7 @@ static PyMethodDef shanxi_methods[] = {
     {"loads", FASTCALL_METH(shanxi_loads), METH_FASTCALL | METH_KEYWORDS, loads_doc},
     {"load", FASTCALL_METH(shanxi_load), METH_FASTCALL | METH_KEYWORDS, load_doc},
     {"_register", FASTCALL_METH(shanxi_register), METH_FASTCALL | METH_KEYWORDS, register_doc},
+    {"_read_chunks", FASTCALL_METH(read_chunked), METH_FASTCALL | METH_KEYWORDS, read_chunked_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -373,3 +373,14 @@ def test_an_error_names_its_file_and_line(tmp_path_factory, nrows, seed, nfiles,
         shanxi.load(paths[bad])
     assert (info.value.source, info.value.line, info.value.column, info.value.reason) == (
         paths[bad], row + 1, alone.value.column, alone.value.reason)
+
+
+def test_files_of_no_rows(tmp_path):
+    # every part has no rows: merging them once freed an array twice
+    names = []
+    for i in range(3):
+        path = tmp_path / ("%d.csv" % i)
+        path.write_text("project,metric,value,unit,as_of\n")
+        names.append(str(path))
+    ds = shanxi.load(names)
+    assert len(ds) == 0 and ds.aggregate("count") == 0

@@ -573,6 +573,60 @@ sx_status sx_table_read_many_fed(const char *const *paths, sx_builder **fed, siz
                                  int *os_error);
 #endif
 
+/* ------------------------------------------------------------------ chunker */
+
+/* An input parsed into tables of a bounded number of rows, one after
+ * another (shanxi_ext/core/chunker.c): the rows parsed since the last take
+ * become a table of their own and leave the parser, which keeps only what
+ * the checks across rows need (the strings seen, each project's key, title
+ * and category, where each was first given).  So an input of any size is
+ * aggregated in the memory of one chunk's table plus its distinct strings,
+ * and every error is the one the table of the whole input would give, at
+ * the same line and column.  A taken table has the rows' columns, the
+ * dictionaries of every string seen so far, and the projects seen so far;
+ * a row with an empty category takes its project's category when a row
+ * so far has given it (else see sx_chunker_late).
+ *
+ * Feed it (sx_chunker_new, then sx_builder_feed on sx_chunker_builder) or
+ * let it read a file (sx_chunker_open, then sx_chunker_step until done);
+ * take a table whenever sx_chunker_ready says enough was parsed, and once
+ * more at the end; then sx_chunkers_finish checks and joins them all. */
+typedef struct sx_chunker sx_chunker;
+
+/* A chunker fed by the caller.  seed (may be NULL) gives each project's
+ * category when the rows so far have not: the table of a first pass over
+ * the same input.  The chunker keeps a reference to it. */
+sx_status sx_chunker_new(const sx_parse_options *opts, sx_table *seed, uint64_t chunk_bytes,
+                         sx_chunker **out);
+/* The builder to feed (owned by the chunker). */
+sx_builder *sx_chunker_builder(sx_chunker *c);
+/* Input bytes parsed since the last take. */
+uint64_t sx_chunker_ready(const sx_chunker *c);
+/* The rows parsed since the last take as a new table (refcount 1), or
+ * *out = NULL when there are none. */
+sx_status sx_chunker_take(sx_chunker *c, sx_table **out, sx_error *err);
+/* The projects (numbers, ascending) some of whose taken rows had no
+ * category, their project having none yet when they were taken: if the
+ * whole input gives one of them a category, those rows had it in the
+ * whole table.  Valid until the next take. */
+void sx_chunker_late(const sx_chunker *c, const int32_t **numbers, size_t *n);
+/* n >= 1 chunkers, each fed to its end (final) and taken: the table of no
+ * rows the whole of their inputs makes (sx_table_read_many's, less its
+ * rows: the same strings, projects and ignored header fields) with the
+ * same checks and errors (names and *failed as there).  Frees none. */
+sx_status sx_chunkers_finish(sx_chunker *const *c, size_t n, const char *const *names,
+                             sx_table **out, sx_error *err, size_t *failed);
+void sx_chunker_free(sx_chunker *c); /* NULL is a no-op */
+
+#ifndef _WIN32
+/* A chunker that reads the file at path (in one pass, with pread for a
+ * regular file, as sx_reader does): sx_reader_open's errors. */
+sx_status sx_chunker_open(const char *path, const sx_parse_options *opts, sx_table *seed,
+                          uint64_t chunk_bytes, sx_chunker **out, int *os_error);
+/* One read and parse, as sx_reader_step; *done once the file is fed. */
+sx_status sx_chunker_step(sx_chunker *c, int *done, sx_error *err, int *os_error);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

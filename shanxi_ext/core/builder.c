@@ -119,6 +119,18 @@ sxp_builder_lines(const sx_builder *b)
     return b->lines;
 }
 
+uint64_t
+sxp_builder_offset(const sx_builder *b)
+{
+    return b->offset;
+}
+
+int
+sxp_builder_fed(const sx_builder *b)
+{
+    return b->stage >= STAGE_FED;
+}
+
 int
 sxp_builder_in_rows(const sx_builder *b)
 {

@@ -25,7 +25,7 @@
         if (!any_)                                                                                 \
             break;                                                                                 \
         int had_ = ta->field != NULL;                                                              \
-        void *grown_ = realloc(ta->field, (size_t)total * sizeof *ta->field);                      \
+        void *grown_ = realloc(ta->field, (size_t)(total > 0 ? total : 1) * sizeof *ta->field);    \
         if (!grown_) {                                                                             \
             st = sxp_fail_nomem(a);                                                                \
             goto error;                                                                            \

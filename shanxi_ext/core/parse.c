@@ -675,6 +675,20 @@ sxp_finish_table(parser *ps)
     return build_metric_index(ps);
 }
 
+void
+sxp_shrink_columns(parser *ps)
+{
+    shrink_columns(ps->t);
+    ps->cap_rows = ps->t->nrows > 0 ? ps->t->nrows : 1;
+}
+
+sx_status
+sxp_finish_chunk(parser *ps)
+{
+    sx_status st = sxp_build_projects(ps);
+    return st != SX_OK ? st : build_metric_index(ps);
+}
+
 /* One buffer is one final chunk (builder.c). */
 static sx_status
 parse_whole(const char *buf, size_t len, const sx_parse_options *opts, sx_table **out,

@@ -277,6 +277,12 @@ sx_status sxp_parse_records(parser *ps);
 /* After the rows: trimmed columns, the checks across rows, the project
  * list and the metric index. */
 sx_status sxp_finish_table(parser *ps);
+/* The project list and metric index of a table of some of an input's rows
+ * (chunker.c): ps->t is that table, ps->projects what the input's rows so
+ * far say of each project (no part_of check: later rows may name it). */
+sx_status sxp_finish_chunk(parser *ps);
+/* The column arrays trimmed to the rows they hold (at least one's room). */
+void sxp_shrink_columns(parser *ps);
 
 /* ------------------------------------------------------------------ builder.c */
 
@@ -289,6 +295,10 @@ parser *sxp_builder_parser(sx_builder *b);
  * sxp_builder_count_lines was asked for before it). */
 uint64_t sxp_builder_lines(const sx_builder *b);
 void sxp_builder_count_lines(sx_builder *b);
+/* The bytes consumed so far (parsed, or the empty lines at the end). */
+uint64_t sxp_builder_offset(const sx_builder *b);
+/* The builder has had its final feed (or stopped at an error). */
+int sxp_builder_fed(const sx_builder *b);
 /* The header is parsed and rows are next. */
 int sxp_builder_in_rows(const sx_builder *b);
 /* The input fed ends in empty lines (which must then be its end). */
@@ -314,6 +324,14 @@ sx_status sxp_merge_halves(parser *a, parser *b);
 /* The builder a reader has fed the whole file to (after sx_reader_step
  * said done), for multifile.c to merge before it is finished. */
 sx_builder *sxp_reader_builder(sx_reader *r);
+/* sx_reader_open that reads in one pass (never in two halves), so the
+ * builder's rows can be taken between steps (chunker.c); its columns are
+ * first sized for `expect` bytes, and it reads at most read_size bytes a
+ * step (0: the usual few MiB). */
+sx_status sxp_reader_open_serial(const char *path, const sx_parse_options *opts, uint64_t expect,
+                                 size_t read_size, sx_reader **out, int *os_error);
+/* The reader's builder, which the caller now owns; the reader keeps none. */
+sx_builder *sxp_reader_detach(sx_reader *r);
 
 /* ------------------------------------------------------------------ multifile.c */
 

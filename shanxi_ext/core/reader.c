@@ -262,8 +262,10 @@ restart(sx_reader *r, sx_error *err)
 }
 #endif
 
-sx_status
-sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, int *os_error)
+/* Open path; a large regular file is read in two halves when split is set. */
+static sx_status
+open_reader(const char *path, const sx_parse_options *opts, int split, sx_reader **out,
+            int *os_error)
 {
     *out = NULL;
     *os_error = 0;
@@ -300,15 +302,37 @@ sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, 
         return SX_ERR_NOMEM;
     }
 #ifdef SX_THREADS
-    if (r->regular && r->size >= SX_PARSE_PARALLEL_BYTES &&
+    if (split && r->regular && r->size >= SX_PARSE_PARALLEL_BYTES &&
         (r->split = find_split(r->fd, r->size)) != 0) {
         r->main.to = r->split;
         sx_builder_expect(b, r->split);
         sxp_builder_count_lines(b);
     }
+#else
+    (void)split;
 #endif
     (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     *out = r;
+    return SX_OK;
+}
+
+sx_status
+sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, int *os_error)
+{
+    return open_reader(path, opts, 1, out, os_error);
+}
+
+sx_status
+sxp_reader_open_serial(const char *path, const sx_parse_options *opts, uint64_t expect,
+                       size_t read_size, sx_reader **out, int *os_error)
+{
+    sx_status st = open_reader(path, opts, 0, out, os_error);
+    if (st != SX_OK)
+        return st;
+    sx_builder_expect((*out)->main.b, expect);
+    /* reads no larger than a chunk, so a take comes after each chunk */
+    if (read_size > 0 && read_size < (*out)->main.cap)
+        (*out)->main.cap = read_size;
     return SX_OK;
 }
 
@@ -390,6 +414,14 @@ sx_builder *
 sxp_reader_builder(sx_reader *r)
 {
     return r->main.b;
+}
+
+sx_builder *
+sxp_reader_detach(sx_reader *r)
+{
+    sx_builder *b = r->main.b;
+    r->main.b = NULL;
+    return b;
 }
 
 void

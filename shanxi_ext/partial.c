@@ -225,9 +225,13 @@ Dataset_partial(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject 
         raise_partial_error(st, status, &err);
         goto error;
     }
+    /* A part that has seen no projects (no rows, and no dictionaries kept
+     * from rows) knows nothing of the values: its message ("... has no
+     * projects") gives way to any other part's, whatever their seq. */
+    int64_t note_seq = ds->table->nprojects == 0 ? INT64_MAX : seq;
     for (int i = F_PROJECT; i <= F_REGION; i++) {
         if (filters[i] != NULL && filters[i] != Py_None &&
-            note_filter(st, p, i, filters[i], missing[i], seq) < 0) {
+            note_filter(st, p, i, filters[i], missing[i], note_seq) < 0) {
             sx_partial_free(p);
             goto error;
         }

@@ -206,6 +206,27 @@ def test_unknown_filter_values_raise_as_aggregate():
         ds.partial("sum", unit="CNX").result()
 
 
+def test_an_empty_part_gives_way_to_the_parts_with_rows():
+    # an empty part's message says it has no projects; the whole has some
+    empty = shanxi.loads(HEADER)
+    rows = shanxi.loads(HEADER + "1,m,5,CNY,2022-01-01,,\n3,m,2,CNY,2022-01-01,,\n")
+    with pytest.raises(KeyError) as whole:
+        rows.aggregate("sum", project=2)
+    assert "numbered 1 to 3" in str(whole.value)
+    for parts in ([empty, rows], [rows, empty], [empty, rows, empty]):
+        partials = [ds.partial("sum", project=2, seq=i) for i, ds in enumerate(parts)]
+        for order in (partials, partials[::-1]):
+            with pytest.raises(KeyError) as merged:
+                shanxi.Partial.merge_all(order).result()
+            assert str(merged.value) == str(whole.value)
+    # all empty: the empty whole's own message
+    with pytest.raises(KeyError) as none:
+        empty.aggregate("sum", project=2)
+    with pytest.raises(KeyError) as merged:
+        empty.partial("sum", project=2).merge(empty.partial("sum", project=2, seq=1)).result()
+    assert str(merged.value) == str(none.value)
+
+
 def test_a_value_one_part_lacks_is_the_other_parts_answer():
     a = shanxi.loads(HEADER + "1,m,5,CNY,2022-01-01,Taiyuan,\n")
     b = shanxi.loads(HEADER + "1,m,2,people,2022-01-01,Datong,\n1,m,3,CNY,2022-02-01,,\n")

@@ -300,7 +300,7 @@ sx_reader_open(const char *path, const sx_parse_options *opts, sx_reader **out, 
         return SX_ERR_NOMEM;
     }
 #ifdef SX_THREADS
-    if (r->regular && r->size >= SX_PARSE_PARALLEL_BYTES &&
+    if (r->regular && r->size >= SX_PARSE_PARALLEL_BYTES && r->opts.threads != 1 &&
         (r->split = find_split(r->fd, r->size)) != 0) {
         r->main.to = r->split;
         sx_builder_expect(b, r->split);

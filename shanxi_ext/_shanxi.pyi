@@ -353,5 +353,6 @@ def load(
     /,
     *,
     encoding: str | None = None,
+    threads: int | None = None,
 ) -> Dataset: ...
 def loads(text: str | ReadableBuffer, /, *, encoding: str | None = None) -> Dataset: ...

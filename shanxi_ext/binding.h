@@ -146,10 +146,12 @@ typedef struct {
 /* ------------------------------------------------------------ manyfiles.c */
 
 /* load() of a list, directory or glob: a Dataset of the files that path
- * names (in encoding, None for UTF-8), or NULL with an exception; *handled
+ * names (in encoding, None for UTF-8) on at most threads threads (0: the
+ * machine's cores), or NULL with an exception; *handled
  * is 0 (nothing done, no exception) when path names one file, for the
  * one-file load. */
-PyObject *load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int *handled);
+PyObject *load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int threads,
+                    int *handled);
 /* How a Dataset of many files is labelled: "2 files: a.csv, b.csv". */
 PyObject *files_label(PyObject *sources);
 

@@ -157,7 +157,7 @@ files_label(PyObject *sources)
 }
 
 PyObject *
-load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int *handled)
+load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int threads, int *handled)
 {
     *handled = 0;
     if (st->paths_maker == NULL) {
@@ -194,8 +194,8 @@ load_many(shanxi_state *st, PyObject *path, PyObject *encoding, int *handled)
         goto error;
     }
     PyThreadState *thread = PyEval_SaveThread();
-    status = sx_table_read_many_fed(m.cpaths, m.fed, (size_t)m.n, m.cnames, 0, look_for_signals,
-                                    &thread, &table, &err, &failed, &os_error);
+    status = sx_table_read_many_fed(m.cpaths, m.fed, (size_t)m.n, m.cnames, threads,
+                                    look_for_signals, &thread, &table, &err, &failed, &os_error);
     PyEval_RestoreThread(thread);
     /* the core freed every fed builder */
     PyMem_Free(m.fed);

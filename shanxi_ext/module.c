@@ -474,18 +474,19 @@ raise_read_error(int os_error, const sx_error *err, PyObject *source)
  * or on a silent FIFO raises KeyboardInterrupt at once (a read blocked on
  * a FIFO returns EINTR when the signal arrives). */
 static PyObject *
-read_path(shanxi_state *st, const char *cpath, PyObject *source)
+read_path(shanxi_state *st, const char *cpath, PyObject *source, int threads)
 {
     sx_reader *reader = NULL;
     sx_table *table = NULL;
     sx_error err;
     sx_status status;
     int os_error = 0, done = 0;
+    sx_parse_options opts = {NULL, NULL, NULL, threads};
     memset(&err, 0, sizeof err);
     for (;;) {
         /* opening a FIFO waits for a writer: a signal interrupts that too */
         Py_BEGIN_ALLOW_THREADS;
-        status = sx_reader_open(cpath, NULL, &reader, &os_error);
+        status = sx_reader_open(cpath, &opts, &reader, &os_error);
         Py_END_ALLOW_THREADS;
         if (status != SX_ERR_IO || os_error != EINTR) {
             break;
@@ -545,7 +546,7 @@ error:
 }
 #endif
 
-PyDoc_STRVAR(load_doc, "load($module, path, /, *, encoding=None)\n--\n\n"
+PyDoc_STRVAR(load_doc, "load($module, path, /, *, encoding=None, threads=None)\n--\n\n"
                        "A Dataset read from a CSV file in the data/ format (see data/README.md).\n"
                        "path is a path (\"~\" expanded) or a binary file object.  A gzip, bzip2,\n"
                        "xz (or, on Python 3.14+, zstd) file is decompressed as it is read; text\n"
@@ -555,17 +556,52 @@ PyDoc_STRVAR(load_doc, "load($module, path, /, *, encoding=None)\n--\n\n"
                        "FileNotFoundError.  Many files are read as one: a list or tuple of paths,\n"
                        "a directory (its *.csv and *.csv.gz/.bz2/.xz/.zst files by name) or a\n"
                        "glob pattern (sorted), each opened as one file is; those are parsed on a\n"
-                       "thread per core and their .source is the tuple of their paths.");
+                       "thread per core and their .source is the tuple of their paths.\n"
+                       "threads=None uses the machine's cores (a file of 32 MiB or more in two\n"
+                       "halves); an int n >= 1 uses at most n threads, and threads=1 does all\n"
+                       "the work on the calling thread.  The Dataset is the same either way.");
+
+/* load()'s threads: 0 for None (the machine's cores), else the cap n >= 1
+ * (a cap past INT_MAX is no cap); -1 with an exception set. */
+static int
+threads_arg(PyObject *obj)
+{
+    if (obj == NULL || obj == Py_None) {
+        return 0;
+    }
+    if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "load() threads must be an int or None, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    PyObject *n = PyNumber_Index(obj);
+    if (n == NULL) {
+        return -1;
+    }
+    int overflow;
+    long value = PyLong_AsLongAndOverflow(n, &overflow);
+    Py_DECREF(n);
+    if (value == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow < 0 || (overflow == 0 && value < 1)) {
+        PyErr_Format(PyExc_ValueError, "load() threads must be at least 1, not %R", obj);
+        return -1;
+    }
+    return overflow > 0 || value > INT_MAX ? INT_MAX : (int)value;
+}
 
 static PyObject *
 shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    enum { A_PATH, A_ENCODING, A_COUNT };
-    static const char *const names[] = {"", "encoding"};
+    enum { A_PATH, A_ENCODING, A_THREADS, A_COUNT };
+    static const char *const names[] = {"", "encoding", "threads"};
     static const argspec spec = {"load", names, A_COUNT, 1, 0};
     PyObject *vals[A_COUNT];
+    int threads;
     if (parse_args(&spec, args, nargs, kwnames, vals) < 0 ||
-        check_encoding("load", vals[A_ENCODING]) < 0) {
+        check_encoding("load", vals[A_ENCODING]) < 0 ||
+        (threads = threads_arg(vals[A_THREADS])) < 0) {
         return NULL;
     }
     PyObject *path = vals[A_PATH], *encoding = vals[A_ENCODING];
@@ -575,7 +611,7 @@ shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
     }
     shanxi_state *st = module_state(module);
     int many;
-    PyObject *result = load_many(st, path, encoding, &many);
+    PyObject *result = load_many(st, path, encoding, threads, &many);
     if (many) {
         return result;
     }
@@ -608,7 +644,8 @@ shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
         goto error;
     }
 #ifdef _WIN32
-    /* Python's io.open takes the path as Windows does */
+    /* Python's io.open takes the path as Windows does (one thread) */
+    (void)threads;
     result = read_chunks(st, expanded, encoding, source, is_utf8(encoding));
 #else
     char head[8] = {0};
@@ -618,7 +655,7 @@ shanxi_load(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
                                 sx_file_peek(PyBytes_AS_STRING(encoded), head, sizeof head))) {
         result = read_chunks(st, expanded, NULL, source, 1);
     } else {
-        result = read_path(st, PyBytes_AS_STRING(encoded), source);
+        result = read_path(st, PyBytes_AS_STRING(encoded), source, threads);
     }
 #endif
 error:

@@ -739,7 +739,7 @@ SIGNATURES = {
     "to_frame": [("kind", POS_KW, "metrics")],
     "to_dicts": [],
     "loads": [("text", POS, NO), ("encoding", KW, None)],
-    "load": [("path", POS, NO), ("encoding", KW, None)],
+    "load": [("path", POS, NO), ("encoding", KW, None), ("threads", KW, None)],
 }
 
 

@@ -384,3 +384,131 @@ def test_files_of_no_rows(tmp_path):
         names.append(str(path))
     ds = shanxi.load(names)
     assert len(ds) == 0 and ds.aggregate("count") == 0
+
+
+# ------------------------------------------------------------------ threads=
+
+def threads_now():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise AssertionError("no Threads line")
+
+
+def most_threads_during(call):
+    """The most threads this process had while call() ran, over the number
+    it had just before (a sampler thread of ours counted in both)."""
+    seen, stop, ready = [], threading.Event(), threading.Event()
+
+    def sample():
+        ready.set()
+        while not stop.is_set():
+            seen.append(threads_now())
+            stop.wait(0.0005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    ready.wait()
+    before = threads_now()
+    try:
+        result = call()
+    finally:
+        stop.set()
+        sampler.join()
+    return result, max(seen) - before
+
+
+@pytest.fixture(scope="module")
+def big_panel(tmp_path_factory):
+    """A panel file over 32 MiB, which load() parses in two halves."""
+    path = tmp_path_factory.mktemp("big") / "panel.csv"
+    info = panelgen.write_panel(path, 620_000, columns=panelgen.COLUMNS)
+    assert info["bytes"] >= 32 << 20
+    return str(path)
+
+
+def same_frame(a, b):
+    pytest.importorskip("pandas")
+    fa, fb = a.to_frame(), b.to_frame()
+    assert fa.equals(fb) and list(fa.dtypes) == list(fb.dtypes)
+    assert [p.key for p in a.projects()] == [p.key for p in b.projects()]
+    assert a.source == b.source
+    assert a.aggregate("sum", by=("region", "month"), unit="people") == b.aggregate(
+        "sum", by=("region", "month"), unit="people")
+
+
+@pytest.mark.slow
+def test_threads_one_loads_a_large_file_as_the_default_does(big_panel):
+    default = shanxi.load(big_panel)
+    for threads in (1, 2, 3, 10**30):
+        same_frame(shanxi.load(big_panel, threads=threads), default)
+    assert len(default) == 620_000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="counts threads in /proc")
+def test_threads_one_makes_no_thread_and_the_default_splits(big_panel, tmp_path):
+    # the default parses a file of 32 MiB or more on a second thread too;
+    # threads=1 parses it all on the calling thread, one file or many
+    _, extra = most_threads_during(lambda: shanxi.load(big_panel))
+    assert extra >= 1
+    _, extra = most_threads_during(lambda: shanxi.load(big_panel, threads=1))
+    assert extra == 0
+    small = write_files(tmp_path, [panelgen.panel_text(50_000), panelgen.panel_text(50_000)])
+    for paths in ([big_panel, big_panel], small):
+        many, extra = most_threads_during(lambda: shanxi.load(paths, threads=1))
+        assert extra == 0
+        same_frame(many, shanxi.load(paths))
+
+
+@pytest.mark.slow
+def test_threads_one_reports_the_error_one_pass_reports(tmp_path):
+    # a project key that disagrees in the second half of a large file: the
+    # same line, column and message whether one thread or two read it
+    figures = [f._replace(project_key="key%d" % f.project) for f in panelgen.template()]
+    text = panelgen.panel_text(620_000, figures=figures, columns=panelgen.COLUMNS)
+    lines = text.split("\n")
+    row = len(lines) * 3 // 4
+    fields = lines[row].split(",")
+    assert fields[1].startswith("key")
+    fields[1] = "another_key"
+    lines[row] = ",".join(fields)
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    errors = []
+    for threads in (None, 1, 2):
+        with pytest.raises(shanxi.ParseError) as info:
+            shanxi.load(path, threads=threads)
+        errors.append((info.value.line, info.value.column, str(info.value)))
+    assert errors[0][0] == row + 1
+    assert errors == [errors[0]] * 3
+
+
+def test_threads_small_files_give_the_same_frame(tmp_path):
+    text = panelgen.panel_text(3000)
+    files, _ = split_text(text, [1000, 2000], random.Random(8), drop_columns=False)
+    paths = write_files(tmp_path, files)
+    expected = shanxi.load(paths).to_dicts()
+    for threads in (1, 2, 5):
+        assert shanxi.load(paths, threads=threads).to_dicts() == expected
+        assert shanxi.load(paths[0], threads=threads).to_dicts() == shanxi.load(
+            paths[0]).to_dicts()
+
+
+@pytest.mark.parametrize("threads, error, message", [
+    (True, TypeError, "load() threads must be an int or None, not bool"),
+    (False, TypeError, "load() threads must be an int or None, not bool"),
+    (2.0, TypeError, "load() threads must be an int or None, not float"),
+    ("2", TypeError, "load() threads must be an int or None, not str"),
+    (0, ValueError, "load() threads must be at least 1, not 0"),
+    (-1, ValueError, "load() threads must be at least 1, not -1"),
+    (-10**30, ValueError, "load() threads must be at least 1, not -%d" % 10**30),
+])
+def test_threads_must_be_a_positive_int(tmp_path, threads, error, message):
+    path = tmp_path / "a.csv"
+    path.write_text(panelgen.panel_text(3), encoding="utf-8")
+    for source in (str(path), [str(path)], io.BytesIO(path.read_bytes())):
+        with pytest.raises(error) as info:
+            shanxi.load(source, threads=threads)
+        assert str(info.value) == message

@@ -200,7 +200,7 @@ def test_module_function_signatures():
     assert str(inspect.signature(shanxi.aggregate)).startswith("(func='sum', *, by=None, ")
     assert str(inspect.signature(shanxi.total)).startswith("(unit, *, project=None")
     assert str(inspect.signature(shanxi.to_frame)) == "(kind='metrics')"
-    assert str(inspect.signature(shanxi.load)) == "(path, /, *, encoding=None)"
+    assert str(inspect.signature(shanxi.load)) == "(path, /, *, encoding=None, threads=None)"
     assert str(inspect.signature(shanxi.loads)) == "(text, /, *, encoding=None)"
 
 

@@ -11,7 +11,8 @@ test can compare what shanxi read with what was written.
 Options (keyword arguments of every function):
 
 ``figures``
-    a sequence of ``Figure`` (default: ``template()``, the shipped figures).
+    a sequence of ``Figure`` (default: ``template()``, the shipped figures;
+    ``full_template()`` gives them with every text column filled).
 ``regions``
     a sequence of region names, ``None`` for an empty region (default: the
     eleven prefecture-level cities of Shanxi with a district number,
@@ -40,7 +41,8 @@ fractions up to 1.25e8, so sums do not depend on their order), ``"exp"``
 (integers times 1e-3 written with an exponent, ``"123e-3"``), ``"digits"``
 (floats with up to 17 significant digits, ``repr`` of a uniform draw).
 
-From the command line: ``python tools/panelgen.py 1000000 /tmp/p.csv``.
+From the command line: ``python tools/panelgen.py 1000000 /tmp/p.csv`` (with
+``--full``: every column, from ``full_template()``).
 Only the standard library is used, and the template figures are read from
 ``data/shanxi_2022.csv`` beside this directory (or, when that file is not
 there, from the installed ``shanxi`` package).
@@ -54,8 +56,8 @@ import sys
 from collections import namedtuple
 from pathlib import Path
 
-__all__ = ["CITIES", "COLUMNS", "EXTRA_VALUE", "Figure", "SHORT_COLUMNS", "iter_chunks",
-           "layout", "panel_rows", "panel_text", "template", "write_panel"]
+__all__ = ["CITIES", "COLUMNS", "EXTRA_VALUE", "Figure", "SHORT_COLUMNS", "full_template",
+           "iter_chunks", "layout", "panel_rows", "panel_text", "template", "write_panel"]
 
 # The columns of the data/ format, in the shipped file's order.
 COLUMNS = ("project", "project_key", "project_title", "category", "metric", "label", "value",
@@ -100,6 +102,27 @@ def template():
             is_int = isinstance(m.value, int)
             figures.append(Figure(m.project, m.key, m.unit, m.value,
                                   "int" if is_int else "percent"))
+    return figures
+
+
+def full_template():
+    """The shipped figures with every column of the data/ format filled: each
+    project's key, title (with ", Shanxi 2022" added, so every title holds a
+    comma and is quoted), category, each figure's label and part_of, and a
+    period_start of 1 January of the row's year where the shipped figure has
+    one.  With ``columns=COLUMNS`` this is a panel in the full data/ format."""
+    if not _DATA.is_file():  # pragma: no cover - only outside a source checkout
+        raise FileNotFoundError("full_template() reads %s" % _DATA)
+    figures = []
+    with open(_DATA, encoding="utf-8", newline="") as f:
+        for fig, r in zip(template(), csv.DictReader(f)):
+            figures.append(fig._replace(
+                project_key=r["project_key"] or None,
+                project_title=(r["project_title"] + ", Shanxi 2022") if r["project_title"]
+                else None,
+                category=r["category"] or None, label=r["label"] or None,
+                part_of=r["part_of"] or None,
+                period_start="year" if r["period_start"] else None))
     return figures
 
 
@@ -326,7 +349,9 @@ def write_panel(path, nrows, **options):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    usage = "usage: python tools/panelgen.py ROWS OUT.csv"
+    usage = "usage: python tools/panelgen.py [--full] ROWS OUT.csv"
+    full = "--full" in argv
+    argv = [a for a in argv if a != "--full"]
     if len(argv) != 2:
         print(usage, file=sys.stderr)
         return 2
@@ -335,7 +360,8 @@ def main(argv=None):
     except ValueError:
         print(usage + " (ROWS: an integer)", file=sys.stderr)
         return 2
-    info = write_panel(argv[1], nrows)
+    options = {"figures": full_template(), "columns": COLUMNS} if full else {}
+    info = write_panel(argv[1], nrows, **options)
     print("%(path)s: %(rows)d rows, %(bytes)d bytes, %(regions)d regions x %(dates)d dates"
           % info)
     return 0

@@ -242,6 +242,11 @@ typedef struct sx_parse_options {
      * plain store before the parse starts) and the parse then stops at the
      * next chunk with SX_ERR_CANCELLED. */
     sx_refcount *cancel;
+    /* At most this many threads for this input: 1 parses it all on the
+     * calling thread, never in two halves; 0 (or 2 and more) lets a large
+     * input be parsed in two halves on two threads.  Either way the table
+     * and any error are the same. */
+    int threads;
 } sx_parse_options;
 
 /* sx_table_parse with options; opts may be NULL. */
@@ -256,7 +261,9 @@ typedef struct sx_input {
 } sx_input;
 
 /* Parse n >= 1 inputs (the files of one dataset) on up to nthreads threads
- * (0: one per core; never more than n) and merge them into one table with
+ * (0: one per core; never more than n; 1: all on the calling thread, no
+ * input split in two; n >= 2: a large input split in two only where the
+ * pool leaves two threads per input) and merge them into one table with
  * refcount 1, as one pass over their rows one after another would make it:
  * rows in input order, strings coded in order of first appearance, columns
  * matched by name (every input has its own header; an optional column an

@@ -50,6 +50,7 @@ typedef struct pool {
     int (*poll)(void *ctx); /* the caller's (sx_table_read_many), or NULL */
     void *poll_ctx;
     int poll_here;         /* the calling thread reads, and polls between steps */
+    int alone;             /* the caller asked for one thread: no helper at all */
     sx_refcount cancel;    /* set when poll asked to stop */
     sx_parse_options opts; /* each reader's: the cancel flag when polled */
 #ifdef SX_THREADS
@@ -181,7 +182,7 @@ run_pool(pool *pl, int nthreads)
     int started = 0;
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
-    int helpers = pl->poll ? nthreads : nthreads - 1;
+    int helpers = pl->poll && !pl->alone ? nthreads : nthreads - 1;
     while (started < helpers && pthread_create(&threads[started], NULL, helper, pl) == 0)
         started++; /* fewer threads than asked is slower, not wrong */
     if (pl->poll && started > 0) {
@@ -229,10 +230,17 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
         pl->builders[i] = pl->fed[i];
         pl->fed[i] = NULL;
     }
+    int asked = nthreads;
     if (nthreads <= 0)
         nthreads = sxp_thread_count();
     if ((size_t)nthreads > n)
         nthreads = (int)n;
+    /* A cap of threads holds for the whole: a file is read in two halves
+     * only where the pool leaves it two threads, and a cap of one reads
+     * everything on this thread (polling between its steps). */
+    if (asked > 0 && asked / nthreads < 2)
+        pl->opts.threads = 1;
+    pl->alone = asked == 1;
 #ifdef SX_THREADS
     if (pthread_mutex_init(&pl->lock, NULL) != 0) {
         sx_error_set(e, SX_ERR_NOMEM, "out of threads while parsing");

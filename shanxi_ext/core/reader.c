@@ -302,7 +302,7 @@ open_reader(const char *path, const sx_parse_options *opts, int split, sx_reader
         return SX_ERR_NOMEM;
     }
 #ifdef SX_THREADS
-    if (split && r->regular && r->size >= SX_PARSE_PARALLEL_BYTES &&
+    if (split && r->regular && r->size >= SX_PARSE_PARALLEL_BYTES && r->opts.threads != 1 &&
         (r->split = find_split(r->fd, r->size)) != 0) {
         r->main.to = r->split;
         sx_builder_expect(b, r->split);

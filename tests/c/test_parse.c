@@ -392,7 +392,7 @@ test_consumed_callback(void)
         n++;
     }
     consumed_log log = {0, 0, b.len, 1};
-    sx_parse_options opts = {on_consumed, &log, NULL};
+    sx_parse_options opts = {on_consumed, &log, NULL, 0};
     sx_table *t = NULL;
     sx_error e;
     CHECK(sx_table_parse_with(b.p, b.len, &opts, &t, &e) == SX_OK && t != NULL);
@@ -403,7 +403,7 @@ test_consumed_callback(void)
         sx_table_decref(t);
     }
     /* options with no callback are the same as none */
-    sx_parse_options none = {NULL, NULL, NULL};
+    sx_parse_options none = {NULL, NULL, NULL, 0};
     t = NULL;
     CHECK(sx_table_parse_with(b.p, b.len, &none, &t, &e) == SX_OK && t != NULL && t->nrows == n);
     sx_table_decref(t);

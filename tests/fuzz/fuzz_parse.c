@@ -223,7 +223,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sx_error e;
     memset(&e, 0x5A, sizeof e);
     consumed_log log = {size};
-    sx_parse_options opts = {on_consumed, &log, NULL};
+    sx_parse_options opts = {on_consumed, &log, NULL, 0};
     sx_status st = sx_table_parse_with((const char *)data, size, &opts, &t, &e);
     FZ_CHECK(e.status == st);
     if (st != SX_OK) {

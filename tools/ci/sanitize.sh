@@ -64,7 +64,7 @@ echo "== sanitize: venv at $venv, build with SHANXI_SANITIZE=1 SHANXI_STRICT=1 (
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip uninstall --quiet --yes shanxi 2>/dev/null || true
 if ! CC=gcc SHANXI_SANITIZE=1 SHANXI_STRICT=1 \
-        "$venv/bin/python" -m pip install --quiet "$tmp/src[test]" >"$tmp/build.log" 2>&1; then
+        "$venv/bin/python" -m pip install --quiet --no-compile "$tmp/src[test]" >"$tmp/build.log" 2>&1; then
     cat "$tmp/build.log" >&2
     exit 1
 fi

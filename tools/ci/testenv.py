@@ -75,7 +75,9 @@ def make_env(path, reqs, key, log):
     shutil.rmtree(path, ignore_errors=True)
     venv.create(path, with_pip=True)
     py = os.path.join(path, "bin", "python")
-    pip = [py, "-m", "pip", "install", "--quiet"]
+    # --no-compile: byte-compiling every module of the peers is most of an
+    # install's CPU time; the modules the tests import compile on first use.
+    pip = [py, "-m", "pip", "install", "--quiet", "--no-compile"]
     if not run(pip + ["--upgrade", "pip"], log):
         print("   (pip not upgraded: the venv's own is used)")
     tools = [r for r in reqs if name_of(r) in TOOLS] or list(TOOLS)

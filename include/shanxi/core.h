@@ -620,7 +620,8 @@ void sx_chunker_late(const sx_chunker *c, const int32_t **numbers, size_t *n);
 /* n >= 1 chunkers, each fed to its end (final) and taken: the table of no
  * rows the whole of their inputs makes (sx_table_read_many's, less its
  * rows: the same strings, projects and ignored header fields) with the
- * same checks and errors (names and *failed as there).  Frees none. */
+ * same checks and errors (names and *failed as there); a NULL chunker is
+ * SX_ERR_VALUE, *failed its index.  Frees none. */
 sx_status sx_chunkers_finish(sx_chunker *const *c, size_t n, const char *const *names,
                              sx_table **out, sx_error *err, size_t *failed);
 void sx_chunker_free(sx_chunker *c); /* NULL is a no-op */

@@ -243,6 +243,11 @@ sx_chunkers_finish(sx_chunker *const *c, size_t n, const char *const *names, sx_
     *failed = 0;
     if (n == 0)
         return sx_error_set(err, SX_ERR_VALUE, "expected at least one input");
+    for (size_t i = 0; i < n; i++)
+        if (!c[i]) { /* an input never read: a caller's error, not a crash */
+            *failed = i;
+            return sx_error_set(err, SX_ERR_VALUE, "an input was not read");
+        }
     if (n == 1)
         return sx_builder_finish(c[0]->b, out, err);
     /* arrays of pointers: sizeof *p is meant */

@@ -194,6 +194,27 @@ check_files(void)
     unlink(b);
 }
 
+/* A missing chunker (a file read in neither pass) is an error, not a
+ * dereference: at the input it stands for. */
+static void
+check_missing(void)
+{
+    sx_chunker *c[2] = {NULL, NULL};
+    CHECK(sx_chunker_new(NULL, NULL, 8, &c[0]) == SX_OK);
+    size_t used;
+    sx_error err;
+    const char *text = "project,metric,value,unit,as_of\n1,a,1,u,2022-01-01\n";
+    CHECK(sx_builder_feed(sx_chunker_builder(c[0]), text, strlen(text), 1, &used, &err) == SX_OK);
+    sx_table *t = NULL;
+    size_t failed = 9;
+    CHECK(sx_chunkers_finish(c, 2, NULL, &t, &err, &failed) == SX_ERR_VALUE);
+    CHECK(t == NULL && failed == 1);
+    failed = 9;
+    CHECK(sx_chunkers_finish(c + 1, 1, NULL, &t, &err, &failed) == SX_ERR_VALUE);
+    CHECK(t == NULL && failed == 0);
+    sx_chunker_free(c[0]);
+}
+
 int
 main(void)
 {
@@ -213,5 +234,6 @@ main(void)
         for (size_t j = 0; j < sizeof takes / sizeof *takes; j++)
             check_error(bad[i], takes[j]);
     check_files();
+    check_missing();
     return CHECK_DONE();
 }

@@ -197,9 +197,10 @@ read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         encoding = NULL;
     }
     if (!PyList_Check(files) || PyList_GET_SIZE(files) == 0 || !PyLong_Check(vals[A_SIZE]) ||
+        (encoding != NULL && !PyUnicode_Check(encoding)) ||
         (seed != NULL && seed != Py_None && !Py_IS_TYPE(seed, st->Dataset_Type))) {
-        PyErr_SetString(PyExc_TypeError, "_read_chunks() takes a non-empty list, an int size "
-                                         "and a Dataset seed");
+        PyErr_SetString(PyExc_TypeError, "_read_chunks() takes a non-empty list, an int size, "
+                                         "a str encoding and a Dataset seed");
         return NULL;
     }
     long long size = PyLong_AsLongLong(vals[A_SIZE]);

@@ -280,6 +280,18 @@ def test_missing_file_and_bad_arguments(tmp_path):
         shanxi.aggregate_files([])
 
 
+@pytest.mark.parametrize("encoding", [5, b"utf-8"])
+def test_an_encoding_not_a_str_is_a_type_error_as_in_load(tmp_path, encoding):
+    path = tmp_path / "p.csv"
+    path.write_text(HEADER + GOOD)
+    with pytest.raises(TypeError) as want:
+        shanxi.load(str(path), encoding=encoding)
+    for fn in (shanxi.aggregate_files, shanxi.partial_files):
+        with pytest.raises(TypeError) as got:
+            fn(str(path), encoding=encoding)
+        assert str(got.value) == str(want.value).replace("load()", fn.__name__ + "()")
+
+
 def test_partial_files_merges_with_other_partials(tmp_path, panel):
     p = shanxi.partial_files(panel, "sum", by=("unit", "month"), chunk_size=2000)
     assert isinstance(p, shanxi.Partial)

@@ -175,6 +175,20 @@ def test_a_category_given_late_and_a_project_named_late(tmp_path, monkeypatch):
         assert passes[-1] is None or isinstance(passes[-1], shanxi.Dataset)
 
 
+def test_a_file_without_the_category_column_takes_its_projects_category(tmp_path):
+    # load() fills the category of b's rows from the project a gives one
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(HEADER + "".join("%d,m,%d,u,2022-01-0%d,R%d,cat%d,\n" % (p, p, p, p % 2, p % 2)
+                                  for p in (1, 2)))
+    b.write_text("project,metric,value,unit,as_of,region\n"
+                 + "".join("%d,m,%d.5,u,2022-02-0%d,R%d\n" % (p, i, i % 9 + 1, i % 2)
+                           for i in range(40) for p in (1, 2, 3)))
+    filters = [{}, {"category": "cat1"}, {"category": "cat0"}]
+    for paths in ([str(a), str(b)], [str(b), str(a)]):
+        check(paths, [30, 10000], bys=[None, "category", ("region", "category")],
+              filters=filters)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3),
                           st.sampled_from(["1", "5", "5.0", "-0.0", "1e16", "-1e16", "0.1",

@@ -592,7 +592,9 @@ sx_status sx_table_read_many_fed(const char *const *paths, sx_builder **fed, siz
  * the same line and column.  A taken table has the rows' columns, the
  * dictionaries of every string seen so far, and the projects seen so far;
  * a row with an empty category takes its project's category when a row
- * so far has given it (else see sx_chunker_late).
+ * so far has given it (else see sx_chunker_late); an input without the
+ * category column gives tables with one of empty fields, as another
+ * input may give their projects a category.
  *
  * Feed it (sx_chunker_new, then sx_builder_feed on sx_chunker_builder) or
  * let it read a file (sx_chunker_open, then sx_chunker_step until done);

@@ -116,6 +116,28 @@ note_late(sx_chunker *c, int32_t number)
     return SX_OK;
 }
 
+/* A chunk of an input without the category column gets one of empty
+ * fields: load() fills those rows from the project's category another
+ * input gives, so the seed fills them and late ones are noted, as for
+ * empty fields. */
+static sx_status
+add_empty_category(sx_table *t)
+{
+    sx_dict *d = &t->dicts[SX_COL_CATEGORY];
+    if (t->codes[SX_COL_CATEGORY])
+        return SX_OK;
+    if (!(t->codes[SX_COL_CATEGORY] = malloc((size_t)(t->nrows ? t->nrows : 1))))
+        return SX_ERR_NOMEM;
+    t->code_width[SX_COL_CATEGORY] = 1;
+    for (int64_t r = 0; r < t->nrows; r++)
+        sxp_put_code(t->codes[SX_COL_CATEGORY], 1, r, SX_NULL_CODE);
+    t->null_count[SX_COL_CATEGORY] = t->nrows;
+    /* a present column's dictionary always has its offsets[0] */
+    if (!d->offsets && !(d->offsets = calloc(1, sizeof *d->offsets)))
+        return SX_ERR_NOMEM;
+    return SX_OK;
+}
+
 /* Projects without a category so far take the seed's, interned in t. */
 static sx_status
 apply_seed(const sx_table *seed, sx_table *t, project_state *projects, size_t n)
@@ -203,6 +225,7 @@ sx_chunker_take(sx_chunker *c, sx_table **out, sx_error *err)
     sxp_parser_init(&tmp, NULL, 0, NULL, e);
     sx_status st = SX_ERR_NOMEM;
     if (!(tmp.t = sxp_new_table()) || copy_rows(src, tmp.t) != SX_OK ||
+        add_empty_category(tmp.t) != SX_OK ||
         !(tmp.projects = copy_of(ps->projects, ps->nprojects * sizeof *ps->projects)))
         goto error;
     tmp.nprojects = ps->nprojects;

@@ -189,6 +189,27 @@ def test_a_file_without_the_category_column_takes_its_projects_category(tmp_path
               filters=filters)
 
 
+def test_a_metric_without_rows_in_a_chunk_is_not_found(tmp_path):
+    # the chunk tables and the row-less whole know metrics they have no row of
+    path = tmp_path / "m.csv"
+    rows = "".join("1,b%d,2,u,2022-01-01,,,\n" % i for i in range(30))
+    path.write_text(HEADER + "1,a,1,u,2022-01-01,,,\n" + rows)
+    seen = []
+
+    def on_chunk(ds, seq):
+        seen.append(ds)
+        for fn in (ds.metric, ds.share):
+            if seq > 0:  # a later chunk: "a" is in its dictionary, without rows
+                with pytest.raises(KeyError, match="no metric 'a'"):
+                    fn("a")
+
+    whole, _ = shanxi._shanxi._read_chunks([str(path)], False, on_chunk, 40)
+    assert len(seen) > 1
+    for fn in (whole.metric, whole.share):
+        with pytest.raises(KeyError, match="no metric 'a'"):
+            fn("a")
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3),
                           st.sampled_from(["1", "5", "5.0", "-0.0", "1e16", "-1e16", "0.1",

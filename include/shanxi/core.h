@@ -194,7 +194,8 @@ typedef struct sx_table {
     int32_t nprojects;
     sx_project *projects; /* sorted by number */
 
-    /* per metric code: how many rows carry that key, and the first of them */
+    /* per metric code: how many rows carry that key (0 for a string seen
+     * only in other chunks), and the first of them (-1 for none) */
     int64_t *metric_rows;
     int64_t *metric_first;
 

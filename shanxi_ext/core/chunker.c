@@ -194,6 +194,10 @@ copy_rows(const sx_table *src, sx_table *t)
             return SX_ERR_NOMEM;
         t->code_width[c] = src->code_width[c];
         t->null_count[c] = src->null_count[c];
+        /* a present column's dictionary always has its offsets[0], even
+         * when it holds no string yet */
+        if (!(t->dicts[c].offsets = calloc(1, sizeof *t->dicts[c].offsets)))
+            return SX_ERR_NOMEM;
         for (int32_t k = 0; k < src->dicts[c].count; k++) {
             size_t len;
             const char *s = sx_dict_str(&src->dicts[c], k, &len);

@@ -215,6 +215,30 @@ check_missing(void)
     sx_chunker_free(c[0]);
 }
 
+/* A taken table's present column of only empty fields still has its
+ * dictionary's offsets[0], as a parsed table's has (an Arrow export needs
+ * it); and so does the category column a file without one is given. */
+static void
+check_empty_columns(void)
+{
+    const char *text = "project,metric,value,unit,as_of,region\n1,a,1,u,2022-01-01,\n";
+    sx_chunker *c = NULL;
+    CHECK(sx_chunker_new(NULL, NULL, 8, &c) == SX_OK);
+    size_t used;
+    sx_error err;
+    CHECK(sx_builder_feed(sx_chunker_builder(c), text, strlen(text), 1, &used, &err) == SX_OK);
+    sx_table *t = NULL;
+    CHECK(sx_chunker_take(c, &t, &err) == SX_OK);
+    CHECK(t && t->nrows == 1);
+    for (int k = 0; t && k < SX_NSTRCOLS; k++)
+        if (t->codes[k])
+            CHECK(t->dicts[k].offsets && t->dicts[k].offsets[0] == 0);
+    CHECK(t && t->codes[SX_COL_REGION] && t->dicts[SX_COL_REGION].count == 0);
+    CHECK(t && t->codes[SX_COL_CATEGORY] && t->null_count[SX_COL_CATEGORY] == 1);
+    sx_table_decref(t);
+    sx_chunker_free(c);
+}
+
 int
 main(void)
 {
@@ -235,5 +259,6 @@ main(void)
             check_error(bad[i], takes[j]);
     check_files();
     check_missing();
+    check_empty_columns();
     return CHECK_DONE();
 }

@@ -203,7 +203,11 @@ read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
                                          "a str encoding and a Dataset seed");
         return NULL;
     }
-    long long size = PyLong_AsLongLong(vals[A_SIZE]);
+    int overflow;
+    long long size = PyLong_AsLongLongAndOverflow(vals[A_SIZE], &overflow);
+    if (overflow > 0) {
+        size = LLONG_MAX; /* larger than any file: one chunk */
+    }
     if (size < 1) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "chunk_size must be at least 1");

@@ -336,6 +336,30 @@ def test_partial_files_merges_with_other_partials(tmp_path, panel):
     assert same(p.merge(extra).result(), {k: 2 * v for k, v in p.result().items()})
 
 
+HUGE_CHUNK = textwrap.dedent("""
+    import resource, sys, shanxi
+    # 1 GiB of address space: room for load(), not for 2**31 rows reserved
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    for path in sys.argv[1:]:
+        want = shanxi.load(path).aggregate("sum", by="region")
+        for size in (2**40, 2**63, 2**64, 10**30):
+            assert shanxi.aggregate_files(path, "sum", by="region", chunk_size=size) == want
+    print("ok")
+""")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs RLIMIT_AS as Linux keeps it")
+def test_a_chunk_larger_than_the_file_reserves_what_the_file_needs(tmp_path):
+    # a plain file (its size known) and a compressed one (fed, its size unknown)
+    plain, packed = tmp_path / "p.csv", tmp_path / "p.csv.gz"
+    plain.write_text(HEADER + GOOD * 50)
+    with gzip.open(packed, "wt", encoding="utf-8", newline="") as f:
+        f.write(HEADER + GOOD * 50)
+    out = subprocess.run([sys.executable, "-c", HUGE_CHUNK, str(plain), str(packed)],
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_ctrl_c_stops_a_long_run(tmp_path):
     # a pipe whose writer keeps it open: only the signal can end the run

@@ -20,7 +20,11 @@
 #include "parser.h"
 
 /* Room past one chunk: a read's worth of rows is parsed before a take. */
-#define READ_SLACK ((uint64_t)4 << 20)
+#define READ_SLACK  ((uint64_t)4 << 20)
+/* The most a fed input (of a size not known) reserves for: a larger chunk
+ * grows its columns as load() does, rather than failing to reserve room
+ * for rows the input may not have. */
+#define FED_RESERVE ((uint64_t)64 << 20)
 
 struct sx_chunker {
     sx_builder *b;
@@ -55,7 +59,8 @@ sx_chunker_new(const sx_parse_options *opts, sx_table *seed, uint64_t chunk_byte
         *out = NULL;
         return st;
     }
-    sx_builder_expect((*out)->b, chunk_bytes + READ_SLACK);
+    sx_builder_expect((*out)->b,
+                      (chunk_bytes < FED_RESERVE ? chunk_bytes : FED_RESERVE) + READ_SLACK);
     return SX_OK;
 }
 

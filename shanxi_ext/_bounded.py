@@ -56,6 +56,13 @@ def _chunk_size(value, fname):
     return value
 
 
+def _check_encoding(encoding, fname):
+    # checked first, as load() checks it
+    if encoding is not None and not isinstance(encoding, str):
+        raise TypeError("%s() encoding must be a str or None, not %s"
+                        % (fname, type(encoding).__name__))
+
+
 def _keys(by):
     return by if isinstance(by, tuple) else (by,)
 
@@ -98,6 +105,7 @@ def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None,
     its result() is load(paths).aggregate(func, by=by, **filters), bit for
     bit, and so are its errors.  See aggregate_files.
     """
+    _check_encoding(encoding, "partial_files")
     files, many = _files(paths, "partial_files")
     size = _chunk_size(chunk_size, "partial_files")
     given = {"project": project, "metric": metric, "unit": unit, "category": category,
@@ -144,6 +152,7 @@ def aggregate_files(paths, func="sum", *, by=None, chunk_size=None, encoding=Non
     A parse error, a project that disagrees with itself, a filter value no
     file has and units that mix raise what load() and aggregate() raise.
     """
+    _check_encoding(encoding, "aggregate_files")
     return partial_files(
         paths, func, by=by, chunk_size=chunk_size, encoding=encoding, project=project,
         metric=metric, unit=unit, category=category, region=region, since=since, until=until,

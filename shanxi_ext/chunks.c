@@ -197,12 +197,17 @@ read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         encoding = NULL;
     }
     if (!PyList_Check(files) || PyList_GET_SIZE(files) == 0 || !PyLong_Check(vals[A_SIZE]) ||
+        (encoding != NULL && !PyUnicode_Check(encoding)) ||
         (seed != NULL && seed != Py_None && !Py_IS_TYPE(seed, st->Dataset_Type))) {
-        PyErr_SetString(PyExc_TypeError, "_read_chunks() takes a non-empty list, an int size "
-                                         "and a Dataset seed");
+        PyErr_SetString(PyExc_TypeError, "_read_chunks() takes a non-empty list, an int size, "
+                                         "a str encoding and a Dataset seed");
         return NULL;
     }
-    long long size = PyLong_AsLongLong(vals[A_SIZE]);
+    int overflow;
+    long long size = PyLong_AsLongLongAndOverflow(vals[A_SIZE], &overflow);
+    if (overflow > 0) {
+        size = LLONG_MAX; /* larger than any file: one chunk */
+    }
     if (size < 1) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "chunk_size must be at least 1");
@@ -215,10 +220,11 @@ read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     run r = {st, NULL, vals[A_ON_CHUNK], NULL, PySet_New(NULL), seed_table, (uint64_t)size, 0};
     sx_chunker **done = PyMem_Calloc((size_t)n, sizeof *done);
     const char **cnames = PyMem_Calloc((size_t)n, sizeof *cnames);
+    char *python = PyMem_Calloc((size_t)n, 1);
     PyObject *sources = PyTuple_New(n), *encoded = PyTuple_New(n), *utf8 = PyTuple_New(n);
     PyObject *result = NULL, *ds = NULL;
-    if (many < 0 || r.late == NULL || done == NULL || cnames == NULL || sources == NULL ||
-        encoded == NULL || utf8 == NULL) {
+    if (many < 0 || r.late == NULL || done == NULL || cnames == NULL || python == NULL ||
+        sources == NULL || encoded == NULL || utf8 == NULL) {
         if (!PyErr_Occurred()) {
             PyErr_NoMemory();
         }
@@ -234,6 +240,8 @@ read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
             goto error;
         }
         PyTuple_SET_ITEM(encoded, i, bytes ? bytes : Py_NewRef(Py_None));
+        /* decided once: a file changing between the passes is still read once */
+        python[i] = (char)through_python(bytes ? PyBytes_AS_STRING(bytes) : NULL, encoding);
         PyObject *name = PyUnicode_AsEncodedString(source, "utf-8", "backslashreplace");
         if (name == NULL) {
             goto error;
@@ -252,17 +260,16 @@ read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *file = PyList_GET_ITEM(files, i), *bytes = PyTuple_GET_ITEM(encoded, i);
             const char *cpath = bytes == Py_None ? NULL : PyBytes_AS_STRING(bytes);
-            int python = through_python(cpath, encoding);
-            if (python != (pass == 0)) {
+            if (python[i] != (pass == 0)) {
                 continue;
             }
             r.seq = (int64_t)i << 32;
             PyObject *source = PyTuple_GET_ITEM(sources, i);
             int ok =
 #ifndef _WIN32
-                !python ? read_plain(&r, cpath, source, many) :
+                !python[i] ? read_plain(&r, cpath, source, many) :
 #endif
-                        read_fed(&r, file, encoding, source, is_utf8(encoding));
+                           read_fed(&r, file, encoding, source, is_utf8(encoding));
             done[i] = r.c;
             r.c = NULL;
             if (ok < 0) {
@@ -312,6 +319,7 @@ error:
     }
     PyMem_Free(done);
     PyMem_Free(cnames);
+    PyMem_Free(python);
     Py_XDECREF(ds);
     Py_XDECREF(r.label);
     Py_XDECREF(r.late);

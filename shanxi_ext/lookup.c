@@ -131,6 +131,10 @@ metric_row(DatasetObject *ds, PyObject *key)
         return -1;
     }
     int64_t count = ds->table->metric_rows[code];
+    if (count == 0) { /* in a chunk's dictionary only: not in this table */
+        PyErr_Format(PyExc_KeyError, "no metric %R in %U", key, ds->source);
+        return -1;
+    }
     if (count > 1) {
         PyErr_Format(PyExc_ValueError,
                      "metric %R names %lld figures in %U (one per region or date); "

@@ -175,6 +175,41 @@ def test_a_category_given_late_and_a_project_named_late(tmp_path, monkeypatch):
         assert passes[-1] is None or isinstance(passes[-1], shanxi.Dataset)
 
 
+def test_a_file_without_the_category_column_takes_its_projects_category(tmp_path):
+    # load() fills the category of b's rows from the project a gives one
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(HEADER + "".join("%d,m,%d,u,2022-01-0%d,R%d,cat%d,\n" % (p, p, p, p % 2, p % 2)
+                                  for p in (1, 2)))
+    b.write_text("project,metric,value,unit,as_of,region\n"
+                 + "".join("%d,m,%d.5,u,2022-02-0%d,R%d\n" % (p, i, i % 9 + 1, i % 2)
+                           for i in range(40) for p in (1, 2, 3)))
+    filters = [{}, {"category": "cat1"}, {"category": "cat0"}]
+    for paths in ([str(a), str(b)], [str(b), str(a)]):
+        check(paths, [30, 10000], bys=[None, "category", ("region", "category")],
+              filters=filters)
+
+
+def test_a_metric_without_rows_in_a_chunk_is_not_found(tmp_path):
+    # the chunk tables and the row-less whole know metrics they have no row of
+    path = tmp_path / "m.csv"
+    rows = "".join("1,b%d,2,u,2022-01-01,,,\n" % i for i in range(30))
+    path.write_text(HEADER + "1,a,1,u,2022-01-01,,,\n" + rows)
+    seen = []
+
+    def on_chunk(ds, seq):
+        seen.append(ds)
+        for fn in (ds.metric, ds.share):
+            if seq > 0:  # a later chunk: "a" is in its dictionary, without rows
+                with pytest.raises(KeyError, match="no metric 'a'"):
+                    fn("a")
+
+    whole, _ = shanxi._shanxi._read_chunks([str(path)], False, on_chunk, 40)
+    assert len(seen) > 1
+    for fn in (whole.metric, whole.share):
+        with pytest.raises(KeyError, match="no metric 'a'"):
+            fn("a")
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3),
                           st.sampled_from(["1", "5", "5.0", "-0.0", "1e16", "-1e16", "0.1",
@@ -280,6 +315,18 @@ def test_missing_file_and_bad_arguments(tmp_path):
         shanxi.aggregate_files([])
 
 
+@pytest.mark.parametrize("encoding", [5, b"utf-8"])
+def test_an_encoding_not_a_str_is_a_type_error_as_in_load(tmp_path, encoding):
+    path = tmp_path / "p.csv"
+    path.write_text(HEADER + GOOD)
+    with pytest.raises(TypeError) as want:
+        shanxi.load(str(path), encoding=encoding)
+    for fn in (shanxi.aggregate_files, shanxi.partial_files):
+        with pytest.raises(TypeError) as got:
+            fn(str(path), encoding=encoding)
+        assert str(got.value) == str(want.value).replace("load()", fn.__name__ + "()")
+
+
 def test_partial_files_merges_with_other_partials(tmp_path, panel):
     p = shanxi.partial_files(panel, "sum", by=("unit", "month"), chunk_size=2000)
     assert isinstance(p, shanxi.Partial)
@@ -287,6 +334,30 @@ def test_partial_files_merges_with_other_partials(tmp_path, panel):
     extra = shanxi.loads(open(panel).read()).partial("sum", by=("unit", "month"), seq=1 << 40)
     # twice every figure: twice every exact sum, rounded once
     assert same(p.merge(extra).result(), {k: 2 * v for k, v in p.result().items()})
+
+
+HUGE_CHUNK = textwrap.dedent("""
+    import resource, sys, shanxi
+    # 1 GiB of address space: room for load(), not for 2**31 rows reserved
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    for path in sys.argv[1:]:
+        want = shanxi.load(path).aggregate("sum", by="region")
+        for size in (2**40, 2**63, 2**64, 10**30):
+            assert shanxi.aggregate_files(path, "sum", by="region", chunk_size=size) == want
+    print("ok")
+""")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs RLIMIT_AS as Linux keeps it")
+def test_a_chunk_larger_than_the_file_reserves_what_the_file_needs(tmp_path):
+    # a plain file (its size known) and a compressed one (fed, its size unknown)
+    plain, packed = tmp_path / "p.csv", tmp_path / "p.csv.gz"
+    plain.write_text(HEADER + GOOD * 50)
+    with gzip.open(packed, "wt", encoding="utf-8", newline="") as f:
+        f.write(HEADER + GOOD * 50)
+    out = subprocess.run([sys.executable, "-c", HUGE_CHUNK, str(plain), str(packed)],
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")

@@ -194,7 +194,8 @@ typedef struct sx_table {
     int32_t nprojects;
     sx_project *projects; /* sorted by number */
 
-    /* per metric code: how many rows carry that key, and the first of them */
+    /* per metric code: how many rows carry that key (0 for a string seen
+     * only in other chunks), and the first of them (-1 for none) */
     int64_t *metric_rows;
     int64_t *metric_first;
 
@@ -592,7 +593,9 @@ sx_status sx_table_read_many_fed(const char *const *paths, sx_builder **fed, siz
  * the same line and column.  A taken table has the rows' columns, the
  * dictionaries of every string seen so far, and the projects seen so far;
  * a row with an empty category takes its project's category when a row
- * so far has given it (else see sx_chunker_late).
+ * so far has given it (else see sx_chunker_late); an input without the
+ * category column gives tables with one of empty fields, as another
+ * input may give their projects a category.
  *
  * Feed it (sx_chunker_new, then sx_builder_feed on sx_chunker_builder) or
  * let it read a file (sx_chunker_open, then sx_chunker_step until done);
@@ -620,7 +623,8 @@ void sx_chunker_late(const sx_chunker *c, const int32_t **numbers, size_t *n);
 /* n >= 1 chunkers, each fed to its end (final) and taken: the table of no
  * rows the whole of their inputs makes (sx_table_read_many's, less its
  * rows: the same strings, projects and ignored header fields) with the
- * same checks and errors (names and *failed as there).  Frees none. */
+ * same checks and errors (names and *failed as there); a NULL chunker is
+ * SX_ERR_VALUE, *failed its index.  Frees none. */
 sx_status sx_chunkers_finish(sx_chunker *const *c, size_t n, const char *const *names,
                              sx_table **out, sx_error *err, size_t *failed);
 void sx_chunker_free(sx_chunker *c); /* NULL is a no-op */

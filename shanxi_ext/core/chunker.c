@@ -20,7 +20,11 @@
 #include "parser.h"
 
 /* Room past one chunk: a read's worth of rows is parsed before a take. */
-#define READ_SLACK ((uint64_t)4 << 20)
+#define READ_SLACK  ((uint64_t)4 << 20)
+/* The most a fed input (of a size not known) reserves for: a larger chunk
+ * grows its columns as load() does, rather than failing to reserve room
+ * for rows the input may not have. */
+#define FED_RESERVE ((uint64_t)64 << 20)
 
 struct sx_chunker {
     sx_builder *b;
@@ -55,7 +59,8 @@ sx_chunker_new(const sx_parse_options *opts, sx_table *seed, uint64_t chunk_byte
         *out = NULL;
         return st;
     }
-    sx_builder_expect((*out)->b, chunk_bytes + READ_SLACK);
+    sx_builder_expect((*out)->b,
+                      (chunk_bytes < FED_RESERVE ? chunk_bytes : FED_RESERVE) + READ_SLACK);
     return SX_OK;
 }
 
@@ -116,6 +121,28 @@ note_late(sx_chunker *c, int32_t number)
     return SX_OK;
 }
 
+/* A chunk of an input without the category column gets one of empty
+ * fields: load() fills those rows from the project's category another
+ * input gives, so the seed fills them and late ones are noted, as for
+ * empty fields. */
+static sx_status
+add_empty_category(sx_table *t)
+{
+    sx_dict *d = &t->dicts[SX_COL_CATEGORY];
+    if (t->codes[SX_COL_CATEGORY])
+        return SX_OK;
+    if (!(t->codes[SX_COL_CATEGORY] = malloc((size_t)(t->nrows ? t->nrows : 1))))
+        return SX_ERR_NOMEM;
+    t->code_width[SX_COL_CATEGORY] = 1;
+    for (int64_t r = 0; r < t->nrows; r++)
+        sxp_put_code(t->codes[SX_COL_CATEGORY], 1, r, SX_NULL_CODE);
+    t->null_count[SX_COL_CATEGORY] = t->nrows;
+    /* a present column's dictionary always has its offsets[0] */
+    if (!d->offsets && !(d->offsets = calloc(1, sizeof *d->offsets)))
+        return SX_ERR_NOMEM;
+    return SX_OK;
+}
+
 /* Projects without a category so far take the seed's, interned in t. */
 static sx_status
 apply_seed(const sx_table *seed, sx_table *t, project_state *projects, size_t n)
@@ -172,6 +199,10 @@ copy_rows(const sx_table *src, sx_table *t)
             return SX_ERR_NOMEM;
         t->code_width[c] = src->code_width[c];
         t->null_count[c] = src->null_count[c];
+        /* a present column's dictionary always has its offsets[0], even
+         * when it holds no string yet */
+        if (!(t->dicts[c].offsets = calloc(1, sizeof *t->dicts[c].offsets)))
+            return SX_ERR_NOMEM;
         for (int32_t k = 0; k < src->dicts[c].count; k++) {
             size_t len;
             const char *s = sx_dict_str(&src->dicts[c], k, &len);
@@ -203,6 +234,7 @@ sx_chunker_take(sx_chunker *c, sx_table **out, sx_error *err)
     sxp_parser_init(&tmp, NULL, 0, NULL, e);
     sx_status st = SX_ERR_NOMEM;
     if (!(tmp.t = sxp_new_table()) || copy_rows(src, tmp.t) != SX_OK ||
+        add_empty_category(tmp.t) != SX_OK ||
         !(tmp.projects = copy_of(ps->projects, ps->nprojects * sizeof *ps->projects)))
         goto error;
     tmp.nprojects = ps->nprojects;
@@ -243,6 +275,11 @@ sx_chunkers_finish(sx_chunker *const *c, size_t n, const char *const *names, sx_
     *failed = 0;
     if (n == 0)
         return sx_error_set(err, SX_ERR_VALUE, "expected at least one input");
+    for (size_t i = 0; i < n; i++)
+        if (!c[i]) { /* an input never read: a caller's error, not a crash */
+            *failed = i;
+            return sx_error_set(err, SX_ERR_VALUE, "an input was not read");
+        }
     if (n == 1)
         return sx_builder_finish(c[0]->b, out, err);
     /* arrays of pointers: sizeof *p is meant */

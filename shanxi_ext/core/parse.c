@@ -610,6 +610,9 @@ build_metric_index(parser *ps)
     t->metric_first = malloc((n ? n : 1) * sizeof *t->metric_first);
     if (!t->metric_rows || !t->metric_first)
         return sxp_fail_nomem(ps);
+    /* a chunk's dictionary has metrics without rows: -1, never garbage */
+    for (size_t k = 0; k < (n ? n : 1); k++)
+        t->metric_first[k] = -1;
     const void *codes = t->codes[SX_COL_METRIC];
     int width = t->code_width[SX_COL_METRIC];
     for (int64_t r = 0; r < t->nrows; r++) {

@@ -329,6 +329,9 @@ sxp_reader_open_serial(const char *path, const sx_parse_options *opts, uint64_t 
     sx_status st = open_reader(path, opts, 0, out, os_error);
     if (st != SX_OK)
         return st;
+    /* a chunk larger than the file reserves no more than the file needs */
+    if ((*out)->regular && (*out)->size < expect)
+        expect = (*out)->size;
     sx_builder_expect((*out)->main.b, expect);
     /* reads no larger than a chunk, so a take comes after each chunk */
     if (read_size > 0 && read_size < (*out)->main.cap)

@@ -194,6 +194,51 @@ check_files(void)
     unlink(b);
 }
 
+/* A missing chunker (a file read in neither pass) is an error, not a
+ * dereference: at the input it stands for. */
+static void
+check_missing(void)
+{
+    sx_chunker *c[2] = {NULL, NULL};
+    CHECK(sx_chunker_new(NULL, NULL, 8, &c[0]) == SX_OK);
+    size_t used;
+    sx_error err;
+    const char *text = "project,metric,value,unit,as_of\n1,a,1,u,2022-01-01\n";
+    CHECK(sx_builder_feed(sx_chunker_builder(c[0]), text, strlen(text), 1, &used, &err) == SX_OK);
+    sx_table *t = NULL;
+    size_t failed = 9;
+    CHECK(sx_chunkers_finish(c, 2, NULL, &t, &err, &failed) == SX_ERR_VALUE);
+    CHECK(t == NULL && failed == 1);
+    failed = 9;
+    CHECK(sx_chunkers_finish(c + 1, 1, NULL, &t, &err, &failed) == SX_ERR_VALUE);
+    CHECK(t == NULL && failed == 0);
+    sx_chunker_free(c[0]);
+}
+
+/* A taken table's present column of only empty fields still has its
+ * dictionary's offsets[0], as a parsed table's has (an Arrow export needs
+ * it); and so does the category column a file without one is given. */
+static void
+check_empty_columns(void)
+{
+    const char *text = "project,metric,value,unit,as_of,region\n1,a,1,u,2022-01-01,\n";
+    sx_chunker *c = NULL;
+    CHECK(sx_chunker_new(NULL, NULL, 8, &c) == SX_OK);
+    size_t used;
+    sx_error err;
+    CHECK(sx_builder_feed(sx_chunker_builder(c), text, strlen(text), 1, &used, &err) == SX_OK);
+    sx_table *t = NULL;
+    CHECK(sx_chunker_take(c, &t, &err) == SX_OK);
+    CHECK(t && t->nrows == 1);
+    for (int k = 0; t && k < SX_NSTRCOLS; k++)
+        if (t->codes[k])
+            CHECK(t->dicts[k].offsets && t->dicts[k].offsets[0] == 0);
+    CHECK(t && t->codes[SX_COL_REGION] && t->dicts[SX_COL_REGION].count == 0);
+    CHECK(t && t->codes[SX_COL_CATEGORY] && t->null_count[SX_COL_CATEGORY] == 1);
+    sx_table_decref(t);
+    sx_chunker_free(c);
+}
+
 int
 main(void)
 {
@@ -213,5 +258,7 @@ main(void)
         for (size_t j = 0; j < sizeof takes / sizeof *takes; j++)
             check_error(bad[i], takes[j]);
     check_files();
+    check_missing();
+    check_empty_columns();
     return CHECK_DONE();
 }

@@ -63,6 +63,37 @@ def _check_encoding(encoding, fname):
                         % (fname, type(encoding).__name__))
 
 
+def _start_of(f):
+    """Where a second reading of f would start: its position for a seekable
+    file object, True for a regular file (opened again), else None."""
+    if not isinstance(f, str):
+        try:
+            return f.tell() if f.seekable() else None
+        except (AttributeError, OSError, ValueError):
+            return None
+    try:
+        import stat
+
+        return True if stat.S_ISREG(os.stat(f).st_mode) else None
+    except OSError:
+        return None
+
+
+def _rewind(files, starts):
+    """Makes the files ready to be read again, or raises ValueError for one
+    that cannot be (a pipe, a terminal, a stream that does not seek)."""
+    for f, start in zip(files, starts):
+        if start is None:
+            name = f if isinstance(f, str) else getattr(f, "name", type(f).__name__)
+            raise ValueError(
+                "%s must be read twice (a project's category or key is given only by rows "
+                "after a chunk that needed it) and cannot be read again: give a regular file, "
+                "a seekable file object, or a larger chunk_size, or use load()" % (name,))
+    for f, start in zip(files, starts):
+        if start is not True:
+            f.seek(start)
+
+
 def _keys(by):
     return by if isinstance(by, tuple) else (by,)
 
@@ -115,6 +146,7 @@ def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None,
     # text is looked up in the files only)
     checked = dict(filters, project=None) if isinstance(project, str) else filters
     _shanxi.data.partial(func, by=by, **checked)
+    starts = [_start_of(f) for f in files]
     acc, whole, late, missed = _run(files, many, func, by, size, encoding, filters, project, None)
     # looked up in the whole: aggregate()'s errors, and the filter misses
     base = whole.partial(func, by=by, seq=-1, **filters)
@@ -132,6 +164,8 @@ def partial_files(paths, func="sum", *, by=None, chunk_size=None, encoding=None,
         again = True
     if again:
         import warnings
+
+        _rewind(files, starts)
 
         with warnings.catch_warnings():  # the first reading said them
             warnings.simplefilter("ignore")

@@ -5,6 +5,7 @@ chunks and quoted fields are cut), the answer and every error are those of
 load(paths).aggregate(...)."""
 import datetime
 import gzip
+import io
 import os
 import signal
 import struct
@@ -173,6 +174,50 @@ def test_a_category_given_late_and_a_project_named_late(tmp_path, monkeypatch):
         shanxi.partial_files(str(path), "count", by=by, chunk_size=size, **flt)
         assert len(passes) == want, (by, flt, size)
         assert passes[-1] is None or isinstance(passes[-1], shanxi.Dataset)
+
+
+def test_a_second_reading_of_a_file_object(tmp_path):
+    # the same late category from a file object: a seekable one is read
+    # again from where it was; one that cannot seek is a ValueError (over
+    # 1 MiB of rows first: what Python reads comes a MiB at a time)
+    rows = ["%d,m,%d,u,2022-01-0%d,R%d,,\n" % (i % 3 + 1, i, i % 9 + 1, i % 2)
+            for i in range(60000)]
+    rows += ["%d,m,1,u,2022-02-01,R0,cat%d,key%d\n" % (p, p % 2, p) for p in (1, 2, 3)]
+    data = ("junk before\n" + HEADER + "".join(rows)).encode()
+    expected = shanxi.loads(data[len("junk before\n"):]).aggregate("sum", by="category")
+    f = io.BytesIO(data)
+    f.readline()  # read from the header on, not from the start of the buffer
+    got = shanxi.aggregate_files(f, "sum", by="category", chunk_size=40)
+    assert same(got, expected)
+
+    class Stream:
+        def __init__(self, data):
+            self.f = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self.f.read(n)
+
+    with pytest.raises(ValueError, match="must be read twice .* cannot be read again"):
+        shanxi.aggregate_files(Stream(data[len("junk before\n"):]), "sum", by="category",
+                               chunk_size=40)
+    # no second reading needed: a stream is fine
+    assert same(shanxi.aggregate_files(Stream(data[len("junk before\n"):]), "sum", by="region",
+                                       chunk_size=40),
+                shanxi.loads(data[len("junk before\n"):]).aggregate("sum", by="region"))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "wb") as w:
+            w.write(data[len("junk before\n"):])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with pytest.raises(ValueError, match="fifo must be read twice"):
+            shanxi.aggregate_files(str(fifo), "sum", by="category", chunk_size=40)
+    finally:
+        writer.join()
 
 
 def test_a_file_without_the_category_column_takes_its_projects_category(tmp_path):

@@ -353,6 +353,6 @@ def load(
     /,
     *,
     encoding: str | None = None,
-    threads: int | None = None,
+    threads: SupportsIndex | None = None,
 ) -> Dataset: ...
 def loads(text: str | ReadableBuffer, /, *, encoding: str | None = None) -> Dataset: ...

@@ -96,15 +96,13 @@ read_plain(run *r, const char *cpath, PyObject *source, int many)
     memset(&err, 0, sizeof err);
     int os_error = 0, done = 0;
     sx_status status;
-    for (;;) {
-        /* opening a FIFO waits for a writer: a signal interrupts that too */
+    /* opening a FIFO waits for a writer: a signal interrupts that too, and
+     * the open is tried again unless its handler raised */
+    do {
         Py_BEGIN_ALLOW_THREADS;
         status = sx_chunker_open(cpath, NULL, r->seed, r->chunk_size, &r->c, &os_error);
         Py_END_ALLOW_THREADS;
-        if (status != SX_ERR_IO || os_error != EINTR || PyErr_CheckSignals() < 0) {
-            break;
-        }
-    }
+    } while (status == SX_ERR_IO && os_error == EINTR && PyErr_CheckSignals() == 0);
     while (status == SX_OK && !done) {
         Py_BEGIN_ALLOW_THREADS;
         status = sx_chunker_step(r->c, &done, &err, &os_error);
@@ -218,6 +216,8 @@ read_chunked(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     int many = PyObject_IsTrue(vals[A_MANY]);
     Py_ssize_t n = PyList_GET_SIZE(files);
     run r = {st, NULL, vals[A_ON_CHUNK], NULL, PySet_New(NULL), seed_table, (uint64_t)size, 0};
+    /* an array of pointers to structs: sizeof *done is meant */
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
     sx_chunker **done = PyMem_Calloc((size_t)n, sizeof *done);
     const char **cnames = PyMem_Calloc((size_t)n, sizeof *cnames);
     char *python = PyMem_Calloc((size_t)n, 1);

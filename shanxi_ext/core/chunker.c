@@ -83,11 +83,13 @@ sx_chunker_late(const sx_chunker *c, const int32_t **numbers, size_t *n)
     *n = c->nlate;
 }
 
-/* n bytes at src copied, or NULL when out of memory. */
+/* n bytes at src copied, or NULL when out of memory.  calloc, so that
+ * even a copy of nothing is defined memory (clang-analyzer follows callers
+ * that read it only when n > 0 down the n == 0 path). */
 static void *
 copy_of(const void *src, size_t n)
 {
-    void *dst = malloc(n ? n : 1);
+    void *dst = calloc(n ? n : 1, 1);
     if (dst && n)
         memcpy(dst, src, n);
     return dst;

@@ -15,6 +15,7 @@ with bench/ as ``import panelgen`` (tools/panelgen.py).
 """
 import os
 import pathlib
+import struct
 import sys
 
 import pytest
@@ -49,6 +50,26 @@ def examples(n):
     (hypothesis draws afresh), so that many quick runs cover what one slow
     run does."""
     return n if SLOW else max(10, n // 5)
+
+
+def outcome(call):
+    """A call's value, or its exception's type and message (the tests of
+    partial aggregates compare these with same())."""
+    try:
+        return ("ok", call())
+    except (ValueError, KeyError) as e:
+        return (type(e).__name__, str(e))
+
+
+def same(a, b):
+    """Equal results, floats compared by their bits (and ints stay ints)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return isinstance(b, float) and struct.pack("<d", a) == struct.pack("<d", b)
+    return type(a) is type(b) and a == b
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,7 +8,6 @@ import gzip
 import io
 import os
 import signal
-import struct
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ import threading
 
 import panelgen
 import pytest
+from conftest import outcome, same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,25 +25,6 @@ FUNCS = ["sum", "count", "mean", "min", "max"]
 BYS = [None, "project", "metric", "category", "unit", "region", "as_of", "month",
        ("region", "month"), ("unit",), ("month", "unit", "project"), ("category", "region")]
 HEADER = "project,metric,value,unit,as_of,region,category,project_key\n"
-
-
-def outcome(call):
-    """A call's value, or its exception's type and message."""
-    try:
-        return ("ok", call())
-    except (ValueError, KeyError) as e:
-        return (type(e).__name__, str(e))
-
-
-def same(a, b):
-    """Equal results, floats compared by their bits (and ints stay ints)."""
-    if isinstance(a, dict):
-        return isinstance(b, dict) and list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, tuple):
-        return isinstance(b, tuple) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float):
-        return isinstance(b, float) and struct.pack("<d", a) == struct.pack("<d", b)
-    return type(a) is type(b) and a == b
 
 
 def check(paths, chunk_sizes, funcs=FUNCS, bys=BYS, filters=({},), **options):

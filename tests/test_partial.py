@@ -8,7 +8,7 @@ import random
 import struct
 
 import pytest
-from conftest import examples
+from conftest import examples, outcome, same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,26 +26,6 @@ HEADER = "project,metric,value,unit,as_of,region,category\n"
 VALUES = ["1e16", "1", "-1e16", "0.1", "0.2", "-0.3", "5", "5.0", "-0.0", "0", "0.0",
           "9007199254740993", "-9007199254740993", "123456789", "2.5e-300", "1e300",
           "-1e300", "3", "7.25", "-2"]
-
-
-def outcome(call):
-    """A call's value, or its exception's type and message."""
-    try:
-        return ("ok", call())
-    except (ValueError, KeyError) as e:
-        return (type(e).__name__, str(e))
-
-
-def same(a, b):
-    """Equal results, floats compared by their bits (and ints stay ints)."""
-    if isinstance(a, dict):
-        return isinstance(b, dict) and list(a) == list(b) and all(
-            same(a[k], b[k]) for k in a)
-    if isinstance(a, tuple):
-        return isinstance(b, tuple) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float):
-        return isinstance(b, float) and struct.pack("<d", a) == struct.pack("<d", b)
-    return type(a) is type(b) and a == b
 
 
 @st.composite

@@ -47,6 +47,16 @@ def pd_count_by_project(df):
     return df.groupby("project", observed=True).size()
 
 
+def faster_row(row, what, ours, ref, peer, goal):
+    """Adds row: ours against ref, the target being at least goal times faster."""
+    x = ref.median / ours.median
+    rng = spread(ours.samples, ref.samples)
+    add_row(row, what, None, fmt_ns(ours.median), peer, fmt_ns(ref.median), x,
+            times_text(x) + spread_text(rng), ">= %dx faster" % goal,
+            status_of(x >= goal, True), ours_ns=ours.median, peer_ns=ref.median,
+            ours_samples=ours.samples, peer_samples=ref.samples, goal=goal)
+
+
 def bench_embedded(args):
     import shanxi
     budget = args.budget_ns
@@ -88,13 +98,7 @@ def bench_embedded(args):
         ours = Timed("ours", stmt, {"f": ours_f})
         ref = Timed("python", py_stmt, {"g": py_f, "rows": tuples})
         interleave([ours, ref], args.repeat, budget)
-        x = ref.median / ours.median
-        rng = spread(ours.samples, ref.samples)
-        add_row(2, what, None, fmt_ns(ours.median), "pure Python on tuples",
-                fmt_ns(ref.median), x, times_text(x) + spread_text(rng), ">= 10x faster",
-
-                status_of(x >= 10, True), ours_ns=ours.median, peer_ns=ref.median,
-                ours_samples=ours.samples, peer_samples=ref.samples, goal=10)
+        faster_row(2, what, ours, ref, "pure Python on tuples", 10)
     if not have("pandas"):
         for what, *_ in ops:
             not_installed(3, what, None, "pandas on to_frame()", ">= 1000x faster")
@@ -110,13 +114,7 @@ def bench_embedded(args):
         except Exception as exc:
             failed(3, what, None, "pandas on to_frame()", ">= 1000x faster", exc)
             continue
-        x = ref.median / ours.median
-        rng = spread(ours.samples, ref.samples)
-        add_row(3, what, None, fmt_ns(ours.median), "pandas on to_frame()",
-                fmt_ns(ref.median), x, times_text(x) + spread_text(rng), ">= 1000x faster",
-
-                status_of(x >= 1000, True), ours_ns=ours.median, peer_ns=ref.median,
-                ours_samples=ours.samples, peer_samples=ref.samples, goal=1000)
+        faster_row(3, what, ours, ref, "pandas on to_frame()", 1000)
 
 
 # ---------------------------------------------------------------- 4: import

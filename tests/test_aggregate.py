@@ -653,9 +653,28 @@ PANEL_FILTERS = [
 ]
 
 
-def test_panel_agrees_with_the_reference_for_every_combination(panel, panel_rows):
-    assert check_everything(panel, panel_rows, PANEL_FILTERS) == \
-        len(PANEL_FILTERS) * len(FUNCS) * (len(BYS) + len(TUPLE_BYS))
+# The filter sets the quick suite checks (every func and grouping each): one of
+# each kind (unit, project, category, region, metric, dates, several at once),
+# the sums past 64 bits and the correctly rounded ones among them, an empty
+# selection and an unknown unit.  SHANXI_SLOW=1 checks them all.
+QUICK_PANEL_FILTERS = [
+    {}, {"unit": "CNY"}, {"unit": "CNY_debt"}, {"unit": "mm"}, {"project": "roads"},
+    {"category": "utilities"}, {"region": "Ürümqi"}, {"metric": "asphalt"},
+    {"since": "2022-01-31", "until": "2022-02-28"},
+    {"unit": "mm", "region": "South", "until": "2022-02-28"},
+    {"unit": "benches", "since": "2024-01-01"}, {"unit": "yuan"}, {"project": 3},
+]
+
+
+@pytest.mark.parametrize("filters", [
+    pytest.param(f, marks=() if f in QUICK_PANEL_FILTERS else pytest.mark.slow)
+    for f in PANEL_FILTERS])
+def test_panel_agrees_with_the_reference_for_every_combination(panel, panel_rows, filters):
+    assert check_everything(panel, panel_rows, [filters]) == len(FUNCS) * (len(BYS) + len(TUPLE_BYS))
+
+
+def test_the_quick_filter_sets_are_among_the_panel_filters():
+    assert all(f in PANEL_FILTERS for f in QUICK_PANEL_FILTERS)
 
 
 def test_panel_sums_beyond_64_bits_are_exact(panel):

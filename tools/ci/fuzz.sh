@@ -10,7 +10,10 @@
 # First the seed corpora are replayed once through harnesses built with the
 # default compiler (cc) and ASan/UBSan without libFuzzer (make replay), so the
 # regression inputs (corpus/*/regress-*) are checked by a second compiler.
-# New inputs that the run finds go to a scratch corpus, never into the repo.
+# New inputs that the run finds go to a scratch corpus, never into the repo;
+# with SHANXI_FUZZ_CORPUS=DIR (CI sets it) that corpus is DIR/<harness> and is
+# kept, so that each bounded run starts where the last one stopped and short
+# runs add up (it is emptied when it passes 20000 inputs).
 #
 # A long run by hand (figures for the note):
 #   make -C tests/fuzz && mkdir -p /tmp/fz
@@ -33,15 +36,23 @@ make -s -C tests/fuzz replay
 
 failed=0
 for name in "${names[@]}"; do
-    echo "== fuzz: fuzz_$name for ${seconds}s"
-    mkdir -p "$scratch/$name"
+    corpus=$scratch/$name
+    if [ -n "${SHANXI_FUZZ_CORPUS:-}" ]; then
+        corpus=$SHANXI_FUZZ_CORPUS/$name
+        mkdir -p "$corpus"
+        if [ "$(find "$corpus" -type f | wc -l)" -gt 20000 ]; then
+            find "$corpus" -type f -delete
+        fi
+    fi
+    echo "== fuzz: fuzz_$name for ${seconds}s (from $(find "$corpus" -type f | wc -l) kept inputs and the seeds)"
+    mkdir -p "$corpus"
     log=$scratch/$name.log
     # -timeout: an input that takes 10 s is a hang; -rss_limit_mb: a leak or
     # blow-up; -max_len: the largest seed (the data file) and a little more.
     set +e
     tests/fuzz/build/fuzz_"$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/$name-" \
-        "$scratch/$name" tests/fuzz/corpus/"$name" >"$log" 2>&1
+        "$corpus" tests/fuzz/corpus/"$name" >"$log" 2>&1
     status=$?
     set -e
     grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::number_of_executed_units|^stat::peak_rss_mb' "$log" || true

@@ -58,10 +58,21 @@ libubsan=$(readlink -f "$libubsan")
 echo "== sanitize: copy the source tree"
 mkdir -p "$tmp/src"
 git ls-files -z --cached --others --exclude-standard | (cd "$root" && xargs -0 cp --parents -t "$tmp/src")
+# (CI's ccache, if any, hashes paths in the copy relative to it)
+export CCACHE_BASEDIR=$tmp/src
 
 echo "== sanitize: venv at $venv, build with SHANXI_SANITIZE=1 SHANXI_STRICT=1 (gcc)"
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
+# A venv that is kept (CI's, under /var/cache) is used by one run at a time,
+# and made anew when its interpreter is not this one.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+version=$("$python" -c 'import sys; print(sys.version)')
+if [ "$("$venv/bin/python" -c 'import sys; print(sys.version)' 2>/dev/null)" != "$version" ]; then
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+fi
 "$venv/bin/python" -m pip uninstall --quiet --yes shanxi 2>/dev/null || true
 if ! CC=gcc SHANXI_SANITIZE=1 SHANXI_STRICT=1 \
         "$venv/bin/python" -m pip install --quiet --no-compile "$tmp/src[test]" >"$tmp/build.log" 2>&1; then

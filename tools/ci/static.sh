@@ -2,8 +2,13 @@
 # Static checks; any finding fails the script.
 #
 #   tools/ci/static.sh [VENV]
-#       VENV: a venv to install shanxi and the tools into (made if missing;
-#       default: a new one in a temp dir)
+#       VENV: a venv to install shanxi and the tools into (made if missing or
+#       of another interpreter, used by one run at a time; default: a new
+#       one in a temp dir)
+#   SHANXI_TIDY_CACHE=DIR (CI sets it): clang-tidy skips a file whose input
+#       passed before: the same preprocessed text (comments kept, so NOLINT
+#       counts), flags, .clang-tidy and clang-tidy version.  A finding is
+#       never cached: a file that fails is checked again on every run.
 #
 #  1. ruff            the Python files; rules in pyproject.toml [tool.ruff.lint]
 #  2. mypy.stubtest   the stubs (shanxi/*.pyi) agree with the built module
@@ -54,13 +59,24 @@ fi
 took
 
 echo "== static: venv at $venv (shanxi built from a copy of the tree, $RUFF, $MYPY)"
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
 py=$venv/bin/python
-"$py" -m pip install --quiet --upgrade pip
+if [ "$("$py" -c 'import sys; print(sys.version)' 2>/dev/null)" != \
+     "$("$python" -c 'import sys; print(sys.version)')" ]; then
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$py" -m pip install --quiet --upgrade pip
+fi
 # A copy: a build/ left in the checkout (say, a sanitized one) is not reused.
 mkdir -p "$tmp/src"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$tmp/src"
-if ! "$py" -m pip install --quiet "$tmp/src" "$RUFF" "$MYPY" dask >"$tmp/install.log" 2>&1; then
+export CCACHE_BASEDIR=$tmp/src  # (CI's ccache, if any: paths relative to the copy)
+# The tools (pip keeps what is there already), then shanxi from the copy.
+if ! { "$py" -m pip install --quiet "$RUFF" "$MYPY" dask \
+        && "$py" -m pip install --quiet --no-deps --force-reinstall "$tmp/src"; } \
+        >"$tmp/install.log" 2>&1; then
     cat "$tmp/install.log" >&2
     exit 1
 fi
@@ -84,9 +100,30 @@ echo "== static: clang-tidy (.clang-tidy)"
 pyinc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 sources=(shanxi_ext/core/*.c shanxi_ext/*.c)
 cflags=(-std=c11 -Iinclude -I"$tmp/generated" -I"$pyinc" -D_GNU_SOURCE=1)
-# (its "N warnings generated" counts what is outside our code and suppressed)
-clang-tidy --quiet "${sources[@]}" -- "${cflags[@]}" 2> >(grep -v "warnings generated" >&2) \
-    || failed+=(clang-tidy)
+tidy_cache=${SHANXI_TIDY_CACHE:-}
+[ -z "$tidy_cache" ] || mkdir -p "$tidy_cache"
+tidy_version=$(clang-tidy --version)
+tidy_failed=0 tidy_skipped=0
+for src in "${sources[@]}"; do
+    key=
+    if [ -n "$tidy_cache" ]; then
+        # the temp dir's name, in the generated header's path, is not input
+        key=$({ echo "$tidy_version"; cat .clang-tidy; echo "$src ${cflags[*]}"; \
+                clang -E -C "${cflags[@]}" "$src"; } | sed "s#$tmp#TMP#g" | sha256sum | cut -c1-64)
+        if [ -e "$tidy_cache/$key" ]; then
+            tidy_skipped=$((tidy_skipped + 1))
+            continue
+        fi
+    fi
+    # (its "N warnings generated" counts what is outside our code and suppressed)
+    if clang-tidy --quiet "$src" -- "${cflags[@]}" 2> >(grep -v "warnings generated" >&2); then
+        [ -z "$key" ] || touch "$tidy_cache/$key"
+    else
+        tidy_failed=1
+    fi
+done
+[ "$tidy_failed" -eq 0 ] || failed+=(clang-tidy)
+[ -z "$tidy_cache" ] || echo "   ${#sources[@]} files, $tidy_skipped passed before with the same input"
 took
 
 echo "== static: cppcheck"

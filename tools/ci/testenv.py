@@ -8,14 +8,16 @@ CI runs at once take turns):
 
 1. The environment.  VENV is reused when its stamp (VENV/shanxi-ci.json,
    written last) names this interpreter's version and the same requirements
-   of pyproject.toml's test extra; otherwise it is made anew: a venv, pip
-   upgraded, the test tools (pytest, hypothesis: they must install), then each
-   other requirement (the optional peers: pandas, pyarrow, polars, duckdb,
-   dask...) on its own, from wheels only and within PEER_TIMEOUT seconds (a
-   peer with no wheel for this Python, or whose resolver backtracks, is
-   recorded as unavailable and its tests skip themselves).  Installing the
-   peers is most of a fresh environment's time (one to four minutes each
-   Python); the cache is what makes the per-Python lanes cheap.
+   of pyproject.toml's test extra.  When only the requirements changed, it is
+   updated in place (pip installs what is new or no longer satisfied, and
+   keeps the rest).  Otherwise it is made anew: a venv, pip upgraded, the
+   test tools (pytest, pytest-xdist, hypothesis: they must install), then
+   each other requirement (the optional peers: pandas, pyarrow, polars,
+   duckdb, dask...) on its own, from wheels only and within PEER_TIMEOUT
+   seconds (a peer with no wheel for this Python, or whose resolver
+   backtracks, is recorded as unavailable and its tests skip themselves).
+   Installing the peers is most of a fresh environment's time (one to four
+   minutes each Python); the cache is what makes the per-Python lanes cheap.
 2. shanxi itself, always built afresh from SRC (pip install --no-deps
    --force-reinstall --verbose): with SHANXI_STRICT=1 (the default) the C is
    compiled with -Werror and the build log must show it.
@@ -42,7 +44,7 @@ import sys
 import time
 import venv
 
-TOOLS = ("pytest", "hypothesis")   # the test extra's requirements that must install
+TOOLS = ("pytest", "pytest-xdist", "hypothesis")  # the test extra's requirements that must install
 
 
 def test_extra(src):
@@ -59,27 +61,29 @@ def name_of(req):
     return re.match(r"[A-Za-z0-9_.-]+", req).group(0).lower().replace("_", "-")
 
 
-def run(cmd, log, timeout=None):
+def run(cmd, log, timeout=None, env=None):
     """Run cmd with its output appended to the file log; True when it exits 0."""
     with open(log, "ab") as out:
         try:
             return subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=timeout).returncode == 0
+                                  timeout=timeout, env=env).returncode == 0
         except subprocess.TimeoutExpired:
             out.write(b"\n(timed out after %d s)\n" % timeout)
             return False
 
 
-def make_env(path, reqs, key, log):
-    """A new environment at path; returns the requirements left out, or raises."""
-    shutil.rmtree(path, ignore_errors=True)
-    venv.create(path, with_pip=True)
+def make_env(path, reqs, key, log, fresh=True):
+    """A new environment at path (or, fresh=False, the one there brought up to
+    reqs); returns the requirements left out, or raises."""
     py = os.path.join(path, "bin", "python")
     # --no-compile: byte-compiling every module of the peers is most of an
     # install's CPU time; the modules the tests import compile on first use.
     pip = [py, "-m", "pip", "install", "--quiet", "--no-compile"]
-    if not run(pip + ["--upgrade", "pip"], log):
-        print("   (pip not upgraded: the venv's own is used)")
+    if fresh:
+        shutil.rmtree(path, ignore_errors=True)
+        venv.create(path, with_pip=True)
+        if not run(pip + ["--upgrade", "pip"], log):
+            print("   (pip not upgraded: the venv's own is used)")
     tools = [r for r in reqs if name_of(r) in TOOLS] or list(TOOLS)
     if not run(pip + tools, log):
         raise RuntimeError("could not install %s" % " ".join(tools))
@@ -88,7 +92,7 @@ def make_env(path, reqs, key, log):
     for req in reqs:
         if name_of(req) not in TOOLS and not run(pip + ["--only-binary=:all:", req], log, timeout):
             missing.append(req)
-    stamp = {"key": key, "python": sys.version, "missing": missing,
+    stamp = {"key": key, "python": sys.version, "reqs": reqs, "missing": missing,
              "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     with open(os.path.join(path, "shanxi-ci.json.tmp"), "w") as f:
         json.dump(stamp, f)
@@ -97,17 +101,21 @@ def make_env(path, reqs, key, log):
 
 
 def reuse_env(path, key):
-    """The requirements left out of a matching environment at path, or None."""
+    """("reuse", the requirements left out) for a matching environment at path,
+    ("update", None) for one of this interpreter made for other requirements,
+    or ("make", None)."""
     if os.environ.get("SHANXI_CI_FRESH") == "1":
-        return None
+        return "make", None
     try:
         with open(os.path.join(path, "shanxi-ci.json")) as f:
             stamp = json.load(f)
     except (OSError, ValueError):
-        return None
-    if stamp.get("key") != key or not os.access(os.path.join(path, "bin", "python"), os.X_OK):
-        return None
-    return stamp.get("missing", [])
+        return "make", None
+    if not os.access(os.path.join(path, "bin", "python"), os.X_OK):
+        return "make", None
+    if stamp.get("key") == key:
+        return "reuse", stamp.get("missing", [])
+    return ("update" if stamp.get("python") == sys.version else "make"), None
 
 
 def counts_of(output):
@@ -132,21 +140,23 @@ def main(argv):
         open(log, "w").close()
         reqs = test_extra(src)
         key = hashlib.sha256("\n".join([sys.version] + reqs).encode()).hexdigest()
-        missing = reuse_env(path, key)
-        if missing is None:
-            print("   making the environment %s" % path)
+        how, missing = reuse_env(path, key)
+        if how == "reuse":
+            print("   reusing the environment %s" % path)
+        else:
+            print("   %s the environment %s" % ("updating" if how == "update" else "making", path))
             try:
-                missing = make_env(path, reqs, key, log)
+                missing = make_env(path, reqs, key, log, fresh=how == "make")
             except RuntimeError as e:
                 result = "FAIL (%s)" % e
-        else:
-            print("   reusing the environment %s" % path)
         py = os.path.join(path, "bin", "python")
         if not result:
             build = path + ".build"
             open(build, "w").close()
+            # (CCACHE_BASEDIR: CI's ccache, if any, hashes the copy's paths
+            # relative to it, so that a copy made elsewhere hits)
             ok = run([py, "-m", "pip", "install", "--verbose", "--no-deps", "--force-reinstall",
-                      src], build)
+                      src], build, env=dict(os.environ, CCACHE_BASEDIR=src))
             with open(build, errors="replace") as f:
                 text = f.read()
             if not ok:
@@ -160,7 +170,8 @@ def main(argv):
                 print(text[-6000:])
         t1 = time.monotonic()
         if not result:
-            proc = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+            # -n 0: one process; the CI lanes already keep every core busy
+            proc = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"]
                                   + pytest_args, cwd=src, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
             output = proc.stdout.decode(errors="replace")

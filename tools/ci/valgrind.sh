@@ -69,6 +69,7 @@ command -v valgrind >/dev/null || { echo "valgrind.sh: apt-get install -y valgri
 
 mkdir -p "$tmp/src"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$tmp/src"
+export CCACHE_BASEDIR=$tmp/src  # (CI's ccache, if any: paths relative to the copy)
 
 jobs=${JOBS:-$(nproc)}
 t0=$SECONDS
@@ -110,7 +111,7 @@ origins=()
 [ -n "${VALGRIND_TRACK_ORIGINS:-}" ] && origins=(--track-origins=yes)
 env -u SHANXI_SLOW -u SHANXI_SDIST PYTHONMALLOC=malloc valgrind --suppressions="$supp" --leak-check=full --show-leak-kinds=definite \
     --num-callers=40 --fullpath-after= "${origins[@]+"${origins[@]}"}" --log-file="$log" \
-    "$py" -m pytest -p no:cacheprovider -q "${files[@]}"
+    "$py" -m pytest -p no:cacheprovider -q -n 0 "${files[@]}"
 status=$?
 set -e
 "$python" tools/ci/valgrind_filter.py "$log" || status=1

@@ -5,6 +5,7 @@
  *   aggregate.c  the entry: feeding rows, the two-thread split, results
  *   group.c      key -> group tables, and the order of the groups
  *   groupkeys.c  the same for several keys: composite keys -> groups
+ *   densefeed.c  the fast path of counts and sums by one key of few values
  *   exactsum.c   exact float and integer sums (exactsum.h)
  */
 #ifndef SHANXI_CORE_AGG_H
@@ -75,6 +76,9 @@ typedef struct agg {
     const void *keycol;
     int keywidth; /* bytes per key of keycol: 1, 2 or 4 */
     int32_t constkey;
+    /* the unit of every row fed, when the filter fixes it (or the file has
+     * no unit column): no unit work per row; else UNIT_UNSET */
+    int32_t fixed_unit;
     int month;                    /* keycol is as_of, turned into months */
     int32_t *memo_day, *memo_key; /* direct-mapped day -> month cache */
     /* several keys (groupkeys.c): the parts, and either a direct table over
@@ -165,7 +169,40 @@ void sxk_free(agg *s);
 int sxk_block_groups(agg *s, int64_t start, const uint32_t *sel, size_t n, int32_t *gidx);
 int32_t sxk_lookup(agg *s, const int32_t *parts);
 
+/* ------------------------------------------------------------------ densefeed.c */
+
+#define SXD_SPAN  256 /* direct-table slots the fast path takes */
+#define SXD_CHUNK 256 /* rows between carries of the integer sums */
+/* Fewer rows than this take the general path: the fast path's setup would
+ * cost more than it saves.  The C tests' threads build sets 1, so that
+ * every test runs through the fast path too. */
+#ifndef SXD_MIN_ROWS
+#define SXD_MIN_ROWS 4096
+#endif
+
+/* The fast path's per-key slots (one per direct-table entry), folded into
+ * the groups by sxd_finish.  ~9 KB: on the feeding thread's stack. */
+typedef struct sxd_state {
+    int64_t cnt[SXD_SPAN];
+    int64_t lo[SXD_SPAN], hi[SXD_SPAN]; /* exact integer sums: hi * 2^62 + lo */
+    int64_t nflt[SXD_SPAN];             /* rows that went to the float sums */
+    int32_t unit[SXD_SPAN];             /* as acc.unit, unless fixed_unit */
+    size_t pending;                     /* rows since the last carry */
+} sxd_state;
+
+/* Whether s (set up) takes the fast path for a range of rows rows. */
+int sxd_usable(const agg *s, int64_t rows);
+void sxd_init(sxd_state *d, const agg *s);
+/* Feed rows start + sel[0..n); 0 on allocation failure. */
+int sxd_feed(agg *s, sxd_state *d, int64_t start, const uint32_t *sel, size_t n);
+/* Fold the slots into their groups; 0 on allocation failure. */
+int sxd_finish(agg *s, sxd_state *d);
+
 /* ------------------------------------------------------------------ aggregate.c */
+
+/* The general feed: rows start + sel[0..n) into groups gidx[0..n); 0 on
+ * allocation failure. */
+int sxa_block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *gidx);
 
 /* s (len bytes, at most max of them, "..." when cut; control bytes as
  * '?') at *pos in buf, never past lim. */

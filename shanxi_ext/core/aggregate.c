@@ -50,13 +50,14 @@ exact_int(const sx_table *t, int64_t i, double v)
 }
 
 /* Feed one block's selected rows into their groups.  One loop per kind of
- * work so each inner loop does only what the function needs. */
-static int
-block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *gidx)
+ * work so each inner loop does only what the function needs; a unit the
+ * filter fixes is set once, at the end of the rows (feed_range). */
+int
+sxa_block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *gidx)
 {
     const sx_table *t = s->t;
     const void *units = t->codes[SX_COL_UNIT];
-    int uw = t->code_width[SX_COL_UNIT];
+    int uw = t->code_width[SX_COL_UNIT], per_row_unit = s->fixed_unit == UNIT_UNSET;
     acc *accs = s->accs;
     if (accs == NULL) /* block_groups made the rows' groups: never here */
         return n == 0;
@@ -65,7 +66,8 @@ block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *
         for (size_t k = 0; k < n; k++) {
             acc *a = &accs[gidx[k]];
             a->count++;
-            merge_unit(a, units ? sx_code_in(units, uw, start + sel[k]) : SX_NULL_CODE);
+            if (per_row_unit)
+                merge_unit(a, units ? sx_code_in(units, uw, start + sel[k]) : SX_NULL_CODE);
         }
         break;
     case SX_SUM:
@@ -75,7 +77,8 @@ block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *
             acc *a = &accs[gidx[k]];
             double v = t->value[i];
             a->count++;
-            merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
+            if (per_row_unit)
+                merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
             if (exact_int(t, i, v)) {
                 a->has_int = 1;
                 a->ilo += (int64_t)v;
@@ -96,7 +99,8 @@ block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32_t *
             acc *a = &accs[gidx[k]];
             double v = t->value[i];
             int isint = exact_int(t, i, v);
-            merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
+            if (per_row_unit)
+                merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
             if (a->count++ == 0) {
                 a->min = a->max = v;
                 a->min_is_int = a->max_is_int = (uint8_t)isint;
@@ -399,16 +403,31 @@ feed_range(agg *s, const sxf_compiled *q, int64_t from, int64_t to)
     uint32_t sel[SXF_BLOCK];
     int32_t gidx[SXF_BLOCK];
     size_t identity = 0;
+    sxd_state d;
+    int dense = sxd_usable(s, to - from);
     if (q->none)
         return 1;
+    if (dense)
+        sxd_init(&d, s);
     for (int64_t start = from; start < to; start += SXF_BLOCK) {
         size_t len = to - start < SXF_BLOCK ? (size_t)(to - start) : SXF_BLOCK;
         size_t n = select_block(q, start, len, sel, &identity);
         if (n == 0)
             continue;
-        if (!sxa_block_groups(s, start, sel, n, gidx) || !block_feed(s, start, sel, n, gidx))
+        if (dense) {
+            if (!sxd_feed(s, &d, start, sel, n))
+                return 0;
+        } else if (!sxa_block_groups(s, start, sel, n, gidx) ||
+                   !sxa_block_feed(s, start, sel, n, gidx)) {
             return 0;
+        }
     }
+    if (dense && !sxd_finish(s, &d))
+        return 0;
+    /* every row had the fixed unit: so has every group that got one */
+    for (int32_t g = 0; s->fixed_unit != UNIT_UNSET && g < s->nacc; g++)
+        if (s->accs[g].count > 0 && s->accs[g].unit == UNIT_UNSET)
+            s->accs[g].unit = s->fixed_unit;
     return 1;
 }
 
@@ -502,6 +521,7 @@ feed_all(agg *s, const sxf_compiled *q)
         /* the later half to a second thread */
         half_job job = {&s2, q, t->nrows / 2, t->nrows, 0};
         sxa_init(&s2, t, s->func, s->keyby, s->nkeys);
+        s2.fixed_unit = s->fixed_unit;
         if (!sxa_setup(&s2)) {
             sxa_free(&s2);
             return 0;
@@ -578,6 +598,10 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
         goto error;
 
     sxf_compile(&q, t, f);
+    if (t->codes[SX_COL_UNIT] == NULL)
+        s.fixed_unit = SX_NULL_CODE;
+    else if (f != NULL && f->code[SX_COL_UNIT] != SX_ANY)
+        s.fixed_unit = f->code[SX_COL_UNIT]; /* a code out of range selects no row */
     if (!feed_all(&s, &q))
         goto error;
 

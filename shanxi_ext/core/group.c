@@ -223,6 +223,7 @@ sxa_init(agg *s, const sx_table *t, sx_func func, const sx_by *by, int nkeys)
     s->keycol = NULL;
     s->keywidth = 4;
     s->constkey = 0;
+    s->fixed_unit = UNIT_UNSET;
     s->month = 0;
     s->memo_day = s->memo_key = NULL;
     s->multi_dense = 0;

@@ -135,7 +135,7 @@ def bench_export(args, ds, nrows, judged):
     columns = table_bytes(ds)
     made = sum(table.column(name).get_total_buffer_size() for name in table.column_names
                if name != "share") - (columns - nrows)   # less is_int, not exported
-    # (made: the per-row codes and bitmaps the export builds)
+    # (made: the share column's validity and the bitmaps the export builds)
     del table
     t = Timed("shanxi", func=functools.partial(pa.table, ds))
     interleave([t], args.repeat, args.budget_ns)
@@ -146,8 +146,8 @@ def bench_export(args, ds, nrows, judged):
     ok = t.median < EXPORT_NS and no_copy is not False
     add_row(9, what, nrows, fmt_ns(t.median), "limit", fmt_ns(EXPORT_NS),
             EXPORT_NS / t.median,
-            "%.2fx the limit; first export RSS +%.1f MB (share column %.1f MB; per-row "
-            "codes and bitmaps made %.1f MB; table %.1f MB)" % (
+            "%.2fx the limit; first export RSS +%.1f MB (share column %.1f MB; "
+            "bitmaps made %.1f MB; table %.1f MB)" % (
                 t.median / EXPORT_NS, grown / 1e6, share / 1e6, made / 1e6, columns / 1e6),
             target, status_of(ok, judged), ours_ns=t.median, ours_samples=t.samples, goal=1.0,
             rss_growth_bytes=grown, share_bytes=share, made_bytes=made, table_bytes=columns)

@@ -6,8 +6,8 @@
  * the same ones; an optional column the file lacks is all null):
  *
  *   project        int32 "i"                  non-null
- *   project_key    dictionary<int32, utf8>    nullable   (per project)
- *   project_title  dictionary<int32, utf8>    nullable   (per project)
+ *   project_key    dictionary<intN, utf8>     nullable   (per project)
+ *   project_title  dictionary<intN, utf8>     nullable   (per project)
  *   category       dictionary<intN, utf8>     nullable
  *   metric         dictionary<intN, utf8>     non-null
  *   label          dictionary<intN, utf8>     nullable
@@ -41,8 +41,10 @@
  * every export after the first costs O(columns) and copies nothing: the
  * validity bitmaps (only for columns that have nulls, which the parser
  * counted, so a column without any costs nothing per row; otherwise
- * buffers[0] is NULL), the per-row project_key/project_title indices,
- * looked up from each row's sx_project, and one read-only zero block that
+ * buffers[0] is NULL), the per-row project_key/project_title codes where a
+ * row left its project's key or title empty (looked up from each row's
+ * sx_project, at the width of the table's codes; where no row did, the
+ * table's own codes are exported as they are), and one read-only zero block that
  * is both the values and the validity of every column the file lacks.
  * A null slot of a table code array holds SX_NULL_CODE (-1), an index out of
  * the dictionary's range: the Arrow columnar format leaves the value of a
@@ -124,11 +126,12 @@ column_format(const sx_table *t, const column_def *c)
     case KIND_PERIOD_START:
         return "tdD";
     case KIND_STRING:
-        /* the table's own codes, at their width: int8, int16 or int32 (int8
-         * for an absent column, width 0) */
+    case KIND_PROJECT_STRING:
+        /* the table's own codes, or codes of its dictionary, at its width:
+         * int8, int16 or int32 (int8 for an absent column, width 0) */
         return t->code_width[c->strcol] <= 1 ? "c" : t->code_width[c->strcol] == 2 ? "s" : "i";
     default:
-        return "i"; /* project numbers, and the indices built per project */
+        return "i"; /* project numbers */
     }
 }
 
@@ -512,29 +515,65 @@ code_bitmap(sxp_arrow_cache *c, const void *codes, int width, int64_t n, column_
     return 0;
 }
 
+/* The project key or title code of the project numbered number (the one
+ * before it is cached in *last_number, *last_code: rows of a project come
+ * together), SX_NULL_CODE where the project has none. */
+static int32_t
+project_code(const sx_table *t, int strcol, int32_t number, int32_t *last_number,
+             int32_t *last_code)
+{
+    if (number != *last_number) {
+        int32_t k = sx_project_index(t, number);
+        *last_number = number;
+        *last_code = k < 0                          ? SX_NULL_CODE
+                     : strcol == SX_COL_PROJECT_KEY ? t->projects[k].key
+                                                    : t->projects[k].title;
+    }
+    return *last_code;
+}
+
+/* Whether every row's own code in strcol is its project's (no row left the
+ * field empty where its project has one): then the table's codes are the
+ * column, exported as they are.  *nulls: the rows without one. */
+static int
+own_codes_are_projects(const sx_table *t, int strcol, int64_t *nulls)
+{
+    const void *codes = t->codes[strcol];
+    int width = t->code_width[strcol];
+    int32_t last_number = 0, last_code = SX_NULL_CODE; /* project numbers are >= 1 */
+    int64_t none = 0;
+    for (int64_t i = 0; i < t->nrows; i++) {
+        int32_t code = sx_code_in(codes, width, i);
+        if (code != project_code(t, strcol, t->project[i], &last_number, &last_code))
+            return 0;
+        none += code < 0;
+    }
+    *nulls = none;
+    return 1;
+}
+
 /* Each row's project key or title code (SX_NULL_CODE where the project has
- * none), kept in c; the nulls counted, as a project's key or title is its
- * first non-empty one. */
+ * none) at the width of the table's codes of that column, kept in c; the
+ * nulls counted, as a project's key or title is its first non-empty one. */
 static int
 project_codes(sxp_arrow_cache *c, const sx_table *t, int strcol, column_buffers *b)
 {
     int64_t n = t->nrows;
-    int32_t *out = keep(c, malloc((size_t)n * sizeof *out));
+    int width = t->code_width[strcol];
+    void *out = keep(c, malloc((size_t)n * (size_t)width));
     if (!out)
         return ENOMEM;
-    int32_t last_number = 0, last_code = SX_NULL_CODE; /* project numbers are >= 1 */
+    int32_t last_number = 0, last_code = SX_NULL_CODE;
     int64_t nulls = 0;
     for (int64_t i = 0; i < n; i++) {
-        int32_t number = t->project[i];
-        if (number != last_number) {
-            int32_t k = sx_project_index(t, number);
-            last_number = number;
-            last_code = k < 0                          ? SX_NULL_CODE
-                        : strcol == SX_COL_PROJECT_KEY ? t->projects[k].key
-                                                       : t->projects[k].title;
-        }
-        out[i] = last_code;
-        nulls += last_code < 0;
+        int32_t code = project_code(t, strcol, t->project[i], &last_number, &last_code);
+        if (width == 1)
+            ((int8_t *)out)[i] = (int8_t)code;
+        else if (width == 2)
+            ((int16_t *)out)[i] = (int16_t)code;
+        else
+            ((int32_t *)out)[i] = code;
+        nulls += code < 0;
     }
     b->values = out;
     b->nulls = nulls;
@@ -581,10 +620,15 @@ column_buffers_of(sxp_arrow_cache *c, sx_table *t, const column_def *d, column_b
     if (!codes)
         return all_null(c, n, b); /* indices into an empty dictionary */
     if (d->kind == KIND_PROJECT_STRING) {
-        int rc = project_codes(c, t, d->strcol, b);
-        if (rc)
-            return rc;
-        width = 4;
+        /* a project's key or title fills the rows that left it empty; when
+         * none did, the table's own codes are the column */
+        if (own_codes_are_projects(t, d->strcol, &b->nulls)) {
+            b->values = codes;
+        } else {
+            int rc = project_codes(c, t, d->strcol, b);
+            if (rc)
+                return rc;
+        }
     } else {
         b->values = codes;
         b->nulls = t->null_count[d->strcol]; /* counted by the parser */

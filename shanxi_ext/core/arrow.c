@@ -236,6 +236,7 @@ typedef struct node {
 
 typedef struct block {
     sx_refcount refs;  /* live nodes */
+    int kind;          /* SCHEMA_BLOCK or ARRAY_BLOCK: its spare slot */
     int nused;         /* nodes handed out while the tree is made */
     sx_table *table;   /* arrays: one reference for the whole block */
     char *metadata[2]; /* schemas: the root's and the value field's */
@@ -256,13 +257,24 @@ typedef struct array_block {
     struct ArrowArray fields[NCOLUMNS], dicts[NCOLUMNS];
 } array_block;
 
+/* One freed block of each kind waits for the next export.  A block is a
+ * few KB, past the sizes malloc serves from its per-thread caches, and a
+ * program that exports again and again (a loop of pyarrow.table(ds)) paid
+ * malloc's slow path for both blocks of every call.  Memory reuse only:
+ * every node is made afresh each time. */
+enum { SCHEMA_BLOCK, ARRAY_BLOCK };
+static sx_atomic_ptr spare[2];
+
 /* A block with no node yet (refs are set once the tree is made, to the
  * nodes it has), or NULL. */
 static void *
-block_new(size_t size)
+block_new(int kind, size_t size)
 {
-    block *b = malloc(size);
+    block *b = sx_take_ptr(&spare[kind]);
+    if (!b)
+        b = malloc(size);
     if (b) {
+        b->kind = kind;
         b->nused = 0;
         b->table = NULL;
         b->metadata[0] = b->metadata[1] = NULL;
@@ -270,14 +282,16 @@ block_new(size_t size)
     return b;
 }
 
-/* Free what the block holds, and the block itself. */
+/* Free what the block holds, and the block itself unless it becomes the
+ * spare of its kind. */
 static void
 block_free(block *b)
 {
     sx_table_decref(b->table);
     free(b->metadata[0]);
     free(b->metadata[1]);
-    free(b);
+    if (sx_publish_ptr(&spare[b->kind], b) != b)
+        free(b);
 }
 
 /* A node's reference on its block dropped: the last one frees it. */
@@ -347,7 +361,7 @@ schema_node(schema_block *sb, struct ArrowSchema *s, const char *format, const c
 static int
 make_schema(const sx_table *t, const char *source, struct ArrowSchema *out)
 {
-    schema_block *sb = block_new(sizeof *sb);
+    schema_block *sb = block_new(SCHEMA_BLOCK, sizeof *sb);
     if (!sb)
         return ENOMEM;
     int rc = encode_metadata("shanxi.source", source, strlen(source), &sb->b.metadata[0]);
@@ -680,7 +694,7 @@ make_batch(sx_table *t, struct ArrowArray *out)
     const sxp_arrow_cache *cache = table_buffers(t);
     if (!cache)
         return ENOMEM;
-    array_block *ab = block_new(sizeof *ab);
+    array_block *ab = block_new(ARRAY_BLOCK, sizeof *ab);
     if (!ab)
         return ENOMEM;
     sx_table_incref(t);

@@ -565,6 +565,77 @@ small_total(const sx_table *t, const sxf_compiled *q, sx_func func, sx_group *o)
     return 1;
 }
 
+/* By project, a count or a sum of integers, of a table of at most one block
+ * whose project numbers span at most DENSE_SMALL (the embedded data's
+ * aggregate("count", by="project")): counted straight into an array over
+ * the numbers, the groups then read out in number order, which is the
+ * result's order.  As small_total: 1 with out filled as the general way
+ * fills it, 0 where the general way must decide. */
+static int
+small_by_project(const sx_table *t, const sxf_compiled *q, sx_func func, sx_result *out)
+{
+    int32_t base = 0;
+    uint32_t span = sx_dense_project_span(t, &base);
+    if (span == 0 || span > DENSE_SMALL)
+        return 0;
+    uint32_t sel[SXF_BLOCK];
+    size_t identity = 0;
+    size_t n = q->none ? 0 : select_block(q, 0, (size_t)t->nrows, sel, &identity);
+    const void *units = t->codes[SX_COL_UNIT];
+    int uw = t->code_width[SX_COL_UNIT];
+    int64_t count[DENSE_SMALL] = {0}, ilo[DENSE_SMALL] = {0};
+    int32_t unit[DENSE_SMALL];
+    for (uint32_t o = 0; o < span; o++)
+        unit[o] = UNIT_UNSET;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t o = (uint32_t)t->project[sel[k]] - (uint32_t)base;
+        if (o >= span) /* never: the projects list every number */
+            return 0;
+        int32_t u = units ? sx_code_in(units, uw, sel[k]) : SX_NULL_CODE;
+        count[o]++;
+        if (unit[o] != u)
+            unit[o] = unit[o] == UNIT_UNSET ? u : SX_MIXED_UNITS;
+        if (func == SX_SUM) {
+            double v = t->value[sel[k]];
+            if (!exact_int(t, sel[k], v))
+                return 0;
+            ilo[o] += (int64_t)v;
+            if (ilo[o] >= TWO62 || ilo[o] <= -TWO62) /* the general way carries it */
+                return 0;
+        }
+    }
+    int64_t ngroups = 0;
+    for (uint32_t o = 0; o < span; o++) {
+        if (count[o] == 0)
+            continue;
+        /* mixed units in a sum are the general way's error */
+        if (ngroups == SX_RESULT_INLINE || (func == SX_SUM && unit[o] == SX_MIXED_UNITS))
+            return 0;
+        ngroups++;
+    }
+    sx_group *g = out->inline_groups;
+    for (uint32_t o = 0; o < span; o++) {
+        if (count[o] == 0)
+            continue;
+        g->key = (int64_t)base + o;
+        g->keys[0] = base + (int32_t)o;
+        for (int i = 1; i < SX_MAX_KEYS; i++)
+            g->keys[i] = 0;
+        g->count = count[o];
+        g->unit = unit[o];
+        g->all_int = 1;
+        g->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo[o]) : (sx_bigint){0, 0};
+        g->fsum = func == SX_SUM ? (double)ilo[o] : 0.0;
+        g->min = g->max = 0.0;
+        g->min_is_int = g->max_is_int = 0;
+        g++;
+    }
+    out->nkeys = 1;
+    out->groups = ngroups > 0 ? out->inline_groups : NULL;
+    out->ngroups = ngroups;
+    return 1;
+}
+
 sx_status
 sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, sx_result *out,
              sx_error *err)
@@ -614,13 +685,15 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
         }
         by_unit |= by[i] == SX_BY_UNIT;
     }
-    if (nby == 0 && (func == SX_SUM || func == SX_COUNT) && t->nrows <= SXF_BLOCK) {
+    if (nby <= 1 && (func == SX_SUM || func == SX_COUNT) && t->nrows <= SXF_BLOCK) {
         sxf_compile(&q, t, f);
-        if (small_total(t, &q, func, out->inline_groups)) {
+        if (nby == 0 && small_total(t, &q, func, out->inline_groups)) {
             out->groups = out->inline_groups;
             out->ngroups = 1;
             return SX_OK;
         }
+        if (nby == 1 && by[0] == SX_BY_PROJECT && small_by_project(t, &q, func, out))
+            return SX_OK;
     }
     sxa_init(&s, t, func, by, nby);
     /* from here every failure is out of memory but for the three named */

@@ -102,7 +102,7 @@ raise_unknown(DatasetObject *ds, const char *what, sx_strcol col, PyObject *key,
  * hashing or comparing bytes.  The same code the dictionary gives, since a
  * dictionary's strings are distinct. */
 static int32_t
-code_of_same_str(DatasetObject *ds, sx_strcol col, PyObject *key)
+code_of_same_str(const DatasetObject *ds, sx_strcol col, const PyObject *key)
 {
     PyObject *const *cache = ds->str_cache[col];
     int32_t n = ds->table->dicts[col].count;

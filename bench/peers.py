@@ -121,21 +121,17 @@ def agree(a, b):
     return all(abs(a[k] - b[k]) <= 1e-9 * max(1.0, abs(a[k])) for k in a)
 
 
-# Columns the Arrow export makes per row on its first call (the table keeps a
-# key and a title per project, not per row): only their dictionaries count.
-MADE_BY_EXPORT = ("project_key", "project_title")
-
-
 def table_bytes(ds):
     """A Dataset's own size: its columns and dictionaries as the load made
     them, read from the zero-copy Arrow export: each column's data buffers,
-    each text column's codes and dictionary (strings and offsets), and the
+    each text column's codes and dictionary (strings and offsets; the codes
+    of project_key and project_title too, which the table keeps per row and
+    the export hands out as they are where no row left them empty), and the
     byte per row that says whether a value was written as an integer (a
-    column of the table the export does not show).  Left out
-    is what the export makes and the load does not: the share column, the
-    validity bitmaps, and the per-row codes of project_key and
-    project_title (kept per project; their dictionaries count), and the
-    columns the file lacks (the export shows them as one zero block)."""
+    column of the table the export does not show).  Left out is what the
+    export makes and the load does not: the share column, the validity
+    bitmaps, and the columns the file lacks (the export shows them as one
+    zero block)."""
     import pyarrow as pa
     table = pa.table(ds)
     total = table.num_rows          # is_int: one uint8 per row
@@ -147,8 +143,6 @@ def table_bytes(ds):
                 continue    # a column the file lacks: one shared zero block, not the table's
             if pa.types.is_dictionary(chunk.type):
                 total += chunk.dictionary.get_total_buffer_size()
-                if name in MADE_BY_EXPORT:
-                    continue
                 chunk = chunk.indices
             total += sum(b.size for b in chunk.buffers()[1:] if b is not None)
     return total

@@ -218,6 +218,9 @@ int parse_args(const argspec *spec, PyObject *const *args, Py_ssize_t nargs, PyO
 /* ------------------------------------------------------------ cache.c */
 
 PyObject *cache_publish(PyObject **slot, PyObject *made);
+/* Dictionaries of at most this many strings have their str objects
+ * interned, and lookup_code tries identity with them first (lookup.c). */
+#define IDENTITY_CODES 32
 PyObject *dataset_str(DatasetObject *ds, sx_strcol col, int32_t code);
 PyObject *dataset_row_str(DatasetObject *ds, sx_strcol col, int64_t row);
 PyObject *dataset_metric_at(DatasetObject *ds, int64_t row);

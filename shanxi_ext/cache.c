@@ -90,6 +90,11 @@ dataset_str(DatasetObject *ds, sx_strcol col, int32_t code)
     if (str == NULL) {
         return NULL;
     }
+    if (ds->table->dicts[col].count <= IDENTITY_CODES) {
+        /* the one str of its text (a literal's own): lookup_code finds a
+         * code by identity (code_of_same_str) */
+        PyUnicode_InternInPlace(&str);
+    }
     return cache_publish(&cache[code], str);
 }
 

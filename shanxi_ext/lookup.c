@@ -95,6 +95,28 @@ raise_unknown(DatasetObject *ds, const char *what, sx_strcol col, PyObject *key,
     }
 }
 
+/* The code whose cached str is key itself, or -1.  Only for dictionaries
+ * of at most IDENTITY_CODES strings, whose str objects cache.c interns: a
+ * literal argument (the "CNY" of total("CNY")) is then the very object the
+ * cache holds, and a few pointer compares find it without encoding,
+ * hashing or comparing bytes.  The same code the dictionary gives, since a
+ * dictionary's strings are distinct. */
+static int32_t
+code_of_same_str(const DatasetObject *ds, sx_strcol col, const PyObject *key)
+{
+    PyObject *const *cache = ds->str_cache[col];
+    int32_t n = ds->table->dicts[col].count;
+    if (cache == NULL || n > IDENTITY_CODES) {
+        return -1;
+    }
+    for (int32_t c = 0; c < n; c++) {
+        if (cache[c] == key) {
+            return c;
+        }
+    }
+    return -1;
+}
+
 /* The code of a str in column col, raising TypeError/KeyError. */
 int
 lookup_code(DatasetObject *ds, sx_strcol col, const char *what, PyObject *key, int32_t *code)
@@ -102,6 +124,9 @@ lookup_code(DatasetObject *ds, sx_strcol col, const char *what, PyObject *key, i
     if (!PyUnicode_Check(key)) {
         PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", what, Py_TYPE(key)->tp_name);
         return -1;
+    }
+    if ((*code = code_of_same_str(ds, col, key)) >= 0) {
+        return 0;
     }
     Py_ssize_t len;
     const char *s;
@@ -118,6 +143,14 @@ lookup_code(DatasetObject *ds, sx_strcol col, const char *what, PyObject *key, i
     if (*code < 0) {
         raise_unknown(ds, what, col, key, s, len);
         return -1;
+    }
+    if (ds->table->dicts[col].count <= IDENTITY_CODES) {
+        /* the code's (interned) str made now, for code_of_same_str next time */
+        PyObject *made = dataset_str(ds, col, *code);
+        if (made == NULL) {
+            return -1;
+        }
+        Py_DECREF(made);
     }
     return 0;
 }

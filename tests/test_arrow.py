@@ -127,12 +127,10 @@ def test_schema_types_and_nullability(ds):
             assert field.type == pa.float64()
         else:
             assert field.name in STRING_COLUMNS
-            # the per-project columns are built at export; the others are
-            # the table's own codes, at the width it keeps them in
+            # the table's own codes (or, for the per-project columns, codes
+            # into the same dictionary), at the width it keeps them in
             distinct = len({r[field.name] for r in rows} - {None})
-            index = (pa.int32() if field.name in ("project_key", "project_title")
-                     else index_type(distinct))
-            assert field.type == pa.dictionary(index, pa.string())
+            assert field.type == pa.dictionary(index_type(distinct), pa.string())
             assert not field.type.ordered
         assert field.nullable == (field.name not in NOT_NULL), field.name
 
@@ -477,3 +475,28 @@ def test_embedded_data_agrees_with_pyarrow_csv():
     assert ours.column_names == theirs.column_names + ["share"]
     for name in theirs.column_names:
         assert decoded(ours.column(name)).equals(decoded(theirs.column(name))), name
+
+
+@pytest.mark.parametrize("nprojects", [3, 200])
+def test_project_columns_fill_rows_that_left_them_empty(nprojects):
+    # a project's key and title are its first non-empty ones: rows that leave
+    # them empty still show them, as codes of the table's own width (int8 up
+    # to 128 distinct keys, int16 past that), and a project with none is null
+    lines = ["project,project_key,project_title,metric,value,unit,as_of"]
+    want = []
+    for n in range(1, nprojects + 1):
+        key, title = ("k%d" % n, "Title %d, in full" % n) if n % 3 else ("", "")
+        for i in range(3):
+            first = i == 0
+            lines.append('%d,%s,"%s",m%d_%d,%d,people,2022-11-30' % (
+                n, key if first else "", title if first else "", n, i, i))
+            want.append((key or None, title or None))
+    table = pa.table(shanxi.loads("\n".join(lines) + "\n"))
+    index = index_type(len({k for k, _ in want} - {None}))
+    for name in ("project_key", "project_title"):
+        assert table.schema.field(name).type == pa.dictionary(index, pa.string())
+    table.validate(full=True)
+    got = list(zip(table.column("project_key").to_pylist(),
+                   table.column("project_title").to_pylist()))
+    assert got == want
+    assert table.column("project_key").null_count == sum(k is None for k, _ in want)

@@ -6,8 +6,8 @@
  * the same ones; an optional column the file lacks is all null):
  *
  *   project        int32 "i"                  non-null
- *   project_key    dictionary<int32, utf8>    nullable   (per project)
- *   project_title  dictionary<int32, utf8>    nullable   (per project)
+ *   project_key    dictionary<intN, utf8>     nullable   (per project)
+ *   project_title  dictionary<intN, utf8>     nullable   (per project)
  *   category       dictionary<intN, utf8>     nullable
  *   metric         dictionary<intN, utf8>     non-null
  *   label          dictionary<intN, utf8>     nullable
@@ -41,8 +41,10 @@
  * every export after the first costs O(columns) and copies nothing: the
  * validity bitmaps (only for columns that have nulls, which the parser
  * counted, so a column without any costs nothing per row; otherwise
- * buffers[0] is NULL), the per-row project_key/project_title indices,
- * looked up from each row's sx_project, and one read-only zero block that
+ * buffers[0] is NULL), the per-row project_key/project_title codes where a
+ * row left its project's key or title empty (looked up from each row's
+ * sx_project, at the width of the table's codes; where no row did, the
+ * table's own codes are exported as they are), and one read-only zero block that
  * is both the values and the validity of every column the file lacks.
  * A null slot of a table code array holds SX_NULL_CODE (-1), an index out of
  * the dictionary's range: the Arrow columnar format leaves the value of a
@@ -50,12 +52,14 @@
  * and pandas were checked to accept it, so those arrays are not copied.
  *
  * Lifetimes: the stream holds a reference to the table, and so does every
- * exported array node (the struct, each column and each dictionary), each
- * with its own private data and release callback, so a consumer may move a
+ * exported batch.  The nodes of one schema or one batch (the struct, each
+ * column and each dictionary) live in one block, each node with its own
+ * release callback and a reference on the block, so a consumer may move a
  * child or a dictionary out, release the parent, and keep using the child
  * after the stream and every other owner of the table are gone (what is
- * kept with the table lives as long as it).  Schemas likewise: every node
- * owns its name and metadata copies.
+ * kept with the table lives as long as it): the block, and the batch's
+ * table, go with the last node.  Formats are static strings; each schema
+ * block holds its own copies of the names, and its metadata.
  */
 #include "shanxi/arrow.h"
 #include "internal.h" /* sxp_arrow_cache_free */
@@ -124,11 +128,12 @@ column_format(const sx_table *t, const column_def *c)
     case KIND_PERIOD_START:
         return "tdD";
     case KIND_STRING:
-        /* the table's own codes, at their width: int8, int16 or int32 (int8
-         * for an absent column, width 0) */
+    case KIND_PROJECT_STRING:
+        /* the table's own codes, or codes of its dictionary, at its width:
+         * int8, int16 or int32 (int8 for an absent column, width 0) */
         return t->code_width[c->strcol] <= 1 ? "c" : t->code_width[c->strcol] == 2 ? "s" : "i";
     default:
-        return "i"; /* project numbers, and the indices built per project */
+        return "i"; /* project numbers */
     }
 }
 
@@ -210,51 +215,118 @@ units_metadata(const sx_table *t, char **out)
     return rc;
 }
 
-/* The storage a schema or array node keeps for the structs it hands out:
- * n_children zeroed child structs with the array of pointers to them, and a
- * zeroed dictionary struct if with_dict.  One template, made into a function
- * for each of the two types; on failure the caller releases x, which frees
- * what was made. */
-#define DEFINE_NODE_LINKS(name, type, node_type)                                                   \
-    /* NOLINTNEXTLINE(bugprone-macro-parentheses): type names, never expressions */                \
-    static int name(type *x, node_type *p, int64_t n_children, int with_dict)                      \
-    {                                                                                              \
-        if (n_children > 0) {                                                                      \
-            p->children = calloc((size_t)n_children, sizeof *p->children);                         \
-            p->child_ptrs = malloc((size_t)n_children * sizeof(type *));                           \
-            if (!p->children || !p->child_ptrs)                                                    \
-                return ENOMEM;                                                                     \
-            for (int64_t i = 0; i < n_children; i++)                                               \
-                p->child_ptrs[i] = &p->children[i];                                                \
-            x->children = p->child_ptrs;                                                           \
-            x->n_children = n_children;                                                            \
-        }                                                                                          \
-        if (with_dict) {                                                                           \
-            p->dictionary = calloc(1, sizeof *p->dictionary);                                      \
-            if (!p->dictionary)                                                                    \
-                return ENOMEM;                                                                     \
-            x->dictionary = p->dictionary;                                                         \
-        }                                                                                          \
-        return 0;                                                                                  \
+/* ------------------------------------------------------------------ nodes */
+
+/* Every node of one exported tree (the schema's, or a batch's arrays) lives
+ * in one block: the private data of the root, of each column and of each
+ * dictionary, and the structs the root hands out as children and the
+ * columns as dictionaries.  One malloc per export, where a few per node
+ * cost more than the rest of it.  Each live node holds a reference on its
+ * block and the last release frees it, so a consumer may move a child or a
+ * dictionary out, release the parent, and keep using the child: its node,
+ * buffers, name and metadata stay where they are until it goes too. */
+#define NNODES (1 + 2 * NCOLUMNS) /* the root, each column, each dictionary */
+
+struct block;
+
+typedef struct node {
+    struct block *block;
+    const void *buffers[3]; /* arrays: what the array's buffers point at */
+} node;
+
+typedef struct block {
+    sx_refcount refs;  /* live nodes */
+    int kind;          /* SCHEMA_BLOCK or ARRAY_BLOCK: its spare slot */
+    int nused;         /* nodes handed out while the tree is made */
+    sx_table *table;   /* arrays: one reference for the whole block */
+    char *metadata[2]; /* schemas: the root's and the value field's */
+    node nodes[NNODES];
+} block;
+
+typedef struct schema_block {
+    block b; /* first: a node's block is the address of the whole */
+    struct ArrowSchema *ptrs[NCOLUMNS];
+    struct ArrowSchema fields[NCOLUMNS], dicts[NCOLUMNS];
+    size_t nnames;
+    char names[256]; /* the nodes' own copies of their names */
+} schema_block;
+
+typedef struct array_block {
+    block b;
+    struct ArrowArray *ptrs[NCOLUMNS];
+    struct ArrowArray fields[NCOLUMNS], dicts[NCOLUMNS];
+} array_block;
+
+/* One freed block of each kind waits for the next export.  A block is a
+ * few KB, past the sizes malloc serves from its per-thread caches, and a
+ * program that exports again and again (a loop of pyarrow.table(ds)) paid
+ * malloc's slow path for both blocks of every call.  Memory reuse only:
+ * every node is made afresh each time. */
+enum { SCHEMA_BLOCK, ARRAY_BLOCK };
+static sx_atomic_ptr spare[2];
+
+/* A block with no node yet (refs are set once the tree is made, to the
+ * nodes it has), or NULL. */
+static void *
+block_new(int kind, size_t size)
+{
+    block *b = sx_take_ptr(&spare[kind]);
+    if (!b)
+        b = malloc(size);
+    if (b) {
+        b->kind = kind;
+        b->nused = 0;
+        b->table = NULL;
+        b->metadata[0] = b->metadata[1] = NULL;
     }
+    return b;
+}
+
+/* Free what the block holds, and the block itself unless it becomes the
+ * spare of its kind. */
+static void
+block_free(block *b)
+{
+    sx_table_decref(b->table);
+    free(b->metadata[0]);
+    free(b->metadata[1]);
+    if (sx_publish_ptr(&spare[b->kind], b) != b)
+        free(b);
+}
+
+/* A node's reference on its block dropped: the last one frees it. */
+static void
+block_drop(block *b)
+{
+    if (sx_refcount_dec(&b->refs) == 0)
+        block_free(b);
+}
+
+/* The next node of b, for a struct being made (before any is handed out:
+ * no atomics, the count becomes refs at the end). */
+static node *
+take_node(block *b)
+{
+    node *p = &b->nodes[b->nused++];
+    p->block = b;
+    return p;
+}
+
+static int
+is_dict_kind(const column_def *c)
+{
+    return c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
+}
 
 /* ------------------------------------------------------------------ schemas */
 
-/* The private data of every exported schema node: everything it owns. */
-typedef struct schema_node {
-    char *name;
-    char *metadata;
-    struct ArrowSchema *children; /* storage of the child structs */
-    struct ArrowSchema **child_ptrs;
-    struct ArrowSchema *dictionary; /* storage of the dictionary struct */
-} schema_node;
-
 /* Releases the children and dictionary still in place (a consumer may have
- * moved some out, leaving release == NULL behind), then what the node owns. */
+ * moved some out, leaving release == NULL behind), then its reference on
+ * the block. */
 static void
 schema_release(struct ArrowSchema *s)
 {
-    schema_node *p = s->private_data;
+    node *p = s->private_data;
     for (int64_t i = 0; i < s->n_children; i++) {
         struct ArrowSchema *child = s->children[i];
         if (child->release)
@@ -262,115 +334,73 @@ schema_release(struct ArrowSchema *s)
     }
     if (s->dictionary && s->dictionary->release)
         s->dictionary->release(s->dictionary);
-    free(p->children);
-    free(p->child_ptrs);
-    free(p->dictionary);
-    free(p->name);
-    free(p->metadata);
-    free(p);
     s->private_data = NULL;
     s->release = NULL;
+    block_drop(p->block);
 }
 
-DEFINE_NODE_LINKS(schema_links, struct ArrowSchema, schema_node)
-
-/* Make *s a live node with a copy of name, zeroed (released) children and,
- * if with_dict, a zeroed dictionary for the caller to fill.  On failure *s is
- * released (release == NULL) and nothing is leaked. */
-static int
-schema_init(struct ArrowSchema *s, const char *format, const char *name, int64_t flags,
-            int64_t n_children, int with_dict)
-{
-    memset(s, 0, sizeof *s);
-    schema_node *p = calloc(1, sizeof *p);
-    if (!p)
-        return ENOMEM;
-    s->format = format;
-    s->flags = flags;
-    s->private_data = p;
-    s->release = schema_release;
-    p->name = copy_bytes(name, strlen(name));
-    s->name = p->name;
-    if (!p->name || schema_links(s, p, n_children, with_dict))
-        goto error;
-    return 0;
-error:
-    schema_release(s);
-    return ENOMEM;
-}
-
+/* *s a live node of sb, with no children or dictionary yet; format is a
+ * static string, name is copied into the block (every schema its own). */
 static void
-schema_set_metadata(struct ArrowSchema *s, char *metadata)
+schema_node(schema_block *sb, struct ArrowSchema *s, const char *format, const char *name,
+            int64_t flags)
 {
-    schema_node *p = s->private_data;
-    p->metadata = metadata;
-    s->metadata = metadata;
-}
-
-static int
-make_field(const sx_table *t, const column_def *c, struct ArrowSchema *f)
-{
-    int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
-    int rc = schema_init(f, column_format(t, c), c->name, c->nullable ? ARROW_FLAG_NULLABLE : 0, 0,
-                         is_dict);
-    if (rc)
-        return rc;
-    if (is_dict) {
-        /* The dictionary values never hold nulls. */
-        rc = schema_init(f->dictionary, "u", "", 0, 0, 0);
-        if (rc)
-            return rc; /* the caller releases f */
+    size_t len = strlen(name) + 1;
+    memset(s, 0, sizeof *s);
+    s->format = format;
+    s->name = name; /* static: only if the names ever outgrow the block */
+    if (sb->nnames + len <= sizeof sb->names) {
+        s->name = memcpy(sb->names + sb->nnames, name, len);
+        sb->nnames += len;
     }
-    if (c->kind == KIND_VALUE) {
-        char *m;
-        rc = units_metadata(t, &m);
-        if (rc)
-            return rc;
-        schema_set_metadata(f, m);
-    }
-    return 0;
+    s->flags = flags;
+    s->private_data = take_node(&sb->b);
+    s->release = schema_release;
 }
 
 static int
 make_schema(const sx_table *t, const char *source, struct ArrowSchema *out)
 {
-    struct ArrowSchema root;
-    int rc = schema_init(&root, "+s", "", 0, NCOLUMNS, 0);
-    if (rc)
+    schema_block *sb = block_new(SCHEMA_BLOCK, sizeof *sb);
+    if (!sb)
+        return ENOMEM;
+    int rc = encode_metadata("shanxi.source", source, strlen(source), &sb->b.metadata[0]);
+    if (!rc)
+        rc = units_metadata(t, &sb->b.metadata[1]);
+    if (rc) {
+        block_free(&sb->b);
         return rc;
-    char *m;
-    rc = encode_metadata("shanxi.source", source, strlen(source), &m);
-    if (rc)
-        goto error;
-    schema_set_metadata(&root, m);
-    for (int i = 0; i < NCOLUMNS; i++) {
-        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-core.CallAndMessage) */
-        rc = make_field(t, &columns[i], root.children[i]);
-        if (rc)
-            goto error;
     }
+    sb->nnames = 0;
+    struct ArrowSchema root;
+    schema_node(sb, &root, "+s", "", 0);
+    root.metadata = sb->b.metadata[0];
+    root.n_children = NCOLUMNS;
+    root.children = sb->ptrs;
+    for (int i = 0; i < NCOLUMNS; i++) {
+        const column_def *c = &columns[i];
+        struct ArrowSchema *f = &sb->fields[i];
+        sb->ptrs[i] = f;
+        schema_node(sb, f, column_format(t, c), c->name, c->nullable ? ARROW_FLAG_NULLABLE : 0);
+        if (c->kind == KIND_VALUE)
+            f->metadata = sb->b.metadata[1];
+        if (is_dict_kind(c)) {
+            /* The dictionary values never hold nulls. */
+            schema_node(sb, &sb->dicts[i], "u", "", 0);
+            f->dictionary = &sb->dicts[i];
+        }
+    }
+    sx_refcount_init(&sb->b.refs, sb->b.nused);
     *out = root;
     return 0;
-error:
-    root.release(&root);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ arrays */
 
-/* The private data of every exported array node. */
-typedef struct array_node {
-    sx_table *table; /* a reference of its own */
-    const void *buffers[3];
-    struct ArrowArray *children; /* storage of the child structs */
-    struct ArrowArray **child_ptrs;
-    struct ArrowArray *dictionary; /* storage of the dictionary struct */
-} array_node;
-
 static void
 array_release(struct ArrowArray *a)
 {
-    array_node *p = a->private_data;
+    node *p = a->private_data;
     for (int64_t i = 0; i < a->n_children; i++) {
         struct ArrowArray *child = a->children[i];
         if (child->release)
@@ -378,45 +408,24 @@ array_release(struct ArrowArray *a)
     }
     if (a->dictionary && a->dictionary->release)
         a->dictionary->release(a->dictionary);
-    free(p->children);
-    free(p->child_ptrs);
-    free(p->dictionary);
-    sx_table_decref(p->table);
-    free(p);
     a->private_data = NULL;
     a->release = NULL;
+    block_drop(p->block);
 }
 
-DEFINE_NODE_LINKS(array_links, struct ArrowArray, array_node)
-
-/* As schema_init: a live node with no buffers set yet, holding a reference
- * to t; on failure *a is released. */
-static int
-array_init(struct ArrowArray *a, sx_table *t, int64_t length, int64_t n_buffers, int64_t n_children,
-           int with_dict)
+/* *a a live node of ab, its buffers NULL until the caller sets them. */
+static node *
+array_node(array_block *ab, struct ArrowArray *a, int64_t length, int64_t n_buffers)
 {
+    node *p = take_node(&ab->b);
+    p->buffers[0] = p->buffers[1] = p->buffers[2] = NULL;
     memset(a, 0, sizeof *a);
-    array_node *p = calloc(1, sizeof *p);
-    if (!p)
-        return ENOMEM;
-    sx_table_incref(t);
-    p->table = t;
     a->length = length;
     a->n_buffers = n_buffers;
     a->buffers = p->buffers;
     a->private_data = p;
     a->release = array_release;
-    if (array_links(a, p, n_children, with_dict)) {
-        array_release(a);
-        return ENOMEM;
-    }
-    return 0;
-}
-
-static array_node *
-node_of(struct ArrowArray *a)
-{
-    return a->private_data;
+    return p;
 }
 
 /* ------------------------------------------------------------------ the table's buffers */
@@ -512,29 +521,65 @@ code_bitmap(sxp_arrow_cache *c, const void *codes, int width, int64_t n, column_
     return 0;
 }
 
+/* The project key or title code of the project numbered number (the one
+ * before it is cached in *last_number, *last_code: rows of a project come
+ * together), SX_NULL_CODE where the project has none. */
+static int32_t
+project_code(const sx_table *t, int strcol, int32_t number, int32_t *last_number,
+             int32_t *last_code)
+{
+    if (number != *last_number) {
+        int32_t k = sx_project_index(t, number);
+        *last_number = number;
+        *last_code = k < 0                          ? SX_NULL_CODE
+                     : strcol == SX_COL_PROJECT_KEY ? t->projects[k].key
+                                                    : t->projects[k].title;
+    }
+    return *last_code;
+}
+
+/* Whether every row's own code in strcol is its project's (no row left the
+ * field empty where its project has one): then the table's codes are the
+ * column, exported as they are.  *nulls: the rows without one. */
+static int
+own_codes_are_projects(const sx_table *t, int strcol, int64_t *nulls)
+{
+    const void *codes = t->codes[strcol];
+    int width = t->code_width[strcol];
+    int32_t last_number = 0, last_code = SX_NULL_CODE; /* project numbers are >= 1 */
+    int64_t none = 0;
+    for (int64_t i = 0; i < t->nrows; i++) {
+        int32_t code = sx_code_in(codes, width, i);
+        if (code != project_code(t, strcol, t->project[i], &last_number, &last_code))
+            return 0;
+        none += code < 0;
+    }
+    *nulls = none;
+    return 1;
+}
+
 /* Each row's project key or title code (SX_NULL_CODE where the project has
- * none), kept in c; the nulls counted, as a project's key or title is its
- * first non-empty one. */
+ * none) at the width of the table's codes of that column, kept in c; the
+ * nulls counted, as a project's key or title is its first non-empty one. */
 static int
 project_codes(sxp_arrow_cache *c, const sx_table *t, int strcol, column_buffers *b)
 {
     int64_t n = t->nrows;
-    int32_t *out = keep(c, malloc((size_t)n * sizeof *out));
+    int width = t->code_width[strcol];
+    void *out = keep(c, malloc((size_t)n * (size_t)width));
     if (!out)
         return ENOMEM;
-    int32_t last_number = 0, last_code = SX_NULL_CODE; /* project numbers are >= 1 */
+    int32_t last_number = 0, last_code = SX_NULL_CODE;
     int64_t nulls = 0;
     for (int64_t i = 0; i < n; i++) {
-        int32_t number = t->project[i];
-        if (number != last_number) {
-            int32_t k = sx_project_index(t, number);
-            last_number = number;
-            last_code = k < 0                          ? SX_NULL_CODE
-                        : strcol == SX_COL_PROJECT_KEY ? t->projects[k].key
-                                                       : t->projects[k].title;
-        }
-        out[i] = last_code;
-        nulls += last_code < 0;
+        int32_t code = project_code(t, strcol, t->project[i], &last_number, &last_code);
+        if (width == 1)
+            ((int8_t *)out)[i] = (int8_t)code;
+        else if (width == 2)
+            ((int16_t *)out)[i] = (int16_t)code;
+        else
+            ((int32_t *)out)[i] = code;
+        nulls += code < 0;
     }
     b->values = out;
     b->nulls = nulls;
@@ -581,10 +626,15 @@ column_buffers_of(sxp_arrow_cache *c, sx_table *t, const column_def *d, column_b
     if (!codes)
         return all_null(c, n, b); /* indices into an empty dictionary */
     if (d->kind == KIND_PROJECT_STRING) {
-        int rc = project_codes(c, t, d->strcol, b);
-        if (rc)
-            return rc;
-        width = 4;
+        /* a project's key or title fills the rows that left it empty; when
+         * none did, the table's own codes are the column */
+        if (own_codes_are_projects(t, d->strcol, &b->nulls)) {
+            b->values = codes;
+        } else {
+            int rc = project_codes(c, t, d->strcol, b);
+            if (rc)
+                return rc;
+        }
     } else {
         b->values = codes;
         b->nulls = t->null_count[d->strcol]; /* counted by the parser */
@@ -618,28 +668,24 @@ table_buffers(sx_table *t)
 
 /* ------------------------------------------------------------------ batches */
 
-static int
-fill_column(struct ArrowArray *a, sx_table *t, const column_def *c, const column_buffers *b)
+/* Column i of a batch, with its dictionary for the text columns. */
+static void
+fill_column(array_block *ab, int i, sx_table *t, const column_buffers *b)
 {
-    int is_dict = c->kind == KIND_STRING || c->kind == KIND_PROJECT_STRING;
-    int rc = array_init(a, t, t->nrows, 2, 0, is_dict);
-    if (rc)
-        return rc;
-    array_node *p = node_of(a);
+    const column_def *c = &columns[i];
+    struct ArrowArray *a = &ab->fields[i];
+    node *p = array_node(ab, a, t->nrows, 2);
     p->buffers[0] = b->validity;
     p->buffers[1] = b->values;
     a->null_count = b->nulls;
-    if (!is_dict)
-        return 0;
+    if (!is_dict_kind(c))
+        return;
     const sx_dict *d = &t->dicts[c->strcol];
-    rc = array_init(a->dictionary, t, d->count, 3, 0, 0);
-    if (rc)
-        return rc; /* the caller releases a */
-    array_node *dp = node_of(a->dictionary);
+    node *dp = array_node(ab, &ab->dicts[i], d->count, 3);
     dp->buffers[0] = NULL;
     dp->buffers[1] = d->offsets ? (const void *)d->offsets : (const void *)zero_offsets;
     dp->buffers[2] = d->data ? (const void *)d->data : (const void *)empty_data;
-    return 0;
+    a->dictionary = &ab->dicts[i];
 }
 
 static int
@@ -648,21 +694,22 @@ make_batch(sx_table *t, struct ArrowArray *out)
     const sxp_arrow_cache *cache = table_buffers(t);
     if (!cache)
         return ENOMEM;
+    array_block *ab = block_new(ARRAY_BLOCK, sizeof *ab);
+    if (!ab)
+        return ENOMEM;
+    sx_table_incref(t);
+    ab->b.table = t;
     struct ArrowArray root;
-    int rc = array_init(&root, t, t->nrows, 1, NCOLUMNS, 0);
-    if (rc)
-        return rc;
+    array_node(ab, &root, t->nrows, 1); /* a struct: no validity, buffers[0] NULL */
+    root.n_children = NCOLUMNS;
+    root.children = ab->ptrs;
     for (int i = 0; i < NCOLUMNS; i++) {
-        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference,clang-analyzer-core.CallAndMessage) */
-        rc = fill_column(root.children[i], t, &columns[i], &cache->columns[i]);
-        if (rc)
-            goto error;
+        ab->ptrs[i] = &ab->fields[i];
+        fill_column(ab, i, t, &cache->columns[i]);
     }
+    sx_refcount_init(&ab->b.refs, ab->b.nused);
     *out = root;
     return 0;
-error:
-    root.release(&root);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ stream */

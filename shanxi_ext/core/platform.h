@@ -129,6 +129,20 @@ sx_atomic_load_ptr(sx_atomic_ptr *p)
 #endif
 }
 
+/* Take what *p holds, leaving NULL there (an atomic exchange): the Arrow
+ * export's spare blocks, which any thread may take or put back. */
+static inline void *
+sx_take_ptr(sx_atomic_ptr *p)
+{
+#if defined(SX_C11_ATOMICS)
+    return atomic_exchange_explicit(p, NULL, memory_order_acq_rel);
+#elif defined(_MSC_VER)
+    return InterlockedExchangePointer((PVOID volatile *)p, NULL);
+#else
+    return __atomic_exchange_n(p, NULL, __ATOMIC_ACQ_REL);
+#endif
+}
+
 /* Publish mine in *p unless another thread published first: returns what
  * *p then holds, mine or the other's (the caller frees mine if it lost).
  * The one place where the core keeps what a thread made for all threads. */

@@ -514,6 +514,10 @@ sxp_allocate_columns(parser *ps)
         if (!(t->dicts[c].offsets = calloc(1, sizeof *t->dicts[c].offsets)))
             return sxp_fail_nomem(ps);
     }
+    ps->attr_mask = 0;
+    for (int a = 0; a < NATTRS; a++)
+        if (t->codes[ATTR_COL(a)])
+            ps->attr_mask |= 1u << a;
     return SX_OK;
 }
 

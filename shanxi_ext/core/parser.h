@@ -38,6 +38,7 @@ extern const char *const sxp_fixed_names[NROLES - ROLE_PROJECT];
 /* The per-project attributes that must agree across a project's rows,
  * numbered as their columns are. */
 #define NATTRS        3
+#define PROJECT_HINTS 256
 #define ATTR_COL(a)   ((sx_strcol)(SX_COL_CATEGORY + (a)))
 #define ATTR_CATEGORY 0
 #define ATTR_KEY      (SX_COL_PROJECT_KEY - SX_COL_CATEGORY)
@@ -138,12 +139,17 @@ typedef struct parser {
         int32_t days;
     } last_date[2];
     const char *attr_at[NATTRS]; /* this row's category/key/title fields */
+    unsigned attr_mask;          /* bit a: attribute a's column is present */
 
     project_state *projects;
     size_t nprojects, projects_cap;
     uint32_t *project_slots; /* index + 1, 0 = empty */
     uint32_t project_mask;
-    size_t last_project;
+    /* index + 1 of the project last seen with each number modulo
+     * PROJECT_HINTS (0: none): a panel cycles through a few projects, which
+     * the last one alone missed on most rows.  Checked before use, so a
+     * stale hint costs only the hash lookup. */
+    uint32_t project_hint[PROJECT_HINTS];
 
     uint32_t *key_owner; /* project_key code -> project index + 1 */
     size_t key_owner_cap;

@@ -128,6 +128,50 @@ widen_codes(parser *ps, sx_strcol c, int64_t rows)
     return SX_OK;
 }
 
+/* Where column_cache.recent keeps text s[0..n), n > 0: a mix of its length
+ * and three of its bytes, cheap next to the keyed hash of all of it. */
+static inline unsigned
+recent_slot(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t x =
+        (uint32_t)u[0] | (uint32_t)u[n - 1] << 8 | (uint32_t)u[n / 2] << 16 | (uint32_t)n << 24;
+    return (unsigned)((x * UINT32_C(0x9E3779B1)) >> (32 - RECENT_BITS));
+}
+
+/* The code of the text of column c's field when neither the previous code
+ * nor its successor was it: a recent one with the same slot, or the
+ * dictionary's (a new one widening the codes when it must). */
+static sx_status
+intern_string(parser *ps, sx_strcol c, int64_t row, int32_t *out)
+{
+    sx_dict *d = &ps->t->dicts[c];
+    column_cache *cc = &ps->cache[c];
+    int32_t prev = cc->code, code;
+    uint32_t *recent = &cc->recent[recent_slot(ps->text, ps->len)];
+    int32_t seen = (int32_t)*recent - 1;
+    if (seen >= 0 && seen < d->count && is_code_of(d, seen, ps->text, ps->len)) {
+        remember_successor(cc, prev, seen);
+        *out = seen;
+        return SX_OK;
+    }
+    int32_t before = d->count;
+    sx_status st = sx_dict_intern(d, ps->text, ps->len, &code);
+    if (st != SX_OK)
+        return sxp_intern_failed(ps, st, c);
+    if (c == SX_COL_PART_OF && code == before &&
+        (st = sxp_note_part_of(ps, code, sxp_pos_of(ps, ps->field_at))) != SX_OK)
+        return st;
+    remember_successor(cc, prev, code);
+    *recent = (uint32_t)code + 1;
+    /* strings come one at a time, so one step wider is enough */
+    if (code == before && sxp_code_width_for(d->count) > ps->t->code_width[c] &&
+        (st = widen_codes(ps, c, row)) != SX_OK)
+        return st;
+    *out = code;
+    return SX_OK;
+}
+
 static sx_status
 store_string(parser *ps, sx_strcol c, int64_t row)
 {
@@ -144,21 +188,11 @@ store_string(parser *ps, sx_strcol c, int64_t row)
         code = prev;
     } else {
         int32_t guess = prev >= 0 && prev < cc->next_cap ? cc->next[prev] : -1;
+        sx_status st;
         if (guess >= 0 && is_code_of(d, guess, ps->text, ps->len)) {
             code = guess;
-        } else {
-            int32_t before = d->count;
-            sx_status st = sx_dict_intern(d, ps->text, ps->len, &code);
-            if (st != SX_OK)
-                return sxp_intern_failed(ps, st, c);
-            if (c == SX_COL_PART_OF && code == before &&
-                (st = sxp_note_part_of(ps, code, sxp_pos_of(ps, ps->field_at))) != SX_OK)
-                return st;
-            remember_successor(cc, prev, code);
-            /* strings come one at a time, so one step wider is enough */
-            if (code == before && sxp_code_width_for(d->count) > ps->t->code_width[c] &&
-                (st = widen_codes(ps, c, row)) != SX_OK)
-                return st;
+        } else if ((st = intern_string(ps, c, row, &code)) != SX_OK) {
+            return st;
         }
         cc->code = code;
     }

@@ -85,10 +85,16 @@ typedef struct project_state {
  * tries the code of its previous field and the code that followed that code
  * last time. */
 #define MAX_PREDICTED 65536 /* codes with a remembered successor */
+#define RECENT_BITS   6
 typedef struct column_cache {
     int32_t code;  /* code of the column's last non-empty field, or -1 */
     int32_t *next; /* next[c]: the code that last followed code c, or -1 */
     int32_t next_cap;
+    /* code + 1 of a string recently interned, by recent_slot of its text
+     * (0: none): when the successor guess misses (a unit follows a unit that
+     * another metric's unit followed), this finds it without hashing all of
+     * it.  Checked before use. */
+    uint32_t recent[1 << RECENT_BITS];
 } column_cache;
 
 typedef struct parser {

@@ -175,7 +175,7 @@ intern_string(parser *ps, sx_strcol c, int64_t row, int32_t *out)
 static sx_status
 store_string(parser *ps, sx_strcol c, int64_t row)
 {
-    int32_t code;
+    int32_t code = SX_NULL_CODE; /* set on every path; -O1 cannot tell */
     sx_dict *d = &ps->t->dicts[c];
     column_cache *cc = &ps->cache[c];
     int32_t prev = cc->code;

@@ -126,7 +126,8 @@ typedef struct parser {
     const char *text;     /* its content, in the input or in scratch */
     size_t len;
     int text_in_input;
-    char *scratch; /* unescaped content of fields with "" */
+    uint64_t quoted_breaks; /* line breaks in the record's quoted fields */
+    char *scratch;          /* unescaped content of fields with "" */
     size_t scratch_cap;
 
     /* header */

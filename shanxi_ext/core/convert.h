@@ -74,11 +74,58 @@ sxp_parse_date(const char *s, size_t n, int32_t *days)
 }
 enum { VALUE_OK, VALUE_BAD, VALUE_RANGE, VALUE_NOMEM }; /* RANGE: beyond a double */
 
+/* The common value: D+, D+.D* or .D+ with at most 15 digits in all, so the
+ * digits make an integer below 2^53 and, with a point, its one division by
+ * an exact power of ten is the correct rounding (as in the general path
+ * below, which gives the same double).  0 when s is not of that form. */
+static inline int
+sxp_parse_short_decimal(const char *s, size_t n, double *out, uint8_t *is_int)
+{
+    static const double powers_of_ten[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                             1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    if (n == 0 || n > 16)
+        return 0;
+    uint64_t v = 0;
+    size_t i = 0, point = n;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            break;
+        v = v * 10 + d;
+    }
+    if (i < n) {
+        if (s[i] != '.')
+            return 0;
+        point = i;
+        for (i++; i < n; i++) {
+            unsigned d = (unsigned)(unsigned char)s[i] - '0';
+            if (d > 9)
+                return 0;
+            v = v * 10 + d;
+        }
+    }
+    size_t digits = point == n ? n : n - 1;
+    if (digits == 0 || digits > 15)
+        return 0;
+    if (point == n) {
+        *out = (double)v;
+        *is_int = 1;
+    } else {
+        *out = (double)v / powers_of_ten[n - 1 - point];
+        *is_int = 0;
+    }
+    return 1;
+}
+
 /* [+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?, finite.  is_int: no point, no exponent
  * and |v| <= 2^53, so the double holds the integer exactly. */
 static inline int
 sxp_parse_value(const char *s, size_t n, double *out, uint8_t *is_int)
 {
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    if (sxp_parse_short_decimal(s, n, out, is_int))
+        return VALUE_OK;
+#endif
     const char *p = s, *end = s + n;
     int negative = 0;
     if (p < end && (*p == '+' || *p == '-')) {

@@ -140,6 +140,24 @@ sxp_is_line_break(char c)
     return c == '\n' || c == '\r';
 }
 
+/* Whether [q, end) holds a line break (a quoted field seldom does). */
+static inline int
+sxp_has_line_break(const unsigned char *q, const unsigned char *end)
+{
+#if defined(SX_SSE2)
+    const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    for (; end - q >= 16; q += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr))))
+            return 1;
+    }
+#endif
+    for (; q < end; q++)
+        if (sxp_is_line_break((char)*q))
+            return 1;
+    return 0;
+}
+
 static inline int
 sxp_only_line_breaks(const char *p, const char *end)
 {

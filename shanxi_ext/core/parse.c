@@ -41,11 +41,23 @@ skip_line_break(parser *ps)
         ps->p++;
 }
 
-/* Equality of two byte strings, in 8-byte words (the last one overlapping)
- * instead of a call to memcmp: keys are short and usually equal here. */
-static int
+/* Equality of two byte strings, in 16- or 8-byte words (the last one
+ * overlapping) instead of a call to memcmp: keys are short and usually
+ * equal here, and titles and labels run to 60 bytes. */
+static inline int
 same_bytes(const char *a, const char *b, size_t n)
 {
+#if defined(SX_SSE2)
+    if (n >= 16) {
+        __m128i diff = _mm_setzero_si128();
+        for (size_t i = 0; i + 16 < n; i += 16)
+            diff = _mm_or_si128(diff, _mm_xor_si128(_mm_loadu_si128((const void *)(a + i)),
+                                                    _mm_loadu_si128((const void *)(b + i))));
+        diff = _mm_or_si128(diff, _mm_xor_si128(_mm_loadu_si128((const void *)(a + n - 16)),
+                                                _mm_loadu_si128((const void *)(b + n - 16))));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(diff, _mm_setzero_si128())) == 0xFFFF;
+    }
+#endif
     if (n >= 8) {
         uint64_t x, y, diff = 0;
         for (size_t i = 0; i + 8 < n; i += 8) {
@@ -71,7 +83,7 @@ same_bytes(const char *a, const char *b, size_t n)
     return 1;
 }
 
-static int
+static inline int
 is_code_of(const sx_dict *d, int32_t code, const char *s, size_t n)
 {
     size_t m;
@@ -116,10 +128,54 @@ widen_codes(parser *ps, sx_strcol c, int64_t rows)
     return SX_OK;
 }
 
+/* Where column_cache.recent keeps text s[0..n), n > 0: a mix of its length
+ * and three of its bytes, cheap next to the keyed hash of all of it. */
+static inline unsigned
+recent_slot(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t x =
+        (uint32_t)u[0] | (uint32_t)u[n - 1] << 8 | (uint32_t)u[n / 2] << 16 | (uint32_t)n << 24;
+    return (unsigned)((x * UINT32_C(0x9E3779B1)) >> (32 - RECENT_BITS));
+}
+
+/* The code of the text of column c's field when neither the previous code
+ * nor its successor was it: a recent one with the same slot, or the
+ * dictionary's (a new one widening the codes when it must). */
+static sx_status
+intern_string(parser *ps, sx_strcol c, int64_t row, int32_t *out)
+{
+    sx_dict *d = &ps->t->dicts[c];
+    column_cache *cc = &ps->cache[c];
+    int32_t prev = cc->code, code;
+    uint32_t *recent = &cc->recent[recent_slot(ps->text, ps->len)];
+    int32_t seen = (int32_t)*recent - 1;
+    if (seen >= 0 && seen < d->count && is_code_of(d, seen, ps->text, ps->len)) {
+        remember_successor(cc, prev, seen);
+        *out = seen;
+        return SX_OK;
+    }
+    int32_t before = d->count;
+    sx_status st = sx_dict_intern(d, ps->text, ps->len, &code);
+    if (st != SX_OK)
+        return sxp_intern_failed(ps, st, c);
+    if (c == SX_COL_PART_OF && code == before &&
+        (st = sxp_note_part_of(ps, code, sxp_pos_of(ps, ps->field_at))) != SX_OK)
+        return st;
+    remember_successor(cc, prev, code);
+    *recent = (uint32_t)code + 1;
+    /* strings come one at a time, so one step wider is enough */
+    if (code == before && sxp_code_width_for(d->count) > ps->t->code_width[c] &&
+        (st = widen_codes(ps, c, row)) != SX_OK)
+        return st;
+    *out = code;
+    return SX_OK;
+}
+
 static sx_status
 store_string(parser *ps, sx_strcol c, int64_t row)
 {
-    int32_t code;
+    int32_t code = SX_NULL_CODE; /* set on every path; -O1 cannot tell */
     sx_dict *d = &ps->t->dicts[c];
     column_cache *cc = &ps->cache[c];
     int32_t prev = cc->code;
@@ -132,21 +188,11 @@ store_string(parser *ps, sx_strcol c, int64_t row)
         code = prev;
     } else {
         int32_t guess = prev >= 0 && prev < cc->next_cap ? cc->next[prev] : -1;
+        sx_status st;
         if (guess >= 0 && is_code_of(d, guess, ps->text, ps->len)) {
             code = guess;
-        } else {
-            int32_t before = d->count;
-            sx_status st = sx_dict_intern(d, ps->text, ps->len, &code);
-            if (st != SX_OK)
-                return sxp_intern_failed(ps, st, c);
-            if (c == SX_COL_PART_OF && code == before &&
-                (st = sxp_note_part_of(ps, code, sxp_pos_of(ps, ps->field_at))) != SX_OK)
-                return st;
-            remember_successor(cc, prev, code);
-            /* strings come one at a time, so one step wider is enough */
-            if (code == before && sxp_code_width_for(d->count) > ps->t->code_width[c] &&
-                (st = widen_codes(ps, c, row)) != SX_OK)
-                return st;
+        } else if ((st = intern_string(ps, c, row, &code)) != SX_OK) {
+            return st;
         }
         cc->code = code;
     }
@@ -240,6 +286,9 @@ parse_record(parser *ps, int64_t row)
                 ps->stored_fields = i; /* for a builder to take the row back */
                 return st;
             }
+            /* only a quoted field holds line breaks (see record_line_breaks) */
+            if (buf[pos] == '"' && sxp_has_line_break(buf + pos, (const unsigned char *)ps->p))
+                ps->quoted_breaks += sxp_count_line_breaks((const char *)buf + pos, ps->p, ps->end);
             pos = (size_t)(ps->p - ps->buf);
         }
         if ((st = store_field(ps, ps->roles[i], row)) != SX_OK)
@@ -514,6 +563,10 @@ sxp_allocate_columns(parser *ps)
         if (!(t->dicts[c].offsets = calloc(1, sizeof *t->dicts[c].offsets)))
             return sxp_fail_nomem(ps);
     }
+    ps->attr_mask = 0;
+    for (int a = 0; a < NATTRS; a++)
+        if (t->codes[ATTR_COL(a)])
+            ps->attr_mask |= 1u << a;
     return SX_OK;
 }
 
@@ -562,17 +615,33 @@ unstore_row(parser *ps, int64_t row)
     }
 }
 
+/* The line breaks in a record just parsed, [record, ps->p): those inside
+ * its quoted fields (a line break ends any other field) and the one after
+ * it, which p[-1] shows.  Counted as the records go, the builder need not
+ * scan each chunk again for its lines (a memchr per line took 8% of a
+ * short row's parse). */
+static uint64_t
+record_line_breaks(parser *ps, const char *record)
+{
+    uint64_t n = ps->quoted_breaks + (ps->p > record && sxp_is_line_break(ps->p[-1]));
+    ps->quoted_breaks = 0;
+    return n;
+}
+
 sx_status
 sxp_parse_records(parser *ps)
 {
     sx_table *t = ps->t;
+    /* the mark moved to p as the records are read (see parser.h) */
+    uint64_t lines = sxp_line_of(ps, ps->p) - 1;
+    ps->quoted_breaks = 0;
     for (;;) {
         if (ps->p >= ps->stop)
-            return SX_OK;
+            break;
         if (sxp_is_line_break(*ps->p)) {
             /* blank lines may only close the file */
             if (sxp_only_line_breaks(ps->p, ps->end))
-                return SX_OK;
+                break;
             return sxp_fail(ps, ps->p, "expected %d fields, found an empty line", ps->nfields);
         }
         sx_status st;
@@ -585,12 +654,18 @@ sxp_parse_records(parser *ps)
             /* the record goes on in the next chunk: parse it again then */
             unstore_row(ps, t->nrows);
             ps->p = record;
-            return SX_OK;
+            break;
         }
+        lines += record_line_breaks(ps, record);
         t->nrows++;
         if (ps->opts && ps->opts->consumed)
             release_input(ps);
     }
+    /* a field remembered for a later error may have moved the mark past
+     * the record it was in, never past p */
+    ps->line_mark = ps->p;
+    ps->mark_lines = lines;
+    return SX_OK;
 }
 
 /* Gives back the room the guess over-reserved.  Shrinking in place cannot

@@ -38,6 +38,7 @@ extern const char *const sxp_fixed_names[NROLES - ROLE_PROJECT];
 /* The per-project attributes that must agree across a project's rows,
  * numbered as their columns are. */
 #define NATTRS        3
+#define PROJECT_HINTS 256
 #define ATTR_COL(a)   ((sx_strcol)(SX_COL_CATEGORY + (a)))
 #define ATTR_CATEGORY 0
 #define ATTR_KEY      (SX_COL_PROJECT_KEY - SX_COL_CATEGORY)
@@ -84,10 +85,16 @@ typedef struct project_state {
  * tries the code of its previous field and the code that followed that code
  * last time. */
 #define MAX_PREDICTED 65536 /* codes with a remembered successor */
+#define RECENT_BITS   6
 typedef struct column_cache {
     int32_t code;  /* code of the column's last non-empty field, or -1 */
     int32_t *next; /* next[c]: the code that last followed code c, or -1 */
     int32_t next_cap;
+    /* code + 1 of a string recently interned, by recent_slot of its text
+     * (0: none): when the successor guess misses (a unit follows a unit that
+     * another metric's unit followed), this finds it without hashing all of
+     * it.  Checked before use. */
+    uint32_t recent[1 << RECENT_BITS];
 } column_cache;
 
 typedef struct parser {
@@ -119,7 +126,8 @@ typedef struct parser {
     const char *text;     /* its content, in the input or in scratch */
     size_t len;
     int text_in_input;
-    char *scratch; /* unescaped content of fields with "" */
+    uint64_t quoted_breaks; /* line breaks in the record's quoted fields */
+    char *scratch;          /* unescaped content of fields with "" */
     size_t scratch_cap;
 
     /* header */
@@ -138,12 +146,17 @@ typedef struct parser {
         int32_t days;
     } last_date[2];
     const char *attr_at[NATTRS]; /* this row's category/key/title fields */
+    unsigned attr_mask;          /* bit a: attribute a's column is present */
 
     project_state *projects;
     size_t nprojects, projects_cap;
     uint32_t *project_slots; /* index + 1, 0 = empty */
     uint32_t project_mask;
-    size_t last_project;
+    /* index + 1 of the project last seen with each number modulo
+     * PROJECT_HINTS (0: none): a panel cycles through a few projects, which
+     * the last one alone missed on most rows.  Checked before use, so a
+     * stale hint costs only the hash lookup. */
+    uint32_t project_hint[PROJECT_HINTS];
 
     uint32_t *key_owner; /* project_key code -> project index + 1 */
     size_t key_owner_cap;

@@ -36,8 +36,10 @@ project_hash(const void *ctx, uint32_t index)
 sx_status
 sxp_find_project(parser *ps, int32_t number, size_t *index)
 {
-    if (ps->nprojects && ps->projects[ps->last_project].number == number) {
-        *index = ps->last_project;
+    uint32_t *hint = &ps->project_hint[(uint32_t)number % PROJECT_HINTS];
+    size_t guess = (size_t)*hint - 1; /* SIZE_MAX when none */
+    if (guess < ps->nprojects && ps->projects[guess].number == number) {
+        *index = guess;
         return SX_OK;
     }
     /* room first, so the probe below also finds where a new one goes */
@@ -49,7 +51,8 @@ sxp_find_project(parser *ps, int32_t number, size_t *index)
     int32_t found =
         sx_hash_find(ps->project_slots, ps->project_mask, sx_hash_int(number), same_number, &w, &h);
     if (found >= 0) {
-        *index = ps->last_project = (size_t)found;
+        *index = (size_t)found;
+        *hint = (uint32_t)found + 1;
         return SX_OK;
     }
     if (ps->nprojects == ps->projects_cap) {
@@ -70,7 +73,8 @@ sxp_find_project(parser *ps, int32_t number, size_t *index)
     st->as_of = INT32_MIN;
     st->nrows = 0;
     ps->project_slots[h] = (uint32_t)ps->nprojects + 1;
-    *index = ps->last_project = ps->nprojects++;
+    *hint = (uint32_t)ps->nprojects + 1;
+    *index = ps->nprojects++;
     return SX_OK;
 }
 
@@ -119,10 +123,9 @@ sxp_finish_row(parser *ps, int64_t row)
     pj->nrows++;
     if (t->as_of[row] > pj->as_of)
         pj->as_of = t->as_of[row];
-    for (int a = 0; a < NATTRS; a++) {
+    for (unsigned m = ps->attr_mask; m; m &= m - 1) { /* only the present ones */
+        int a = (int)sx_lowest_bit(m);
         sx_strcol c = ATTR_COL(a);
-        if (!t->codes[c])
-            continue;
         int32_t code = sx_code_in(t->codes[c], t->code_width[c], row);
         if (code == SX_NULL_CODE || code == pj->attr[a])
             continue;

@@ -273,7 +273,7 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
         parts[i]->err = &pl->errs[i];
     }
     size_t where = 0;
-    if ((st = sxp_merge_parts(parts, n, 0, names, &where)) != SX_OK) {
+    if ((st = sxp_merge_parts(parts, n, 0, names, nthreads, &where)) != SX_OK) {
         *failed = where;
         *e = pl->errs[where];
         goto done;

@@ -350,9 +350,10 @@ int sxp_thread_count(void);
  * names it in messages, and a disagreement (or a part_of that names no
  * metric of any part) is reported in the error of the part where one pass
  * would meet it, its index in *failed.  Memory and row-limit errors go to
- * parts[0]'s error with *failed = 0. */
+ * parts[0]'s error with *failed = 0.  The rows of a large table are copied
+ * on up to nthreads threads. */
 sx_status sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *names,
-                          size_t *failed);
+                          int nthreads, size_t *failed);
 
 SX_INTERNAL_END
 

@@ -1,11 +1,11 @@
 /*
  * merge.c -- N parsed parts merged into one table as if one pass had read
- * their rows one after another: the parts of one large input (split.c) or
- * the files of one dataset (multifile.c).  Strings join the first part's
- * dictionaries in part order, so codes stay in order of first appearance;
- * each part's codes are remapped; columns are matched by name, a column a
- * part lacks being empty (null) in its rows; projects are merged and must
- * agree across parts, as they must across the rows of one input.
+ * their rows one after another: the parts of one large input (split.c,
+ * reader.c) or the files of one dataset (multifile.c).  Strings join the
+ * first part's dictionaries in part order, so codes stay in order of first
+ * appearance; each part's codes are remapped; columns are matched by name,
+ * a column a part lacks being empty (null) in its rows; projects are merged
+ * and must agree across parts, as they must across the rows of one input.
  */
 #include <stdio.h>
 #include <stdlib.h>

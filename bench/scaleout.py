@@ -11,7 +11,8 @@ floats of up to 17 significant digits) of --rows rows is cut into --files
 files (partitioning A) and, the same rows, into --recut files (B).
 
 * load: shanxi.load(list of A) vs polars.read_csv(glob of A) vs DuckDB
-  read_csv(glob of A) materialized as Arrow; median of --repeat, interleaved.
+  read_csv(glob of A) materialized as an Arrow table; median of --repeat,
+  interleaved.
 * dask: on one distributed.LocalCluster (--workers processes, one thread
   each), shanxi.dask.aggregate(A, "sum", by="metric") vs
   dask.dataframe.read_csv(glob of A).groupby("metric").value.sum(); and for
@@ -201,7 +202,10 @@ def main(argv=None):
             pass
         try:
             import duckdb
-            fns["duckdb"] = lambda: duckdb.sql("select * from read_csv('%s')" % glob_a).arrow()
+            # a pyarrow.Table: .arrow() is a lazy RecordBatchReader from DuckDB 1.4 on,
+            # which reads hardly anything before it is consumed
+            fns["duckdb"] = lambda: duckdb.sql(
+                "select * from read_csv('%s')" % glob_a).fetch_arrow_table()
         except ImportError:
             pass
         assert len(shanxi.load(files_a)) == args.rows

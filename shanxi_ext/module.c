@@ -557,9 +557,10 @@ PyDoc_STRVAR(load_doc, "load($module, path, /, *, encoding=None, threads=None)\n
                        "a directory (its *.csv and *.csv.gz/.bz2/.xz/.zst files by name) or a\n"
                        "glob pattern (sorted), each opened as one file is; those are parsed on a\n"
                        "thread per core and their .source is the tuple of their paths.\n"
-                       "threads=None uses the machine's cores (a file of 32 MiB or more in two\n"
-                       "halves); an int n >= 1 uses at most n threads, and threads=1 does all\n"
-                       "the work on the calling thread.  The Dataset is the same either way.");
+                       "threads=None uses the machine's cores (a file of 32 MiB or more split\n"
+                       "in parts of at least 16 MiB, one a thread); an int n >= 1 uses at most\n"
+                       "n threads, and threads=1 does all the work on the calling thread.  The\n"
+                       "Dataset is the same either way.");
 
 /* load()'s threads: 0 for None (the machine's cores), else the cap n >= 1
  * (a cap past INT_MAX is no cap); -1 with an exception set. */

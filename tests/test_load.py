@@ -19,6 +19,8 @@ import json
 import math
 import os
 import pathlib
+import random
+import struct
 import subprocess
 import sys
 import warnings
@@ -986,6 +988,20 @@ def test_integers_beyond_2_53_are_read_as_floats(n):
     loaded = shanxi.loads(HEADER + "1,m,%d,u,2022-01-01\n" % n)
     value = loaded.metric("m").value
     assert type(value) is float and value == float(n)
+
+
+def test_shortest_reprs_of_doubles_read_back_bit_for_bit():
+    # repr gives up to 17 significant digits: the long decimals that take the
+    # exact 128-bit path (or strtod beyond its range) must all round trip.
+    rng = random.Random(12)
+    values = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-25, 25) for _ in range(20000)]
+    values += [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(63)))[0]
+               for _ in range(5000)]
+    values = [v for v in values if math.isfinite(v)]
+    text = HEADER + "".join("1,m%d,%r,u,2022-01-01\n" % (i, v) for i, v in enumerate(values))
+    got = shanxi.loads(text).to_dicts()
+    assert [struct.pack("<d", row["value"]) for row in got] == [struct.pack("<d", float(v))
+                                                                   for v in values]
 
 
 def test_integer_sums_are_exact_ints():

@@ -231,8 +231,9 @@ typedef struct sx_parse_options {
      * of buf that the parse has finished with, so a caller that mapped a
      * file can drop those pages from memory (madvise MADV_DONTNEED) and the
      * peak stays near the size of the table instead of table plus file.
-     * A large input is parsed by two threads, each reporting its own ranges,
-     * so the callback must be safe to call from two threads at once.  The
+     * A large input is parsed in parts on several threads, each reporting
+     * its own ranges, so the callback must be safe to call from several
+     * threads at once.  The
      * parser may read such bytes again (to parse in one piece after all,
      * reporting the ranges again, or to say where an error is): release
      * them only in a way that keeps their content readable (a file mapping,
@@ -244,8 +245,10 @@ typedef struct sx_parse_options {
      * next chunk with SX_ERR_CANCELLED. */
     sx_refcount *cancel;
     /* At most this many threads for this input: 1 parses it all on the
-     * calling thread, never in two halves; 0 (or 2 and more) lets a large
-     * input be parsed in two halves on two threads.  Either way the table
+     * calling thread, never in parts; n >= 2 lets a large input be split at
+     * line breaks into up to n parts of at least half SX_PARSE_PARALLEL_BYTES
+     * (16 MiB), each parsed on a thread; 0 is one part a core (two at
+     * least).  Either way the table
      * and any error are the same. */
     int threads;
 } sx_parse_options;
@@ -263,8 +266,8 @@ typedef struct sx_input {
 
 /* Parse n >= 1 inputs (the files of one dataset) on up to nthreads threads
  * (0: one per core; never more than n; 1: all on the calling thread, no
- * input split in two; n >= 2: a large input split in two only where the
- * pool leaves two threads per input) and merge them into one table with
+ * input split in parts; n >= 2: a large input split into as many parts as
+ * the pool leaves it threads) and merge them into one table with
  * refcount 1, as one pass over their rows one after another would make it:
  * rows in input order, strings coded in order of first appearance, columns
  * matched by name (every input has its own header; an optional column an
@@ -560,7 +563,7 @@ sx_status sx_reader_open(const char *path, const sx_parse_options *opts, sx_read
  * SX_ERR_NOMEM, SX_ERR_LIMIT, SX_ERR_CANCELLED with err filled. */
 sx_status sx_reader_step(sx_reader *r, int *done, sx_error *err, int *os_error);
 sx_status sx_reader_finish(sx_reader *r, sx_table **out, sx_error *err);
-/* Stops a second thread (it sees the cancel flag within a chunk), closes
+/* Stops the other parts' threads (they see the cancel flag within a chunk), closes
  * the file and frees everything; NULL is a no-op. */
 void sx_reader_free(sx_reader *r);
 

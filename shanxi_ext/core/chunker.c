@@ -298,7 +298,7 @@ sx_chunkers_finish(sx_chunker *const *c, size_t n, const char *const *names, sx_
         parts[i]->err = &errs[i];
     }
     size_t where = 0;
-    if ((st = sxp_merge_parts(parts, n, 0, names, &where)) != SX_OK) {
+    if ((st = sxp_merge_parts(parts, n, 0, names, 1, &where)) != SX_OK) {
         *failed = where;
         *err = errs[where];
         goto error;

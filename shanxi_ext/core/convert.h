@@ -117,6 +117,72 @@ sxp_parse_short_decimal(const char *s, size_t n, double *out, uint8_t *is_int)
     return 1;
 }
 
+#if defined(__SIZEOF_INT128__)
+/* q * 2^scale correctly rounded to a double, q's bits beyond the 53 kept
+ * rounding half to even; `inexact`: the true value is a little more than q
+ * (less than one unit of its last bit, which is then below the kept ones).
+ * The result must be a normal double. */
+static inline double
+sxp_round_scaled(unsigned __int128 q, int inexact, int scale)
+{
+    uint64_t hi = (uint64_t)(q >> 64);
+    int bits = hi ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll((uint64_t)q);
+    int shift = bits > 53 ? bits - 53 : 0;
+    uint64_t top = (uint64_t)(q >> shift);
+    if (shift > 0) {
+        unsigned __int128 rest = q & (((unsigned __int128)1 << shift) - 1);
+        unsigned __int128 half = (unsigned __int128)1 << (shift - 1);
+        if (rest > half || (rest == half && (inexact || (top & 1))))
+            top++; /* 2^53 at most, still exact */
+    }
+    /* times an exact power of two: no second rounding */
+    uint64_t bits2 = (uint64_t)(1023 + scale + shift) << 52;
+    double two;
+    memcpy(&two, &bits2, sizeof two);
+    return (double)top * two;
+}
+
+/* mantissa (not 0) * 10^e for |e| <= 19, correctly rounded: the product
+ * exactly, or the quotient to 63 or 64 bits and whether a remainder is
+ * left, then rounded once. */
+static inline double
+sxp_decimal_exact(uint64_t mantissa, int e)
+{
+    static const uint64_t powers[20] = {
+        UINT64_C(1),
+        UINT64_C(10),
+        UINT64_C(100),
+        UINT64_C(1000),
+        UINT64_C(10000),
+        UINT64_C(100000),
+        UINT64_C(1000000),
+        UINT64_C(10000000),
+        UINT64_C(100000000),
+        UINT64_C(1000000000),
+        UINT64_C(10000000000),
+        UINT64_C(100000000000),
+        UINT64_C(1000000000000),
+        UINT64_C(10000000000000),
+        UINT64_C(100000000000000),
+        UINT64_C(1000000000000000),
+        UINT64_C(10000000000000000),
+        UINT64_C(100000000000000000),
+        UINT64_C(1000000000000000000),
+        UINT64_C(10000000000000000000),
+    };
+    if (e >= 0)
+        return sxp_round_scaled((unsigned __int128)mantissa * powers[e], 0, 0);
+    uint64_t d = powers[-e];
+    /* mantissa at the top of 64 bits and shifted by one bit less than d
+     * has: the quotient is then in [2^62, 2^64) */
+    int up = __builtin_clzll(mantissa), dbits = 64 - __builtin_clzll(d);
+    unsigned __int128 n = (unsigned __int128)(mantissa << up) << (dbits - 1);
+    uint64_t q = (uint64_t)(n / d);
+    int inexact = n % d != 0;
+    return sxp_round_scaled(q, inexact, -(up + dbits - 1));
+}
+#endif
+
 /* [+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?, finite.  is_int: no point, no exponent
  * and |v| <= 2^53, so the double holds the integer exactly. */
 static inline int
@@ -202,6 +268,7 @@ sxp_parse_value(const char *s, size_t n, double *out, uint8_t *is_int)
         *out = negative ? -0.0 : 0.0;
         return VALUE_OK;
     }
+    int64_t e = exp10 + exponent;
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
     /* Clinger's fast path: both operands are exact doubles, so the one
      * rounding of the multiply or divide is the correct rounding.  (Not on
@@ -210,10 +277,18 @@ sxp_parse_value(const char *s, size_t n, double *out, uint8_t *is_int)
         1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     };
-    int64_t e = exp10 + exponent;
     if (significant <= 15 && e >= -22 && e <= 22) {
         double d = (double)mantissa;
         d = e < 0 ? d / exact_powers_of_ten[-e] : d * exact_powers_of_ten[e];
+        *out = negative ? -d : d;
+        return VALUE_OK;
+    }
+#endif
+#if defined(__SIZEOF_INT128__)
+    /* Up to 19 digits, all kept, scaled by at most 10^19 (the floats that
+     * print with 16 or 17 digits): exact in 128-bit integers. */
+    if (significant <= 19 && e >= -19 && e <= 19) {
+        double d = sxp_decimal_exact(mantissa, (int)e);
         *out = negative ? -d : d;
         return VALUE_OK;
     }

@@ -1,23 +1,125 @@
 /*
  * merge.c -- N parsed parts merged into one table as if one pass had read
- * their rows one after another: the parts of one large input (split.c) or
- * the files of one dataset (multifile.c).  Strings join the first part's
- * dictionaries in part order, so codes stay in order of first appearance;
- * each part's codes are remapped; columns are matched by name, a column a
- * part lacks being empty (null) in its rows; projects are merged and must
- * agree across parts, as they must across the rows of one input.
+ * their rows one after another: the parts of one large input (split.c,
+ * reader.c) or the files of one dataset (multifile.c).  Strings join the
+ * first part's dictionaries in part order, so codes stay in order of first
+ * appearance; each part's codes are remapped; columns are matched by name,
+ * a column a part lacks being empty (null) in its rows; projects are merged
+ * and must agree across parts, as they must across the rows of one input.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "parser.h"
+#include "platform.h" /* SX_THREADS */
 
-/* Rows of a fixed-size column after the first part's, for every part:
- * copied where the part has the column, `fill` where it lacks it (only an
- * optional column may be missing).  Each part's array is freed once copied,
- * to keep the peak low. */
-#define MERGE_FIXED(field, fill)                                                                   \
+/* Merged tables from this many rows copy the other parts' rows on several
+ * threads (the tests use tiny ones). */
+#ifndef SX_MERGE_PARALLEL_ROWS
+#define SX_MERGE_PARALLEL_ROWS ((int64_t)1 << 18)
+#endif
+
+/* One column's rows of parts 1..n copied into the merged array at each
+ * part's first row, each part's array freed once copied (so the peak is the
+ * parts plus one merged column): a fixed-size column (width 0), or codes
+ * remapped through maps and written at `width` bytes. */
+typedef struct column_copy {
+    parser **parts;
+    size_t n;
+    const int64_t *first; /* each part's first row in the merged table */
+    void *dst;
+    void **src;           /* per part, its array, or NULL where it lacks the column */
+    size_t size;          /* fixed: bytes a row */
+    int no_date;          /* fixed: a missing row is SX_NO_DATE, else zero */
+    int width;            /* codes: the merged width, else 0 */
+    const uint8_t *from;  /* codes: each part's width */
+    int32_t *const *maps; /* codes: each part's map into the merged codes */
+    size_t next;          /* the next part no thread has taken */
+#ifdef SX_THREADS
+    pthread_mutex_t lock;
+#endif
+} column_copy;
+
+static void
+copy_part(column_copy *job, size_t k)
+{
+    int64_t rows = job->parts[k]->t->nrows, row = job->first[k];
+    const void *src = job->src[k];
+    if (job->width) {
+        const int32_t *map = job->maps[k];
+        for (int64_t i = 0; i < rows; i++) {
+            int32_t code = src ? sx_code_in(src, job->from[k], i) : SX_NULL_CODE;
+            sxp_put_code(job->dst, job->width, row + i, code < 0 ? code : map[code]);
+        }
+    } else if (src) {
+        memcpy((char *)job->dst + (size_t)row * job->size, src, (size_t)rows * job->size);
+    } else if (job->no_date) {
+        for (int64_t i = 0; i < rows; i++)
+            ((int32_t *)job->dst)[row + i] = SX_NO_DATE;
+    } else {
+        memset((char *)job->dst + (size_t)row * job->size, 0, (size_t)rows * job->size);
+    }
+    free(job->src[k]);
+    job->src[k] = NULL;
+}
+
+static void *
+copy_parts(void *arg)
+{
+    column_copy *job = arg;
+    for (;;) {
+#ifdef SX_THREADS
+        pthread_mutex_lock(&job->lock);
+#endif
+        size_t k = job->next < job->n ? job->next++ : job->n;
+#ifdef SX_THREADS
+        pthread_mutex_unlock(&job->lock);
+#endif
+        if (k >= job->n)
+            return NULL;
+        copy_part(job, k);
+    }
+}
+
+/* Every part's rows copied, on up to nthreads threads (this one among
+ * them) when the table is large: copying never fails, and a thread that
+ * cannot be started leaves its share to the others. */
+static void
+run_copy(column_copy *job, int nthreads)
+{
+    job->next = 1;
+#ifdef SX_THREADS
+    enum { MAX_COPIERS = 64 };
+    pthread_t threads[MAX_COPIERS];
+    int started = 0;
+    int64_t total = job->first[job->n - 1] + job->parts[job->n - 1]->t->nrows;
+    if (nthreads > MAX_COPIERS)
+        nthreads = MAX_COPIERS;
+    if ((size_t)nthreads > job->n - 1)
+        nthreads = (int)(job->n - 1);
+    if (nthreads > 1 && total >= SX_MERGE_PARALLEL_ROWS &&
+        pthread_mutex_init(&job->lock, NULL) == 0) {
+        while (started < nthreads - 1 &&
+               pthread_create(&threads[started], NULL, copy_parts, job) == 0)
+            started++;
+        copy_parts(job);
+        for (int i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&job->lock);
+        return;
+    }
+#else
+    (void)nthreads;
+#endif
+    for (size_t k = 1; k < job->n; k++)
+        copy_part(job, k);
+}
+
+/* A fixed-size column grown to the merged rows, the first part's rows
+ * `fill` where it lacks the column (only an optional column may be
+ * missing), then the other parts' rows copied in. */
+#define MERGE_FIXED(field, fill, is_date)                                                          \
     do {                                                                                           \
         int any_ = 0;                                                                              \
         for (size_t k_ = 0; k_ < n; k_++)                                                          \
@@ -34,19 +136,18 @@
         if (!had_)                                                                                 \
             for (int64_t i_ = 0; i_ < ta->nrows; i_++)                                             \
                 ta->field[i_] = (fill);                                                            \
-        int64_t row_ = ta->nrows;                                                                  \
         for (size_t k_ = 1; k_ < n; k_++) {                                                        \
-            sx_table *tb_ = parts[k_]->t;                                                          \
-            if (tb_->field) {                                                                      \
-                memcpy(ta->field + row_, tb_->field, (size_t)tb_->nrows * sizeof *ta->field);      \
-                free(tb_->field);                                                                  \
-                tb_->field = NULL;                                                                 \
-            } else {                                                                               \
-                for (int64_t i_ = 0; i_ < tb_->nrows; i_++)                                        \
-                    ta->field[row_ + i_] = (fill);                                                 \
-            }                                                                                      \
-            row_ += tb_->nrows;                                                                    \
+            src[k_] = parts[k_]->t->field;                                                         \
+            parts[k_]->t->field = NULL; /* the copy frees it */                                    \
         }                                                                                          \
+        column_copy job_ = {.parts = parts,                                                        \
+                            .n = n,                                                                \
+                            .first = first,                                                        \
+                            .dst = ta->field,                                                      \
+                            .src = src,                                                            \
+                            .size = sizeof *ta->field,                                             \
+                            .no_date = is_date};                                                   \
+        run_copy(&job_, nthreads);                                                                 \
     } while (0)
 
 /* Part k's strings of column c interned into the merged dictionary: maps
@@ -85,7 +186,8 @@ merge_dict(parser *a, parser *b, sx_strcol c, int same_input, int32_t **map)
 
 /* Column c of every part at the merged width, remapped into ta's codes. */
 static sx_status
-merge_codes(parser **parts, size_t n, int64_t total, sx_strcol c, int32_t *const *maps)
+merge_codes(parser **parts, size_t n, int64_t total, const int64_t *first, sx_strcol c,
+            int32_t *const *maps, void **src, uint8_t *from_width, int32_t **col_maps, int nthreads)
 {
     sx_table *ta = parts[0]->t;
     int from = ta->code_width[c]; /* 0: the first part lacks the column */
@@ -104,25 +206,23 @@ merge_codes(parser **parts, size_t n, int64_t total, sx_strcol c, int32_t *const
         sxp_widen_in_place(codes, from, wide, ta->nrows);
     }
     ta->code_width[c] = (uint8_t)wide;
-    int64_t row = ta->nrows;
     for (size_t k = 1; k < n; k++) {
         sx_table *tb = parts[k]->t;
-        const int32_t *map = maps[k * SX_NSTRCOLS + c];
-        if (tb->codes[c]) {
-            for (int64_t i = 0; i < tb->nrows; i++) {
-                int32_t code = sx_code_in(tb->codes[c], tb->code_width[c], i);
-                sxp_put_code(codes, wide, row + i, code < 0 ? code : map[code]);
-            }
-            free(tb->codes[c]);
-            tb->codes[c] = NULL;
-            ta->null_count[c] += tb->null_count[c];
-        } else {
-            for (int64_t i = 0; i < tb->nrows; i++)
-                sxp_put_code(codes, wide, row + i, SX_NULL_CODE);
-            ta->null_count[c] += tb->nrows;
-        }
-        row += tb->nrows;
+        ta->null_count[c] += tb->codes[c] ? tb->null_count[c] : tb->nrows;
+        src[k] = tb->codes[c];
+        from_width[k] = tb->code_width[c];
+        col_maps[k] = maps[k * SX_NSTRCOLS + c];
+        tb->codes[c] = NULL; /* the copy frees it */
     }
+    column_copy job = {.parts = parts,
+                       .n = n,
+                       .first = first,
+                       .dst = codes,
+                       .src = src,
+                       .width = wide,
+                       .from = from_width,
+                       .maps = col_maps};
+    run_copy(&job, nthreads);
     return SX_OK;
 }
 
@@ -213,11 +313,16 @@ merge_ignored(parser **parts, size_t n)
 }
 
 sx_status
-sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *names, size_t *failed)
+sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *names, int nthreads,
+                size_t *failed)
 {
     parser *a = parts[0];
     sx_table *ta = a->t;
     int32_t **maps = NULL;
+    int64_t *first = NULL;
+    void **src = NULL;
+    uint8_t *from_width = NULL;
+    int32_t **col_maps = NULL;
     sx_status st = SX_OK;
     /* the first part's own part_of codes, before the others' join them */
     int32_t first_part_ofs = ta->dicts[SX_COL_PART_OF].count;
@@ -231,10 +336,19 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
     }
     /* n >= 1: parts[0] is the table the others merge into */
     /* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI) */
-    if (!(maps = calloc(n * SX_NSTRCOLS, sizeof *maps))) {
+    maps = calloc(n * SX_NSTRCOLS, sizeof *maps);
+    first = calloc(n, sizeof *first);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    src = calloc(n, sizeof *src);
+    from_width = calloc(n, sizeof *from_width);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+    col_maps = calloc(n, sizeof *col_maps);
+    if (!maps || !first || !src || !from_width || !col_maps) {
         st = sxp_fail_nomem(a);
         goto error;
     }
+    for (size_t k = 1; k < n; k++)
+        first[k] = first[k - 1] + parts[k - 1]->t->nrows;
 
     /* dictionaries first, so the code columns are written once at their
      * final width */
@@ -261,17 +375,18 @@ sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *nam
         period_start_nulls += tb->period_start ? tb->period_start_nulls : tb->nrows;
         any_period_start |= tb->period_start != NULL;
     }
-    MERGE_FIXED(project, 0);
-    MERGE_FIXED(value, 0.0);
-    MERGE_FIXED(is_int, 0);
-    MERGE_FIXED(as_of, 0);
-    MERGE_FIXED(period_start, SX_NO_DATE);
+    MERGE_FIXED(project, 0, 0);
+    MERGE_FIXED(value, 0.0, 0);
+    MERGE_FIXED(is_int, 0, 0);
+    MERGE_FIXED(as_of, 0, 0);
+    MERGE_FIXED(period_start, SX_NO_DATE, 1);
     ta->period_start_nulls = any_period_start ? period_start_nulls : 0;
     for (int c = 0; c < SX_NSTRCOLS; c++) {
         int any = 0;
         for (size_t k = 0; k < n; k++)
             any |= parts[k]->t->codes[c] != NULL;
-        if (any && (st = merge_codes(parts, n, total, (sx_strcol)c, maps)) != SX_OK)
+        if (any && (st = merge_codes(parts, n, total, first, (sx_strcol)c, maps, src, from_width,
+                                     col_maps, nthreads)) != SX_OK)
             goto error;
     }
 
@@ -297,5 +412,9 @@ error:
         for (size_t i = 0; i < n * SX_NSTRCOLS; i++)
             free(maps[i]);
     free(maps);
+    free(first);
+    free(src);
+    free(from_width);
+    free(col_maps);
     return st;
 }

@@ -235,11 +235,13 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
         nthreads = sxp_thread_count();
     if ((size_t)nthreads > n)
         nthreads = (int)n;
-    /* A cap of threads holds for the whole: a file is read in two halves
-     * only where the pool leaves it two threads, and a cap of one reads
-     * everything on this thread (polling between its steps). */
-    if (asked > 0 && asked / nthreads < 2)
-        pl->opts.threads = 1;
+    /* A cap of threads holds for the whole: a large file is read in parts
+     * on the threads the pool leaves it, and a cap of one reads everything
+     * on this thread (polling between its steps). */
+    if (asked > 0)
+        pl->opts.threads = asked / nthreads;
+    else if (nthreads > 1)
+        pl->opts.threads = sxp_thread_count() / nthreads;
     pl->alone = asked == 1;
 #ifdef SX_THREADS
     if (pthread_mutex_init(&pl->lock, NULL) != 0) {
@@ -273,7 +275,7 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
         parts[i]->err = &pl->errs[i];
     }
     size_t where = 0;
-    if ((st = sxp_merge_parts(parts, n, 0, names, &where)) != SX_OK) {
+    if ((st = sxp_merge_parts(parts, n, 0, names, nthreads, &where)) != SX_OK) {
         *failed = where;
         *e = pl->errs[where];
         goto done;
@@ -308,7 +310,7 @@ sx_table_parse_many(const sx_input *inputs, size_t n, const char *const *names, 
     *failed = 0;
     if (n == 0)
         return sx_error_set(e, SX_ERR_VALUE, "expected at least one input");
-    if (n == 1) /* one input may still use two threads */
+    if (n == 1) /* one input may still use several threads */
         return sx_table_parse_with(inputs[0].buf, inputs[0].len, inputs[0].opts, out, e);
     pool pl;
     memset(&pl, 0, sizeof pl);

@@ -802,8 +802,7 @@ sx_table_parse_with(const char *buf, size_t len, const sx_parse_options *opts, s
     e->message[0] = '\0';
     *out = NULL;
 #ifdef SX_THREADS
-    if (buf != NULL && len >= SX_PARSE_PARALLEL_BYTES && (!opts || opts->threads != 1) &&
-        sxp_parse_in_halves(buf, len, opts, out))
+    if (buf != NULL && sxp_parse_in_parts(buf, len, opts, out))
         return SX_OK;
 #endif
     return parse_whole(buf, len, opts, out, e);

@@ -6,7 +6,7 @@
  *   csvscan.h   where fields end (inline)     fields.c   quoted fields
  *   convert.h   text to values (inline)       convert.c  locale-free strtod
  *   parseerr.c  error messages, line/column   projects.c checks across rows
- *   split.c     large inputs in two halves on two threads, merged
+ *   split.c     large inputs in parts on several threads, merged
  *   builder.c   the input in chunks: sx_builder_feed and its bookkeeping
  *   reader.c    files read in chunks into a builder (pread, read)
  *   merge.c     parsed inputs merged into one table   multifile.c  many inputs
@@ -53,7 +53,8 @@ extern const char *const sxp_fixed_names[NROLES - ROLE_PROJECT];
 #ifndef SX_PARSE_RELEASE_STEP
 #define SX_PARSE_RELEASE_STEP ((size_t)8 << 20)
 #endif
-/* Inputs from this size are parsed in two halves (the tests use tiny ones). */
+/* Inputs from this size are parsed in parts of at least half of it on
+ * several threads (the tests use tiny ones). */
 #ifndef SX_PARSE_PARALLEL_BYTES
 #define SX_PARSE_PARALLEL_BYTES ((size_t)32 << 20)
 #endif
@@ -324,20 +325,22 @@ void sxp_shift_lines(parser *ps, uint64_t lines);
 
 /* ------------------------------------------------------------------ split.c */
 
-/* Parse a large input on two threads; 1 with *out set, or 0 when it is
- * better parsed in one piece (nothing is left allocated then). */
-int sxp_parse_in_halves(const char *buf, size_t len, const sx_parse_options *opts, sx_table **out);
-/* Append b's rows, strings and projects to a's, as if a had parsed them:
- * SX_OK; SX_ERR_PARSE when they disagree about a project (the caller then
- * parses in one piece, which says where); SX_ERR_NOMEM or SX_ERR_LIMIT. */
-sx_status sxp_merge_halves(parser *a, parser *b);
+/* The most parts one input is split into. */
+#define SXP_MAX_PARTS 64
+/* The parts an input of `bytes` is parsed in with at most `threads` threads
+ * (0: the machine's cores, two at least): 1 below SX_PARSE_PARALLEL_BYTES,
+ * else one a thread, each at least half that size. */
+int sxp_part_count(uint64_t bytes, int threads);
+/* Parse a large input in parts on several threads; 1 with *out set, or 0
+ * when it is better parsed in one piece (nothing is left allocated then). */
+int sxp_parse_in_parts(const char *buf, size_t len, const sx_parse_options *opts, sx_table **out);
 
 /* ------------------------------------------------------------------ reader.c */
 
 /* The builder a reader has fed the whole file to (after sx_reader_step
  * said done), for multifile.c to merge before it is finished. */
 sx_builder *sxp_reader_builder(sx_reader *r);
-/* sx_reader_open that reads in one pass (never in two halves), so the
+/* sx_reader_open that reads in one pass (never in parts), so the
  * builder's rows can be taken between steps (chunker.c); its columns are
  * first sized for `expect` bytes, and it reads at most read_size bytes a
  * step (0: the usual few MiB). */
@@ -363,9 +366,10 @@ int sxp_thread_count(void);
  * names it in messages, and a disagreement (or a part_of that names no
  * metric of any part) is reported in the error of the part where one pass
  * would meet it, its index in *failed.  Memory and row-limit errors go to
- * parts[0]'s error with *failed = 0. */
+ * parts[0]'s error with *failed = 0.  The rows of a large table are copied
+ * on up to nthreads threads. */
 sx_status sxp_merge_parts(parser **parts, size_t n, int same_input, const char *const *names,
-                          size_t *failed);
+                          int nthreads, size_t *failed);
 
 SX_INTERNAL_END
 

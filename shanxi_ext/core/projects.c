@@ -3,7 +3,7 @@
  * agree on its key, title and category, a project_key names one project
  * only, and every part_of names a metric of the file; then the table's
  * sorted project list.  Also the one join of a parsed part's projects to
- * another's, for the halves of one input (split.c) and the files of one
+ * another's, for the parts of one input (split.c) and the files of one
  * dataset (merge.c).
  */
 #include <stdint.h>

@@ -8,12 +8,14 @@
  * stream of garbage fails at its first bad byte.  The caller runs one step
  * (one read, one feed) at a time, so it can look for signals in between.
  *
- * A large regular file is parsed by two threads: the caller's reads the
- * first half, a second thread the rest from the first line break after the
- * middle, each with its own builder; the second half is then merged into
- * the first (split.c).  When that cannot be trusted (a half failed, the
- * split fell inside a quoted field, the first half ends in empty lines) the
- * file is read again in one pass, which reports errors exactly.
+ * A large regular file is parsed in parts on several threads (as many as
+ * sxp_part_count says): the caller's reads the first part, each other part
+ * (from the first line break after its share's start to the next part) is
+ * read by a thread of its own, each with its own builder; the later parts
+ * are then merged into the first (merge.c).  When that cannot be trusted (a
+ * part failed, a split fell inside a quoted field, a part before the last
+ * ends in empty lines) the file is read again in one pass, which reports
+ * errors exactly.
  *
  * sx_file_peek reads a regular file's first bytes for a look at what it is
  * (compressed? what do its first lines look like?).
@@ -38,7 +40,7 @@
 #ifndef SX_READ_CHUNK
 #define SX_READ_CHUNK ((size_t)4 << 20)
 #endif
-/* How far past the middle a line break is looked for to split at. */
+/* How far past a part's share a line break is looked for to split at. */
 #define SPLIT_PROBE ((size_t)1 << 20)
 /* How long a step waits for the second thread before returning. */
 #define WAIT_NS     20000000L
@@ -56,10 +58,11 @@ typedef struct range_reader {
 #ifdef SX_THREADS
 typedef struct part_job {
     range_reader rr;
+    uint64_t from, to; /* its bytes (to: 0 for the end of the file) */
     int fd;
     uint64_t size;
     const sx_refcount *cancel; /* the caller's, or NULL */
-    sx_refcount stop;          /* set by the first half: stop now */
+    sx_refcount stop;          /* set by the first part: stop now */
     sx_refcount finished;
     pthread_t thread;
     int started;
@@ -76,8 +79,8 @@ struct sx_reader {
     sx_parse_options opts;
     range_reader main;
 #ifdef SX_THREADS
-    uint64_t split; /* where the second half starts; 0 when one pass */
-    part_job part;
+    int nparts;      /* parts after the first: 0 when one pass */
+    part_job *parts; /* theirs, each from its offset `from` */
 #endif
 };
 
@@ -170,86 +173,128 @@ run_part(void *arg)
     return NULL;
 }
 
-/* Stop and join the second thread, and free its part. */
+/* Stop and join the other parts' threads, and free them. */
 static void
-part_end(sx_reader *r)
+parts_end(sx_reader *r)
 {
-    part_job *job = &r->part;
-    if (job->started) {
-        sx_refcount_inc(&job->stop);
-        pthread_join(job->thread, NULL);
-        job->started = 0;
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].started)
+            sx_refcount_inc(&r->parts[i].stop);
+    for (int i = 0; i < r->nparts; i++) {
+        part_job *job = &r->parts[i];
+        if (job->started) {
+            pthread_join(job->thread, NULL);
+            job->started = 0;
+        }
+        range_free(&job->rr);
     }
-    range_free(&job->rr);
+    free(r->parts);
+    r->parts = NULL;
+    r->nparts = 0;
 }
 
-/* The first line break after the middle of the file: where the second half
- * starts, or 0 when none is near. */
+/* The first line break at or after `at`: where a part starts, or 0 when
+ * none is near. */
 static uint64_t
-find_split(int fd, uint64_t size)
+find_split(int fd, uint64_t at, uint64_t size)
 {
-    uint64_t middle = size / 2;
     char *probe = malloc(SPLIT_PROBE);
     uint64_t split = 0;
     if (!probe)
         return 0;
-    ssize_t got = pread(fd, probe, SPLIT_PROBE, (off_t)middle);
+    ssize_t got = pread(fd, probe, SPLIT_PROBE, (off_t)at);
     if (got > 0) {
         const char *nl = memchr(probe, '\n', (size_t)got);
-        if (nl && middle + (uint64_t)(nl - probe) + 1 < size)
-            split = middle + (uint64_t)(nl - probe) + 1;
+        if (nl && at + (uint64_t)(nl - probe) + 1 < size)
+            split = at + (uint64_t)(nl - probe) + 1;
     }
     free(probe);
     return split;
 }
 
-/* The first half has parsed the header: start the second. */
-static void
-part_start(sx_reader *r)
+/* Where the parts after the first start, up to want - 1 of them: 1 when
+ * there are any (r->parts made), else 0 (read in one pass). */
+static int
+plan_parts(sx_reader *r, int want)
 {
-    part_job *job = &r->part;
-    sx_builder *b;
-    if (sxp_builder_new_part(r->main.b, r->split, r->size - r->split, &b) != SX_OK)
-        goto error;
-    if (range_init(&job->rr, b, r->split, 0) != SX_OK) {
-        job->rr.b = b;
-        goto error;
+    if (!(r->parts = calloc((size_t)want - 1, sizeof *r->parts)))
+        return 0;
+    uint64_t last = 0;
+    for (int i = 1; i < want; i++) {
+        uint64_t at = r->size / (uint64_t)want * (uint64_t)i;
+        uint64_t split = find_split(r->fd, at > last ? at : last, r->size);
+        if (split > last) {
+            r->parts[r->nparts++].from = split;
+            last = split;
+        }
     }
-    job->fd = r->fd;
-    job->size = r->size;
-    job->cancel = r->opts.cancel;
-    sx_refcount_init(&job->stop, 0);
-    sx_refcount_init(&job->finished, 0);
-    if (pthread_create(&job->thread, NULL, run_part, job) != 0)
-        goto error;
-    job->started = 1;
+    for (int i = 0; i < r->nparts; i++)
+        r->parts[i].to = i + 1 < r->nparts ? r->parts[i + 1].from : 0;
+    if (r->nparts == 0) {
+        free(r->parts);
+        r->parts = NULL;
+    }
+    return r->nparts > 0;
+}
+
+/* The first part has parsed the header: start the others. */
+static void
+parts_start(sx_reader *r)
+{
+    for (int i = 0; i < r->nparts; i++) {
+        part_job *job = &r->parts[i];
+        uint64_t to = job->to ? job->to : r->size;
+        sx_builder *b;
+        if (sxp_builder_new_part(r->main.b, job->from, to - job->from, &b) != SX_OK)
+            goto error;
+        if (range_init(&job->rr, b, job->from, job->to) != SX_OK) {
+            job->rr.b = b;
+            goto error;
+        }
+        job->fd = r->fd;
+        job->size = r->size;
+        job->cancel = r->opts.cancel;
+        sx_refcount_init(&job->stop, 0);
+        sx_refcount_init(&job->finished, 0);
+        if (pthread_create(&job->thread, NULL, run_part, job) != 0)
+            goto error;
+        job->started = 1;
+    }
     return;
 error: /* the file is read in one pass instead */
-    range_free(&job->rr);
-    r->split = 0;
+    parts_end(r);
     r->main.to = 0;
 }
 
-/* Both halves are parsed: the second merged into the first, or 0 when the
- * file must be read again in one pass. */
+/* Every part is parsed: the later ones merged into the first, or 0 when
+ * the file must be read again in one pass. */
 static int
 merge_parts(sx_reader *r)
 {
-    part_job *job = &r->part;
-    if (job->st != SX_OK || sxp_builder_ends_blank(r->main.b))
+    parser *ps[SXP_MAX_PARTS];
+    if (sxp_builder_ends_blank(r->main.b))
         return 0;
-    parser *a = sxp_builder_parser(r->main.b), *b = sxp_builder_parser(job->rr.b);
-    sxp_shift_lines(b, sxp_builder_lines(r->main.b));
-    return sxp_merge_halves(a, b) == SX_OK;
+    ps[0] = sxp_builder_parser(r->main.b);
+    uint64_t lines = sxp_builder_lines(r->main.b);
+    for (int i = 0; i < r->nparts; i++) {
+        part_job *job = &r->parts[i];
+        /* only the last part may end in empty lines: the file's end */
+        if (job->st != SX_OK || (i + 1 < r->nparts && sxp_builder_ends_blank(job->rr.b)))
+            return 0;
+        ps[i + 1] = sxp_builder_parser(job->rr.b);
+        sxp_shift_lines(ps[i + 1], lines);
+        lines += sxp_builder_lines(job->rr.b);
+    }
+    size_t where;
+    return sxp_merge_parts(ps, (size_t)r->nparts + 1, 1, NULL, r->nparts + 1, &where) == SX_OK;
 }
 
 /* Start again from the first byte, in one pass. */
 static sx_status
 restart(sx_reader *r, sx_error *err)
 {
-    part_end(r);
+    parts_end(r);
     range_free(&r->main);
-    r->split = 0;
     sx_builder *b;
     if (sx_builder_new(&r->opts, &b) != SX_OK)
         return sx_error_set(err, SX_ERR_NOMEM, "out of memory while reading");
@@ -262,7 +307,7 @@ restart(sx_reader *r, sx_error *err)
 }
 #endif
 
-/* Open path; a large regular file is read in two halves when split is set. */
+/* Open path; a large regular file is read in parts when split is set. */
 static sx_status
 open_reader(const char *path, const sx_parse_options *opts, int split, sx_reader **out,
             int *os_error)
@@ -302,10 +347,10 @@ open_reader(const char *path, const sx_parse_options *opts, int split, sx_reader
         return SX_ERR_NOMEM;
     }
 #ifdef SX_THREADS
-    if (split && r->regular && r->size >= SX_PARSE_PARALLEL_BYTES && r->opts.threads != 1 &&
-        (r->split = find_split(r->fd, r->size)) != 0) {
-        r->main.to = r->split;
-        sx_builder_expect(b, r->split);
+    int want = split && r->regular ? sxp_part_count(r->size, r->opts.threads) : 1;
+    if (want > 1 && plan_parts(r, want)) {
+        r->main.to = r->parts[0].from;
+        sx_builder_expect(b, r->main.to);
         sxp_builder_count_lines(b);
     }
 #else
@@ -363,20 +408,21 @@ sx_reader_step(sx_reader *r, int *done, sx_error *err, int *os_error)
     if (r->opts.cancel && sx_refcount_get(r->opts.cancel))
         return sx_error_set(e, SX_ERR_CANCELLED, "cancelled");
 #ifdef SX_THREADS
-    if (r->split && r->main.fed) {
-        part_job *job = &r->part;
-        if (!job->started)
-            return restart(r, e); /* the header never ended in the first half */
-        if (!sx_refcount_get(&job->finished)) {
-            struct timespec wait = {0, WAIT_NS};
-            nanosleep(&wait, NULL);
-            return SX_OK;
+    if (r->nparts && r->main.fed) {
+        if (!r->parts[0].started)
+            return restart(r, e); /* the header never ended in the first part */
+        for (int i = 0; i < r->nparts; i++)
+            if (!sx_refcount_get(&r->parts[i].finished)) {
+                struct timespec wait = {0, WAIT_NS};
+                nanosleep(&wait, NULL);
+                return SX_OK;
+            }
+        for (int i = 0; i < r->nparts; i++) {
+            pthread_join(r->parts[i].thread, NULL);
+            r->parts[i].started = 0;
         }
-        pthread_join(job->thread, NULL);
-        job->started = 0;
         if (merge_parts(r)) {
-            part_end(r);
-            r->split = 0;
+            parts_end(r);
             *done = 1;
             return SX_OK;
         }
@@ -391,16 +437,16 @@ sx_reader_step(sx_reader *r, int *done, sx_error *err, int *os_error)
         return SX_OK; /* the caller steps again, or cancels */
     st = range_step(&r->main, r->fd, r->regular, r->size, e, os_error);
 #ifdef SX_THREADS
-    if (r->split) {
+    if (r->nparts) {
         if (st != SX_OK && st != SX_ERR_IO && st != SX_ERR_NOMEM)
             return restart(r, e); /* the one pass says where, exactly */
-        if (st == SX_OK && !r->part.started && !r->main.fed && sxp_builder_in_rows(r->main.b))
-            part_start(r);
+        if (st == SX_OK && !r->parts[0].started && !r->main.fed && sxp_builder_in_rows(r->main.b))
+            parts_start(r);
     }
 #endif
     if (st == SX_OK && r->main.fed
 #ifdef SX_THREADS
-        && !r->split
+        && !r->nparts
 #endif
     )
         *done = 1;
@@ -433,7 +479,7 @@ sx_reader_free(sx_reader *r)
     if (!r)
         return;
 #ifdef SX_THREADS
-    part_end(r);
+    parts_end(r);
 #endif
     range_free(&r->main);
     if (r->fd >= 0)

@@ -3,7 +3,11 @@
  * corpus, the shipped data, and the tricky cases below) fed in chunks of
  * 1, 2, 3, 7, 64, 1000 bytes must give the same table, or the same error at
  * the same line and column with the same message; so must the document
- * read from a file by sx_reader (chunk size 0 in a message).  A record far
+ * read from a file by sx_reader (chunk size 0 in a message), and the
+ * document parsed and read with at most 2, 3, 4 and 7 threads (in the
+ * _threads variant, where inputs from 64 bytes are split in parts of 32 bytes
+ * or more, that many parts: splits in quoted fields, errors in every part,
+ * projects whose key comes in a later part).  A record far
  * longer than a chunk is fed in linear time, not scanned again from its
  * start with every chunk.  Also sx_file_peek, the look at a file's first
  * bytes. */
@@ -59,12 +63,14 @@ parse_in_chunks(const char *doc, size_t len, size_t step, sx_table **out, sx_err
 
 static int documents;
 
-/* The document written to a file and read back through sx_reader (built
- * with a tiny SX_READ_CHUNK and SX_PARSE_PARALLEL_BYTES in the _threads
- * variant, so the two-thread split, merge and fallback run too). */
+/* The document written to a file and read back through sx_reader with at
+ * most `threads` threads (built with a tiny SX_READ_CHUNK and
+ * SX_PARSE_PARALLEL_BYTES in the _threads variant, so the split in parts,
+ * merge and fallback run too). */
 static sx_status
-parse_file(const char *doc, size_t len, sx_table **out, sx_error *err)
+parse_file(const char *doc, size_t len, int threads, sx_table **out, sx_error *err)
 {
+    sx_parse_options opts = {NULL, NULL, NULL, threads};
     char path[] = "/tmp/sx_chunks_XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
@@ -72,7 +78,7 @@ parse_file(const char *doc, size_t len, sx_table **out, sx_error *err)
     close(fd);
     sx_reader *r;
     int os_error, done = 0;
-    sx_status st = sx_reader_open(path, NULL, &r, &os_error);
+    sx_status st = sx_reader_open(path, &opts, &r, &os_error);
     unlink(path);
     CHECK(st == SX_OK);
     if (st != SX_OK)
@@ -85,20 +91,29 @@ parse_file(const char *doc, size_t len, sx_table **out, sx_error *err)
     return st;
 }
 
+/* The thread caps tried, on a buffer and on a file. */
+static const int thread_caps[] = {0, 2, 3, 4, 7};
+#define NCHUNKS (sizeof chunk_sizes / sizeof *chunk_sizes)
+#define NCAPS   (sizeof thread_caps / sizeof *thread_caps)
+
 static void
 check_document(const char *name, const char *doc, size_t len)
 {
     sx_table *whole = NULL;
     sx_error ew;
-    sx_status sw = sx_table_parse(doc, len, &whole, &ew);
+    sx_parse_options one = {NULL, NULL, NULL, 1}; /* in one piece: what the others must give */
+    sx_status sw = sx_table_parse_with(doc, len, &one, &whole, &ew);
     documents++;
-    for (size_t i = 0; i <= sizeof chunk_sizes / sizeof *chunk_sizes; i++) {
+    for (size_t i = 0; i < NCHUNKS + 2 * NCAPS; i++) {
         sx_table *t = NULL;
         sx_error e;
         memset(&e, 0, sizeof e);
-        int from_file = i == sizeof chunk_sizes / sizeof *chunk_sizes;
-        sx_status st = from_file ? parse_file(doc, len, &t, &e)
-                                 : parse_in_chunks(doc, len, chunk_sizes[i], &t, &e);
+        int from_file = i >= NCHUNKS && i < NCHUNKS + NCAPS;
+        int threads = i < NCHUNKS ? 1 : thread_caps[(i - NCHUNKS) % NCAPS];
+        sx_parse_options opts = {NULL, NULL, NULL, threads};
+        sx_status st = i < NCHUNKS ? parse_in_chunks(doc, len, chunk_sizes[i], &t, &e)
+                       : from_file ? parse_file(doc, len, threads, &t, &e)
+                                   : sx_table_parse_with(doc, len, &opts, &t, &e);
         int same = st == sw;
         if (same && st == SX_OK) {
             fz_check_same_table(whole, t);
@@ -110,11 +125,15 @@ check_document(const char *name, const char *doc, size_t len)
         }
         if (!same)
             fprintf(stderr,
-                    "%s in chunks of %zu: status %d at %llu:%llu \"%s\"; one buffer: %d at "
-                    "%llu:%llu \"%s\"\n",
-                    name, from_file ? 0 : chunk_sizes[i], (int)st, (unsigned long long)e.line,
-                    (unsigned long long)e.column, e.message, (int)sw, (unsigned long long)ew.line,
-                    (unsigned long long)ew.column, ew.message);
+                    "%s in chunks of %zu (%s, threads %d): status %d at %llu:%llu \"%s\"; one "
+                    "buffer: %d at %llu:%llu \"%s\"\n",
+                    name, i < NCHUNKS ? chunk_sizes[i] : 0,
+                    i < NCHUNKS ? "fed"
+                    : from_file ? "file"
+                                : "buffer",
+                    threads, (int)st, (unsigned long long)e.line, (unsigned long long)e.column,
+                    e.message, (int)sw, (unsigned long long)ew.line, (unsigned long long)ew.column,
+                    ew.message);
         CHECK(same);
         sx_table_decref(t);
     }
@@ -211,6 +230,53 @@ static const char *const cases[] = {
     "t,c,1,a,1,u,2022-01-01,2022-01-01,r\n"
     ",,2,a,1,u,2022-01-01,,\n",
 };
+
+/* Documents of 40 rows whose splits fall everywhere: quoted fields with
+ * line breaks and commas, project 3's key first given in row 30 and a
+ * part_of in row 0 naming the metric of row 38 (a later part), and one flaw
+ * moved through every row: a bad value, a project key that disagrees, one
+ * that another project holds, a quote left open, a part_of that names no
+ * metric, empty lines; and runs of 1 to 40 empty lines after row 19, so that
+ * splits fall in and around them. */
+static void
+check_parts(void)
+{
+    enum { ROWS = 40, FLAWS = 8 };
+    for (int flaw = 0; flaw < FLAWS; flaw++)
+        for (int at = 0; at < (flaw == 0 ? 1 : ROWS); at++) {
+            char doc[8192];
+            size_t o = (size_t)sprintf(doc, "project,metric,value,unit,as_of,project_key,"
+                                            "project_title,part_of\n");
+            for (int r = 0; r < ROWS; r++) {
+                int project = 1 + r % 4;
+                const char *key = project == 3 ? (r >= 30 ? "k3" : "") : project == 1 ? "k1" : "";
+                const char *value = "1.5";
+                if (r == at && flaw == 1)
+                    value = "x";
+                if (r == at && flaw == 2 && project == 1)
+                    key = "other";
+                if (r == at && flaw == 3 && project != 3)
+                    key = "k3";
+                /* every title the same text, quoted, with a comma and quotes */
+                const char *title = r == at && flaw == 4 ? "\"open" : "\"t, \"\"q\"\"\"";
+                const char *part_of = r == at && flaw == 5 ? "nosuch" : r == 0 ? "m38" : "";
+                if (r % 3 == 0)
+                    o += (size_t)sprintf(doc + o,
+                                         "%d,\"m%d\nnext, line\",%s,u,2022-01-01,%s,%s,%s\n",
+                                         project, r, value, key, title, part_of);
+                else
+                    o += (size_t)sprintf(doc + o, "%d,m%d,%s,u,2022-01-01,%s,%s,%s\n", project, r,
+                                         value, key, title, part_of);
+                if (r == at && flaw == 6)
+                    o += (size_t)sprintf(doc + o, "\n\r\n");
+                for (int i = 0; flaw == 7 && r == ROWS / 2 - 1 && i <= at; i++)
+                    doc[o++] = '\n';
+            }
+            char name[48];
+            snprintf(name, sizeof name, "parts: flaw %d in row %d", flaw, at);
+            check_document(name, doc, o);
+        }
+}
 
 /* A regular file's first bytes, up to cap; nothing of what is not one or
  * is not there. */
@@ -314,6 +380,7 @@ main(void)
     check_document("NUL after bad byte", nul_late, sizeof nul_late - 1);
     static const char nul_row[] = HEADER "1,m\0x,1,u,2022-01-01\n";
     check_document("NUL in a row", nul_row, sizeof nul_row - 1);
+    check_parts();
     check_dir("../malformed");
     check_dir("../fuzz/corpus/parse");
     check_file("../../data/shanxi_2022.csv");

@@ -225,6 +225,99 @@ test_rounding(void)
     free(texts);
 }
 
+/* Decimals of 16 to 19 significant digits scaled by at most 10^19 (the
+ * floats that print with 17 digits) take an exact 128-bit path: it must agree
+ * bit for bit with strtod, on ties (halfway between two doubles, to even),
+ * just off them, and on many random ones. */
+static void
+test_rounding_long_digits(void)
+{
+    static const char *const hard[] = {
+        "18014398509481986",      /* 2^54 + 2: a tie, to even (down) */
+        "18014398509481990",      /* 2^54 + 6: a tie, to even (up) */
+        "18014398509481986.00",   /* the same over 10^2 */
+        "18014398509481987",      /* just above a tie */
+        "1801439850948198.5e1",   /* a tie written with a point and an exponent */
+        "9007199254740993.0",     /* 2^53 + 1 over 10 */
+        "9007199254740995.000",   /* 2^53 + 3 over 10^3 */
+        "9007199254740993.001",   /* just above a tie */
+        "9007199254740992.999",   /* just below one */
+        "9999999999999999999",    /* the largest mantissa */
+        "9999999999999999999e19", /* times the largest power */
+        "9999999999999999999e-19", "1000000000000000000e-19", "1e-19",
+        "0.12345678901234567",     "526942.0073315451",       "-0.30000000000000004",
+        "1.7976931348623157",      "4503599627370497.5", /* 2^52 + 1.5: a tie at the point */
+        "36028797018963971e-1",
+    };
+    size_t nhard = sizeof hard / sizeof *hard;
+    enum { NRANDOM = 20000 };
+    size_t cap = 64 + (nhard + NRANDOM) * 64;
+    char *csv = malloc(cap);
+    char(*texts)[48] = malloc(NRANDOM * sizeof *texts);
+    CHECK(csv != NULL && texts != NULL);
+    if (!csv || !texts) {
+        free(csv);
+        free(texts);
+        return;
+    }
+    size_t o = (size_t)sprintf(csv, "value,project,metric,unit,as_of\n");
+    for (size_t i = 0; i < nhard; i++)
+        o += (size_t)sprintf(csv + o, "%s,1,m,u,2022-01-01\n", hard[i]);
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < NRANDOM; i++) {
+        char *s = texts[i];
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        if (i % 2 == 0) {
+            /* 16-19 random digits, the point anywhere, an exponent of -21..21 */
+            int ndig = 16 + (int)(state % 4), point = (int)((state >> 8) % (uint64_t)(ndig + 1));
+            int exp = (int)((state >> 20) % 43) - 21;
+            size_t k = 0;
+            for (int j = 0; j < ndig; j++) {
+                if (j == point && j > 0)
+                    s[k++] = '.';
+                state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+                s[k++] = (char)('0' + (j == 0 ? 1 + state % 9 : state % 10));
+            }
+            sprintf(s + k, "e%d", exp);
+        } else {
+            /* halfway between two doubles of 2^53..2^57 (or 0.1 either
+             * side): an integer of up to 17 digits, as it is or with a
+             * decimal (exactly, or over 10) */
+            int64_t mid = (int64_t)(state >> 11) | ((int64_t)1 << 52); /* 53 bits */
+            int up = (int)((state >> 3) % 4);
+            int64_t tie = (mid << (up + 1)) + ((int64_t)1 << up); /* an odd half unit */
+            int nudge = (int)(state % 3) - 1;
+            if ((state >> 7) & 1)
+                sprintf(s, "%lld", (long long)tie);
+            else
+                sprintf(s, "%lld.%d", (long long)(nudge < 0 ? tie - 1 : tie),
+                        nudge < 0   ? 9
+                        : nudge > 0 ? 1
+                                    : 0);
+        }
+        o += (size_t)sprintf(csv + o, "%s,1,m,u,2022-01-01\n", s);
+    }
+    sx_table *t = parse_len(csv, o);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK(t->nrows == (int64_t)(nhard + NRANDOM));
+        int bad = 0;
+        for (size_t i = 0; i < nhard + NRANDOM; i++) {
+            const char *text = i < nhard ? hard[i] : texts[i - nhard];
+            double want = strtod(text, NULL);
+            if (!same_double(t->value[i], want)) {
+                if (bad < 10)
+                    fprintf(stderr, "value %s: got %.17g, want %.17g\n", text, t->value[i], want);
+                bad++;
+            }
+        }
+        CHECK(bad == 0);
+        sx_table_decref(t);
+    }
+    free(csv);
+    free(texts);
+}
+
 /* Decimal points stay '.' even when the process uses a locale with ','. */
 static void
 test_locale_independent(void)
@@ -250,6 +343,7 @@ main(void)
     test_dates();
     test_values();
     test_rounding();
+    test_rounding_long_digits();
     test_locale_independent();
     return CHECK_DONE();
 }

@@ -11,6 +11,7 @@
 #ifndef SHANXI_CORE_AGG_H
 #define SHANXI_CORE_AGG_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "internal.h" /* SX_INTERNAL_BEGIN */
 #include "shanxi/core.h"
 #include "exactsum.h"
+#include "rowfilter.h" /* sxf_compiled */
 
 SX_INTERNAL_BEGIN
 
@@ -128,6 +130,14 @@ sxa_bytes_less(const char *a, size_t la, const char *b, size_t lb)
     return c < 0 || (c == 0 && la < lb);
 }
 
+/* Integers within 2^53 go to the exact sum; the magnitude test also keeps a
+ * mislabelled value from making the conversion undefined. */
+static inline int
+sxa_exact_int(const sx_table *t, int64_t i, double v)
+{
+    return t->is_int[i] & (fabs(v) <= TWO53);
+}
+
 /* ------------------------------------------------------------------ group.c */
 
 /* An empty aggregation with its inline storage in use (nothing to free
@@ -197,6 +207,13 @@ void sxd_init(sxd_state *d, const agg *s);
 int sxd_feed(agg *s, sxd_state *d, int64_t start, const uint32_t *sel, size_t n);
 /* Fold the slots into their groups; 0 on allocation failure. */
 int sxd_finish(agg *s, sxd_state *d);
+/* For tables of one block (the embedded data), without the group machinery,
+ * whose setup costs more than so few rows: a count or a sum of integers in
+ * all (sxd_small_total, one group into o) or by project
+ * (sxd_small_by_project, out's inline groups).  1 when done, 0 where the
+ * general way must decide (a float, a sum past 2^62, units that mix). */
+int sxd_small_total(const sx_table *t, const sxf_compiled *q, sx_func func, sx_group *o);
+int sxd_small_by_project(const sx_table *t, const sxf_compiled *q, sx_func func, sx_result *out);
 
 /* ------------------------------------------------------------------ aggregate.c */
 

@@ -41,14 +41,6 @@ merge_unit(acc *a, int32_t u)
         a->unit = a->unit == UNIT_UNSET ? u : SX_MIXED_UNITS;
 }
 
-/* Integers within 2^53 go to the exact sum; the magnitude test also keeps a
- * mislabelled value from making the conversion undefined. */
-static inline int
-exact_int(const sx_table *t, int64_t i, double v)
-{
-    return t->is_int[i] & (fabs(v) <= TWO53);
-}
-
 /* Feed one block's selected rows into their groups.  One loop per kind of
  * work so each inner loop does only what the function needs; a unit the
  * filter fixes is set once, at the end of the rows (feed_range). */
@@ -79,7 +71,7 @@ sxa_block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32
             a->count++;
             if (per_row_unit)
                 merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
-            if (exact_int(t, i, v)) {
+            if (sxa_exact_int(t, i, v)) {
                 a->has_int = 1;
                 a->ilo += (int64_t)v;
                 sxs_carry_int(&a->ihi, &a->ilo);
@@ -98,7 +90,7 @@ sxa_block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32
             int64_t i = start + sel[k];
             acc *a = &accs[gidx[k]];
             double v = t->value[i];
-            int isint = exact_int(t, i, v);
+            int isint = sxa_exact_int(t, i, v);
             if (per_row_unit)
                 merge_unit(a, units ? sx_code_in(units, uw, i) : SX_NULL_CODE);
             if (a->count++ == 0) {
@@ -126,20 +118,6 @@ sxa_block_feed(agg *s, int64_t start, const uint32_t *sel, size_t n, const int32
  * looks: naming mixed units, recounting overflowed sums). */
 typedef void (*row_fn)(agg *s, int32_t g, int64_t i, void *ctx);
 
-/* The rows of the block [start, start + len) that q selects, as offsets
- * into sel; how many.  With no filter sel is the identity, built once per
- * pass (*identity is how far) and only as far as a block needs it (small
- * tables are common).  Not for a filter that selects nothing. */
-static size_t
-select_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel, size_t *identity)
-{
-    if (!q->all)
-        return sxf_block(q, start, len, sel);
-    for (; *identity < len; (*identity)++)
-        sel[*identity] = (uint32_t)*identity;
-    return len;
-}
-
 static int
 rescan(agg *s, const sxf_compiled *q, row_fn fn, void *ctx)
 {
@@ -150,7 +128,7 @@ rescan(agg *s, const sxf_compiled *q, row_fn fn, void *ctx)
         return 1;
     for (int64_t start = 0; start < s->t->nrows; start += SXF_BLOCK) {
         size_t len = s->t->nrows - start < SXF_BLOCK ? (size_t)(s->t->nrows - start) : SXF_BLOCK;
-        size_t n = select_block(q, start, len, sel, &identity);
+        size_t n = sxf_select_block(q, start, len, sel, &identity);
         if (!sxa_block_groups(s, start, sel, n, gidx))
             return 0;
         for (size_t k = 0; k < n; k++)
@@ -411,7 +389,7 @@ feed_range(agg *s, const sxf_compiled *q, int64_t from, int64_t to)
         sxd_init(&d, s);
     for (int64_t start = from; start < to; start += SXF_BLOCK) {
         size_t len = to - start < SXF_BLOCK ? (size_t)(to - start) : SXF_BLOCK;
-        size_t n = select_block(q, start, len, sel, &identity);
+        size_t n = sxf_select_block(q, start, len, sel, &identity);
         if (n == 0)
             continue;
         if (dense) {
@@ -542,120 +520,6 @@ feed_all(agg *s, const sxf_compiled *q)
     return feed_range(s, q, 0, t->nrows);
 }
 
-/* One number (BY_NONE), a count or a sum of integers, of a table of at most
- * one block (the embedded data's total()): the group made straight from
- * the block's selected rows, without the group machinery, whose setup is
- * most of the cost of so few rows.  Fills o as the general way does and
- * returns 1; returns 0 where the general way must decide (a float value, a
- * sum past 2^62, units that mix in a sum: the errors stay its own). */
-static int
-small_total(const sx_table *t, const sxf_compiled *q, sx_func func, sx_group *o)
-{
-    uint32_t sel[SXF_BLOCK];
-    size_t identity = 0;
-    size_t n = q->none ? 0 : select_block(q, 0, (size_t)t->nrows, sel, &identity);
-    const void *units = t->codes[SX_COL_UNIT];
-    int uw = t->code_width[SX_COL_UNIT];
-    int32_t unit = UNIT_UNSET;
-    int64_t ihi = 0, ilo = 0;
-    for (size_t k = 0; k < n; k++) {
-        int32_t u = units ? sx_code_in(units, uw, sel[k]) : SX_NULL_CODE;
-        if (unit != u)
-            unit = unit == UNIT_UNSET ? u : SX_MIXED_UNITS;
-        if (func == SX_SUM) {
-            double v = t->value[sel[k]];
-            if (!exact_int(t, sel[k], v))
-                return 0;
-            ilo += (int64_t)v;
-            sxs_carry_int(&ihi, &ilo);
-        }
-    }
-    if (ihi != 0 || (func == SX_SUM && unit == SX_MIXED_UNITS))
-        return 0;
-    o->key = 0;
-    for (int i = 0; i < SX_MAX_KEYS; i++)
-        o->keys[i] = 0;
-    o->count = (int64_t)n;
-    o->unit = unit == UNIT_UNSET ? SX_NULL_CODE : unit;
-    o->all_int = 1;
-    o->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo) : (sx_bigint){0, 0};
-    o->fsum = func == SX_SUM ? (double)ilo : 0.0; /* as finish_sums rounds it */
-    o->min = o->max = 0.0;
-    o->min_is_int = o->max_is_int = 0;
-    return 1;
-}
-
-/* By project, a count or a sum of integers, of a table of at most one block
- * whose project numbers span at most DENSE_SMALL (the embedded data's
- * aggregate("count", by="project")): counted straight into an array over
- * the numbers, the groups then read out in number order, which is the
- * result's order.  As small_total: 1 with out filled as the general way
- * fills it, 0 where the general way must decide. */
-static int
-small_by_project(const sx_table *t, const sxf_compiled *q, sx_func func, sx_result *out)
-{
-    int32_t base = 0;
-    uint32_t span = sx_dense_project_span(t, &base);
-    if (span == 0 || span > DENSE_SMALL)
-        return 0;
-    uint32_t sel[SXF_BLOCK];
-    size_t identity = 0;
-    size_t n = q->none ? 0 : select_block(q, 0, (size_t)t->nrows, sel, &identity);
-    const void *units = t->codes[SX_COL_UNIT];
-    int uw = t->code_width[SX_COL_UNIT];
-    int64_t count[DENSE_SMALL] = {0}, ilo[DENSE_SMALL] = {0};
-    int32_t unit[DENSE_SMALL];
-    for (uint32_t o = 0; o < span; o++)
-        unit[o] = UNIT_UNSET;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t o = (uint32_t)t->project[sel[k]] - (uint32_t)base;
-        if (o >= span) /* never: the projects list every number */
-            return 0;
-        int32_t u = units ? sx_code_in(units, uw, sel[k]) : SX_NULL_CODE;
-        count[o]++;
-        if (unit[o] != u)
-            unit[o] = unit[o] == UNIT_UNSET ? u : SX_MIXED_UNITS;
-        if (func == SX_SUM) {
-            double v = t->value[sel[k]];
-            if (!exact_int(t, sel[k], v))
-                return 0;
-            ilo[o] += (int64_t)v;
-            if (ilo[o] >= TWO62 || ilo[o] <= -TWO62) /* the general way carries it */
-                return 0;
-        }
-    }
-    int64_t ngroups = 0;
-    for (uint32_t o = 0; o < span; o++) {
-        if (count[o] == 0)
-            continue;
-        /* mixed units in a sum are the general way's error */
-        if (ngroups == SX_RESULT_INLINE || (func == SX_SUM && unit[o] == SX_MIXED_UNITS))
-            return 0;
-        ngroups++;
-    }
-    sx_group *g = out->inline_groups;
-    for (uint32_t o = 0; o < span; o++) {
-        if (count[o] == 0)
-            continue;
-        g->key = (int64_t)base + o;
-        g->keys[0] = base + (int32_t)o;
-        for (int i = 1; i < SX_MAX_KEYS; i++)
-            g->keys[i] = 0;
-        g->count = count[o];
-        g->unit = unit[o];
-        g->all_int = 1;
-        g->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo[o]) : (sx_bigint){0, 0};
-        g->fsum = func == SX_SUM ? (double)ilo[o] : 0.0;
-        g->min = g->max = 0.0;
-        g->min_is_int = g->max_is_int = 0;
-        g++;
-    }
-    out->nkeys = 1;
-    out->groups = ngroups > 0 ? out->inline_groups : NULL;
-    out->ngroups = ngroups;
-    return 1;
-}
-
 sx_status
 sx_aggregate(const sx_table *t, const sx_filter *f, sx_func func, sx_by by, sx_result *out,
              sx_error *err)
@@ -707,12 +571,12 @@ sx_aggregate_keys(const sx_table *t, const sx_filter *f, sx_func func, const sx_
     }
     if (nby <= 1 && (func == SX_SUM || func == SX_COUNT) && t->nrows <= SXF_BLOCK) {
         sxf_compile(&q, t, f);
-        if (nby == 0 && small_total(t, &q, func, out->inline_groups)) {
+        if (nby == 0 && sxd_small_total(t, &q, func, out->inline_groups)) {
             out->groups = out->inline_groups;
             out->ngroups = 1;
             return SX_OK;
         }
-        if (nby == 1 && by[0] == SX_BY_PROJECT && small_by_project(t, &q, func, out))
+        if (nby == 1 && by[0] == SX_BY_PROJECT && sxd_small_by_project(t, &q, func, out))
             return SX_OK;
     }
     sxa_init(&s, t, func, by, nby);

@@ -1,11 +1,15 @@
 /*
- * densefeed.c -- sx_aggregate's fast path for counts, sums and means by one
- * key with a small direct table (a project number, or the code of a column
- * of a few distinct strings).  Each selected row is a few adds into its
- * key's slot: no group lookup, no carry test per row (integer sums carry
- * once every SXD_CHUNK rows), and no unit work when the filter fixes the
- * unit.  The slots become groups at the end (sxd_finish); floats still go
- * to the group's exact sum as they come.
+ * densefeed.c -- sx_aggregate's fast paths for counts and sums by at most
+ * one key of few values.  A large table, by a key with a small direct table
+ * (a project number, or the code of a column of a few distinct strings),
+ * counts, sums and means: each selected row is a few adds into its key's
+ * slot: no group lookup, no carry test per row (integer sums carry once
+ * every SXD_CHUNK rows), and no unit work when the filter fixes the unit;
+ * the slots become groups at the end (sxd_finish), and floats still go to
+ * the group's exact sum as they come.  A table of one block (the embedded
+ * data), a count or an integer sum in all or by project: made straight from
+ * its rows, without the group machinery (sxd_small_total,
+ * sxd_small_by_project).
  */
 #include <math.h>
 #include <stdint.h>
@@ -215,5 +219,119 @@ sxd_finish(agg *s, sxd_state *d)
         sxs_carry_int(&a->ihi, &a->ilo);
         a->ihi += d->hi[o];
     }
+    return 1;
+}
+
+/* One number (BY_NONE), a count or a sum of integers, of a table of at most
+ * one block (the embedded data's total()): the group made straight from
+ * the block's selected rows, without the group machinery, whose setup is
+ * most of the cost of so few rows.  Fills o as the general way does and
+ * returns 1; returns 0 where the general way must decide (a float value, a
+ * sum past 2^62, units that mix in a sum: the errors stay its own). */
+int
+sxd_small_total(const sx_table *t, const sxf_compiled *q, sx_func func, sx_group *o)
+{
+    uint32_t sel[SXF_BLOCK];
+    size_t identity = 0;
+    size_t n = q->none ? 0 : sxf_select_block(q, 0, (size_t)t->nrows, sel, &identity);
+    const void *units = t->codes[SX_COL_UNIT];
+    int uw = t->code_width[SX_COL_UNIT];
+    int32_t unit = UNIT_UNSET;
+    int64_t ihi = 0, ilo = 0;
+    for (size_t k = 0; k < n; k++) {
+        int32_t u = units ? sx_code_in(units, uw, sel[k]) : SX_NULL_CODE;
+        if (unit != u)
+            unit = unit == UNIT_UNSET ? u : SX_MIXED_UNITS;
+        if (func == SX_SUM) {
+            double v = t->value[sel[k]];
+            if (!sxa_exact_int(t, sel[k], v))
+                return 0;
+            ilo += (int64_t)v;
+            sxs_carry_int(&ihi, &ilo);
+        }
+    }
+    if (ihi != 0 || (func == SX_SUM && unit == SX_MIXED_UNITS))
+        return 0;
+    o->key = 0;
+    for (int i = 0; i < SX_MAX_KEYS; i++)
+        o->keys[i] = 0;
+    o->count = (int64_t)n;
+    o->unit = unit == UNIT_UNSET ? SX_NULL_CODE : unit;
+    o->all_int = 1;
+    o->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo) : (sx_bigint){0, 0};
+    o->fsum = func == SX_SUM ? (double)ilo : 0.0; /* as finish_sums rounds it */
+    o->min = o->max = 0.0;
+    o->min_is_int = o->max_is_int = 0;
+    return 1;
+}
+
+/* By project, a count or a sum of integers, of a table of at most one block
+ * whose project numbers span at most DENSE_SMALL (the embedded data's
+ * aggregate("count", by="project")): counted straight into an array over
+ * the numbers, the groups then read out in number order, which is the
+ * result's order.  As sxd_small_total: 1 with out filled as the general way
+ * fills it, 0 where the general way must decide. */
+int
+sxd_small_by_project(const sx_table *t, const sxf_compiled *q, sx_func func, sx_result *out)
+{
+    int32_t base = 0;
+    uint32_t span = sx_dense_project_span(t, &base);
+    if (span == 0 || span > DENSE_SMALL)
+        return 0;
+    uint32_t sel[SXF_BLOCK];
+    size_t identity = 0;
+    size_t n = q->none ? 0 : sxf_select_block(q, 0, (size_t)t->nrows, sel, &identity);
+    const void *units = t->codes[SX_COL_UNIT];
+    int uw = t->code_width[SX_COL_UNIT];
+    int64_t count[DENSE_SMALL] = {0}, ilo[DENSE_SMALL] = {0};
+    int32_t unit[DENSE_SMALL];
+    for (uint32_t o = 0; o < span; o++)
+        unit[o] = UNIT_UNSET;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t o = (uint32_t)t->project[sel[k]] - (uint32_t)base;
+        if (o >= span) /* never: the projects list every number */
+            return 0;
+        int32_t u = units ? sx_code_in(units, uw, sel[k]) : SX_NULL_CODE;
+        count[o]++;
+        if (unit[o] != u)
+            unit[o] = unit[o] == UNIT_UNSET ? u : SX_MIXED_UNITS;
+        if (func == SX_SUM) {
+            double v = t->value[sel[k]];
+            if (!sxa_exact_int(t, sel[k], v))
+                return 0;
+            ilo[o] += (int64_t)v;
+            if (ilo[o] >= TWO62 || ilo[o] <= -TWO62) /* the general way carries it */
+                return 0;
+        }
+    }
+    int64_t ngroups = 0;
+    for (uint32_t o = 0; o < span; o++) {
+        if (count[o] == 0)
+            continue;
+        /* mixed units in a sum are the general way's error */
+        if (ngroups == SX_RESULT_INLINE || (func == SX_SUM && unit[o] == SX_MIXED_UNITS))
+            return 0;
+        ngroups++;
+    }
+    sx_group *g = out->inline_groups;
+    for (uint32_t o = 0; o < span; o++) {
+        if (count[o] == 0)
+            continue;
+        g->key = (int64_t)base + o;
+        g->keys[0] = base + (int32_t)o;
+        for (int i = 1; i < SX_MAX_KEYS; i++)
+            g->keys[i] = 0;
+        g->count = count[o];
+        g->unit = unit[o];
+        g->all_int = 1;
+        g->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo[o]) : (sx_bigint){0, 0};
+        g->fsum = func == SX_SUM ? (double)ilo[o] : 0.0;
+        g->min = g->max = 0.0;
+        g->min_is_int = g->max_is_int = 0;
+        g++;
+    }
+    out->nkeys = 1;
+    out->groups = ngroups > 0 ? out->inline_groups : NULL;
+    out->ngroups = ngroups;
     return 1;
 }

@@ -215,4 +215,18 @@ sxf_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel)
 #undef SXF_FIRST
 #undef SXF_NARROW
 
+/* The rows of the block [start, start + len) that q selects, as offsets
+ * into sel; how many.  With no filter sel is the identity, built once per
+ * pass (*identity is how far) and only as far as a block needs it (small
+ * tables are common).  Not for a filter that selects nothing. */
+static inline size_t
+sxf_select_block(const sxf_compiled *q, int64_t start, size_t len, uint32_t *sel, size_t *identity)
+{
+    if (!q->all)
+        return sxf_block(q, start, len, sel);
+    for (; *identity < len; (*identity)++)
+        sel[*identity] = (uint32_t)*identity;
+    return len;
+}
+
 #endif

@@ -276,15 +276,19 @@ print("healthy")
 """
 
 
-def interrupt(path, after, timeout=30, also=()):
+def interrupt(path, after, timeout=30, also=(), late_ok=False):
     """Load path (with the files `also`, as one dataset) in a child, SIGINT
     it `after` s into the load: the delay from the signal to its
-    KeyboardInterrupt."""
+    KeyboardInterrupt (late_ok: None when the load ended first)."""
+    # SIGINT at its default in the child, for Python to install its handler:
+    # a shell's background job (CI) or a test runner's worker may hand its
+    # children SIGINT ignored, and Python leaves an ignored SIGINT ignored.
     child = subprocess.Popen(
         [sys.executable, "-c", PRELUDE + INTERRUPTED_CHILD, str(path), *map(str, also)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert child.stdout.readline().strip() == "ready"
@@ -298,6 +302,8 @@ def interrupt(path, after, timeout=30, also=()):
         pytest.fail("no KeyboardInterrupt within %s s of SIGINT" % timeout)
     assert child.returncode == 0, err
     words = out.split()
+    if words == ["loaded", "healthy"] and late_ok:
+        return None
     assert words[0] == "interrupted" and words[-1] == "healthy", out
     return float(words[1]) - sent
 
@@ -356,7 +362,19 @@ def ctrl_c_during_parse(tmp_path, rows):
     path = tmp_path / "long.csv"
     write_rows(path, rows)
     whole = whole_load_time(path)
-    delays = [interrupt(path, whole * f) for f in (0.1, 0.25, 0.4)]
+    delays = []
+    for f in (0.1, 0.25, 0.4):
+        # The signal is meant for the middle of the load; on a busy machine
+        # (other tests on the other core) a load may end before it comes:
+        # then again, earlier.
+        for _ in range(4):
+            delay = interrupt(path, whole * f, late_ok=True)
+            if delay is not None:
+                break
+            f /= 2
+        else:
+            pytest.fail("every load of %d rows ended before its SIGINT" % rows)
+        delays.append(delay)
     print(
         "%d rows (load %.2f s): KeyboardInterrupt %s ms after SIGINT"
         % (rows, whole, ", ".join("%.1f" % (d * 1e3) for d in delays))

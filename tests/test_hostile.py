@@ -261,6 +261,10 @@ def test_a_record_longer_than_a_chunk_loads_in_linear_time(fifo):
 # ------------------------------------------------------------ 3. Ctrl-C
 
 INTERRUPTED_CHILD = """
+# Python's handler, as an interactive session has it: a shell's background
+# job (CI) may hand the child SIGINT ignored, and Python keeps it ignored.
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 fds, tasks = open_fds(), threads()
 ready()
 try:
@@ -280,15 +284,11 @@ def interrupt(path, after, timeout=30, also=(), late_ok=False):
     """Load path (with the files `also`, as one dataset) in a child, SIGINT
     it `after` s into the load: the delay from the signal to its
     KeyboardInterrupt (late_ok: None when the load ended first)."""
-    # SIGINT at its default in the child, for Python to install its handler:
-    # a shell's background job (CI) or a test runner's worker may hand its
-    # children SIGINT ignored, and Python leaves an ignored SIGINT ignored.
     child = subprocess.Popen(
         [sys.executable, "-c", PRELUDE + INTERRUPTED_CHILD, str(path), *map(str, also)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert child.stdout.readline().strip() == "ready"

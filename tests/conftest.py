@@ -1,6 +1,6 @@
 """Shared pytest fixtures: where the source article lives; slow tests only on request.
 
-`python -m pytest` runs the quick suite (a minute and a half on two cores).
+`python -m pytest` runs the quick suite (under a minute on two cores).
 Two switches, which CI turns on, add the rest:
   SHANXI_SLOW=1   tests marked slow: large inputs (24 MB to 600 MB files,
                   tables of a million rows and more), threads at scale,

@@ -421,7 +421,7 @@ def most_threads_during(call):
 
 @pytest.fixture(scope="module")
 def big_panel(tmp_path_factory):
-    """A panel file over 32 MiB, which load() parses in two halves."""
+    """A panel file over 32 MiB, which load() splits into parts on its threads."""
     path = tmp_path_factory.mktemp("big") / "panel.csv"
     info = panelgen.write_panel(path, 620_000, columns=panelgen.COLUMNS)
     assert info["bytes"] >= 32 << 20

@@ -1,6 +1,6 @@
 /* Limits reached by a test build that lowers them (build/test_limits_small:
  * SX_DICT_MAX_DATA=4096 bytes of distinct text per column instead of 2 GiB,
- * and inputs of 64 bytes and more parsed in two halves), so that what
+ * and inputs of 64 bytes and more split into parts), so that what
  * happens at 2 GiB is tested without writing 2 GiB.  Built without them,
  * there is nothing to test here. */
 #include "check.h"

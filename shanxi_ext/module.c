@@ -11,6 +11,7 @@
  * arguments into core calls and core results into Python objects.
  */
 #include "binding.h"
+#include "shanxi/arrow.h" /* sx_arrow_free_spares */
 
 #include <errno.h>
 #include <string.h>
@@ -843,6 +844,9 @@ static void
 shanxi_free(void *module)
 {
     (void)shanxi_clear((PyObject *)module);
+    /* the export's kept blocks (process-wide: another interpreter's next
+     * export allocates afresh) */
+    sx_arrow_free_spares();
 }
 
 static PyModuleDef_Slot shanxi_slots[] = {

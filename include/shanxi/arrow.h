@@ -74,6 +74,12 @@ struct ArrowArrayStream {
  * copied.  Returns SX_OK or SX_ERR_NOMEM (then *out is untouched). */
 sx_status sx_arrow_export(sx_table *t, const char *source, struct ArrowArrayStream *out);
 
+/* The export keeps the last freed block of each kind (a few KB) for the
+ * next export; free them now.  Exports may go on after (they allocate
+ * afresh).  For a module's teardown, and for a program whose leak checker
+ * looks at what is reachable at exit. */
+void sx_arrow_free_spares(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -282,6 +282,13 @@ block_new(int kind, size_t size)
     return b;
 }
 
+void
+sx_arrow_free_spares(void)
+{
+    free(sx_take_ptr(&spare[SCHEMA_BLOCK]));
+    free(sx_take_ptr(&spare[ARRAY_BLOCK]));
+}
+
 /* Free what the block holds, and the block itself unless it becomes the
  * spare of its kind. */
 static void

@@ -21,13 +21,6 @@
  * at most 2^61: lo never overflows between carries. */
 #define LO_MASK ((uint64_t)TWO62 - 1)
 
-/* The key column's code of row r, of width bytes. */
-static inline uint32_t
-key_at(const void *keys, int width, int64_t r)
-{
-    return (uint32_t)sx_code_in(keys, width, r);
-}
-
 int
 sxd_usable(const agg *s, int64_t rows)
 {

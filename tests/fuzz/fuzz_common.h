@@ -602,9 +602,10 @@ fz_check_arrow_and_drop(sx_table *t)
         int i = present[j];
         FZ_CHECK(strcmp(f->name, cols[i].name) == 0);
         if (cols[i].strcol >= 0) {
-            /* per-project indices are built as int32; a column's own codes
-             * go out at the width the table keeps them */
-            int w = cols[i].per_project ? 4 : fz_export_width(t, cols[i].strcol);
+            /* every string column's indices go out at the width the table
+             * keeps its codes (the per-project ones too: the table's own
+             * codes, or built at that width) */
+            int w = fz_export_width(t, cols[i].strcol);
             FZ_CHECK(strcmp(f->format, w == 1 ? "c" : w == 2 ? "s" : "i") == 0);
             FZ_CHECK(f->dictionary != NULL);
             FZ_CHECK(strcmp(f->dictionary->format, "u") == 0);
@@ -647,7 +648,7 @@ fz_check_arrow_and_drop(sx_table *t)
         FZ_CHECK(a->length == n && a->offset == 0 && a->n_buffers == 2);
         if (cols[i].strcol >= 0) {
             const void *idx = a->buffers[1];
-            int w = cols[i].per_project ? 4 : fz_export_width(t, cols[i].strcol);
+            int w = fz_export_width(t, cols[i].strcol);
             const struct ArrowArray *d = a->dictionary;
             const sx_dict *sd = &t->dicts[cols[i].strcol];
             const int32_t *off;

@@ -146,7 +146,7 @@ run_copy(column_copy *job, int nthreads)
                             .dst = ta->field,                                                      \
                             .src = src,                                                            \
                             .size = sizeof *ta->field,                                             \
-                            .no_date = is_date};                                                   \
+                            .no_date = (is_date)};                                                 \
         run_copy(&job_, nthreads);                                                                 \
     } while (0)
 

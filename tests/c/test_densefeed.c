@@ -16,17 +16,6 @@
 
 #define NROWS 20000
 
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-
-static uint32_t
-rnd(uint32_t n)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)(((rng * 0x2545F4914F6CDD1Du) >> 33) % n);
-}
-
 /* Project 1: integers near 2^53 of both signs, mostly positive (the sum
  * passes 2^63); 2: small integers; 3: integers with some decimals;
  * 4: huge and tiny floats that cancel; 5: like 2, in two units; 6: tiny
@@ -34,38 +23,38 @@ rnd(uint32_t n)
 static void
 put_row(textbuf *b, int r)
 {
-    int p = 1 + (int)rnd(6);
-    const char *unit = p == 5 && rnd(2) ? "u1" : "u0";
+    int p = 1 + (int)rand_below(6);
+    const char *unit = p == 5 && rand_below(2) ? "u1" : "u0";
     putf(b, "%d,m%d,", p, r % 5);
     switch (p) {
     case 1:
-        putf(b, "%s%llu", rnd(8) == 0 ? "-" : "",
-             (unsigned long long)(9007199254740992ull - rnd(1000)));
+        putf(b, "%s%llu", rand_below(8) == 0 ? "-" : "",
+             (unsigned long long)(9007199254740992ull - rand_below(1000)));
         break;
     case 2:
     case 5:
-        putf(b, "%d", (int)rnd(2000000) - 1000000);
+        putf(b, "%d", (int)rand_below(2000000) - 1000000);
         break;
     case 3:
-        if (rnd(4) == 0)
-            putf(b, "%d.%02d", (int)rnd(1000), (int)rnd(100));
+        if (rand_below(4) == 0)
+            putf(b, "%d.%02d", (int)rand_below(1000), (int)rand_below(100));
         else
-            putf(b, "%d", (int)rnd(1000));
+            putf(b, "%d", (int)rand_below(1000));
         break;
     case 4: {
         static const char *const vals[] = {"1e300",     "-1e300", "1e-300",           "3.5e-310",
                                            "-2.5e-308", "123e-3", "9007199254740993", "0.1"};
-        putf(b, "%s", vals[rnd(8)]);
+        putf(b, "%s", vals[rand_below(8)]);
         break;
     }
     default:
-        if (rnd(50) == 0)
-            putf(b, "0.%u%u", (unsigned)rnd(100000000), (unsigned)rnd(100000000));
+        if (rand_below(50) == 0)
+            putf(b, "0.%u%u", (unsigned)rand_below(100000000), (unsigned)rand_below(100000000));
         else
-            putf(b, "%d", (int)rnd(10));
+            putf(b, "%d", (int)rand_below(10));
         break;
     }
-    putf(b, ",%s,2022-0%d-15\n", unit, 1 + (int)rnd(9));
+    putf(b, ",%s,2022-0%d-15\n", unit, 1 + (int)rand_below(9));
 }
 
 static int

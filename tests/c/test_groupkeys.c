@@ -16,17 +16,6 @@
 #include "shanxi/core.h"
 #include "testutil.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-
-static uint32_t
-rnd(uint32_t n)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)(((rng * 0x2545F4914F6CDD1Du) >> 33) % n);
-}
-
 static int32_t
 month_key(int y, int m)
 {
@@ -247,40 +236,42 @@ random_table(void)
 {
     textbuf b = {NULL, 0, 0};
     char line[256];
-    int nrows = rnd(10) == 0 ? 500 + (int)rnd(4000) : 1 + (int)rnd(80), r;
-    int has_region = rnd(5) != 0, has_cat = rnd(4) != 0, sparse = rnd(5) == 0;
+    int nrows = rand_below(10) == 0 ? 500 + (int)rand_below(4000) : 1 + (int)rand_below(80), r;
+    int has_region = rand_below(5) != 0, has_cat = rand_below(4) != 0, sparse = rand_below(5) == 0;
     /* now and then keys too wide to pack in 64 bits: projects up to 2^31,
      * dates over the years 1..9999 */
-    int wide = rnd(8) == 0;
-    int nproj = 1 + (int)rnd(5), ndays = 1 + (int)rnd(rnd(3) == 0 ? 900 : 60);
-    int nunits = 1 + (int)rnd(3), mixed = rnd(3) == 0;
+    int wide = rand_below(8) == 0;
+    int nproj = 1 + (int)rand_below(5), ndays = 1 + (int)rand_below(rand_below(3) == 0 ? 900 : 60);
+    int nunits = 1 + (int)rand_below(3), mixed = rand_below(3) == 0;
     /* sometimes int16 codes, and too many combinations for a direct table */
-    int nmetrics = nrows > 500 && rnd(3) == 0 ? 300 : 4;
-    int32_t day0 = sx_days_from_civil(2020, 1, 1) + (int32_t)rnd(400);
+    int nmetrics = nrows > 500 && rand_below(3) == 0 ? 300 : 4;
+    int32_t day0 = sx_days_from_civil(2020, 1, 1) + (int32_t)rand_below(400);
     sx_table *t;
     put(&b, "project,metric,value,unit,as_of");
     put(&b, has_region ? ",region" : "");
     put(&b, has_cat ? ",category\n" : "\n");
     for (r = 0; r < nrows; r++) {
-        int p = 1 + (int)rnd((uint32_t)nproj), m = (int)rnd((uint32_t)nmetrics);
+        int p = 1 + (int)rand_below((uint32_t)nproj), m = (int)rand_below((uint32_t)nmetrics);
         int32_t y;
         unsigned mo, d;
         if (wide)
-            sx_civil_from_days(sx_days_from_civil(1, 1, 1) + (int32_t)rnd(3652000), &y, &mo, &d);
+            sx_civil_from_days(sx_days_from_civil(1, 1, 1) + (int32_t)rand_below(3652000), &y, &mo,
+                               &d);
         else
-            sx_civil_from_days(day0 + (int32_t)rnd((uint32_t)ndays), &y, &mo, &d);
+            sx_civil_from_days(day0 + (int32_t)rand_below((uint32_t)ndays), &y, &mo, &d);
         /* without mixing, the metric decides the unit */
-        const char *unit = units[mixed ? rnd((uint32_t)nunits) : (unsigned)m % (unsigned)nunits];
+        const char *unit =
+            units[mixed ? rand_below((uint32_t)nunits) : (unsigned)m % (unsigned)nunits];
         char value[64];
-        switch (rnd(3)) {
+        switch (rand_below(3)) {
         case 0:
-            snprintf(value, sizeof value, "%d", (int)rnd(2000000) - 1000000);
+            snprintf(value, sizeof value, "%d", (int)rand_below(2000000) - 1000000);
             break;
         case 1:
-            snprintf(value, sizeof value, "%lld", (long long)rnd(1u << 30) << 23);
+            snprintf(value, sizeof value, "%lld", (long long)rand_below(1u << 30) << 23);
             break;
         default:
-            snprintf(value, sizeof value, "%.17g", ((double)rnd(1u << 30) - 5e8) / 977.0);
+            snprintf(value, sizeof value, "%.17g", ((double)rand_below(1u << 30) - 5e8) / 977.0);
             break;
         }
         snprintf(line, sizeof line, "%d,m%d,%s,%s,%04d-%02u-%02u",
@@ -291,7 +282,7 @@ random_table(void)
         put(&b, line);
         if (has_region) {
             put(&b, ",");
-            put(&b, regions[rnd(sizeof regions / sizeof regions[0])]);
+            put(&b, regions[rand_below(sizeof regions / sizeof regions[0])]);
         }
         if (has_cat) {
             put(&b, ",");
@@ -310,8 +301,8 @@ check_round(const sx_table *t)
     static const sx_by every[] = {SX_BY_PROJECT, SX_BY_METRIC, SX_BY_CATEGORY, SX_BY_UNIT,
                                   SX_BY_REGION,  SX_BY_AS_OF,  SX_BY_MONTH};
     sx_by by[SX_MAX_KEYS];
-    int nby = 1 + (int)rnd(rnd(4) == 0 ? SX_MAX_KEYS : 3), k, j, bad = 0;
-    sx_func func = (sx_func)rnd(SX_NFUNCS);
+    int nby = 1 + (int)rand_below(rand_below(4) == 0 ? SX_MAX_KEYS : 3), k, j, bad = 0;
+    sx_func func = (sx_func)rand_below(SX_NFUNCS);
     sx_filter f;
     sx_result r, one, all;
     sx_error e, e1;
@@ -320,16 +311,16 @@ check_round(const sx_table *t)
     /* distinct keys in a random order */
     for (k = 0; k < nby; k++) {
         do {
-            by[k] = every[rnd(SX_MAX_KEYS)];
+            by[k] = every[rand_below(SX_MAX_KEYS)];
             for (j = 0; j < k && by[j] != by[k]; j++)
                 ;
         } while (j < k);
     }
     sx_filter_init(&f);
-    if (rnd(4) == 0)
-        f.code[SX_COL_METRIC] = (int32_t)rnd((uint32_t)t->dicts[SX_COL_METRIC].count);
-    if (rnd(4) == 0)
-        f.since = t->as_of[rnd((uint32_t)t->nrows)];
+    if (rand_below(4) == 0)
+        f.code[SX_COL_METRIC] = (int32_t)rand_below((uint32_t)t->dicts[SX_COL_METRIC].count);
+    if (rand_below(4) == 0)
+        f.since = t->as_of[rand_below((uint32_t)t->nrows)];
     if (sx_aggregate(t, &f, SX_COUNT, SX_BY_NONE, &all, &e) != SX_OK)
         return 1;
     st = sx_aggregate_keys(t, &f, func, by, nby, &r, &e);

@@ -213,18 +213,6 @@ test_search_small(void)
 
 /* ------------------------------------------------------------------ random */
 
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-
-static uint32_t
-rnd(uint32_t n)
-{
-    /* xorshift64*: reproducible, no libc state */
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)((rng * 0x2545F4914F6CDD1Du) >> 33) % n;
-}
-
 static const char *const pool[] = {"alpha", "Beta", "GAMMA", "delta_x",           "ab",
                                    "Ab",    "b",    "a b",   "\xc3\xa9t\xc3\xa9", "xYz"};
 #define NPOOL (sizeof pool / sizeof pool[0])
@@ -255,7 +243,7 @@ test_random(void)
     int round;
     char *csv = malloc(1 << 20);
     for (round = 0; round < 300 && csv; round++) {
-        int nrows = 1 + (int)rnd(round < 20 ? 3000 : 60), r, k;
+        int nrows = 1 + (int)rand_below(round < 20 ? 3000 : 60), r, k;
         /* some rounds have hundreds of units: int16 codes (the SIMD filter
          * has a loop per width) */
         int nunits = round % 5 == 4 ? 400 : 3;
@@ -265,16 +253,16 @@ test_random(void)
         int32_t base = sx_days_from_civil(2022, 2, 20); /* dates straddle a month end */
         sx_table *t;
         for (k = 1; k < 8; k++)
-            title[k] = rnd(4) ? pool[rnd(NPOOL)] : "";
+            title[k] = rand_below(4) ? pool[rand_below(NPOOL)] : "";
         pos += (size_t)sprintf(csv + pos,
                                "project,metric,label,value,unit,as_of,region,project_title\n");
         for (r = 0; r < nrows; r++) {
-            proj[r] = 1 + (int)rnd(7);
-            date[r] = (int)rnd(40);
-            unit[r] = (int)rnd((uint32_t)nunits);
-            metric[r] = (int)rnd(NPOOL);
-            label[r] = rnd(3) ? (int)rnd(NPOOL) : -1;
-            region[r] = rnd(3) ? (int)rnd(4) : -1;
+            proj[r] = 1 + (int)rand_below(7);
+            date[r] = (int)rand_below(40);
+            unit[r] = (int)rand_below((uint32_t)nunits);
+            metric[r] = (int)rand_below(NPOOL);
+            label[r] = rand_below(3) ? (int)rand_below(NPOOL) : -1;
+            region[r] = rand_below(3) ? (int)rand_below(4) : -1;
             int32_t y;
             unsigned mo, d;
             sx_civil_from_days(base + date[r], &y, &mo, &d);
@@ -290,10 +278,10 @@ test_random(void)
         for (k = 0; k < 40; k++) {
             sx_filter f;
             int64_t *rows = NULL, n = -1, got = 0;
-            int rp = rnd(3) ? 0 : 1 + (int)rnd(8),
-                ru = rnd(2) ? -1 : (int)rnd((uint32_t)nunits + 1),
-                rr = rnd(2) ? -3 : (int)rnd(5) - 1, since = (int)rnd(45) - 2,
-                until = since + (int)rnd(30) - 3, ok = 1;
+            int rp = rand_below(3) ? 0 : 1 + (int)rand_below(8),
+                ru = rand_below(2) ? -1 : (int)rand_below((uint32_t)nunits + 1),
+                rr = rand_below(2) ? -3 : (int)rand_below(5) - 1, since = (int)rand_below(45) - 2,
+                until = since + (int)rand_below(30) - 3, ok = 1;
             char ubuf[16];
             sx_filter_init(&f);
             f.project = rp;
@@ -307,7 +295,7 @@ test_random(void)
                 f.code[SX_COL_REGION] = rr < 0 ? SX_NULL_CODE : code_of(t, SX_COL_REGION, pool[rr]);
             if (f.code[SX_COL_REGION] == -1 && rr >= 0)
                 f.code[SX_COL_REGION] = 9999;
-            if (rnd(2)) {
+            if (rand_below(2)) {
                 f.since = base + since;
                 f.until = base + until;
             } else {
@@ -329,14 +317,14 @@ test_random(void)
         }
         for (k = 0; k < 30; k++) {
             const char *words[3];
-            size_t lens[3], nw = rnd(4), w;
+            size_t lens[3], nw = rand_below(4), w;
             int64_t *rows = NULL, n = -1, got = 0;
             int ok = 1;
             for (w = 0; w < nw; w++) {
-                const char *s = pool[rnd(NPOOL)];
-                size_t len = strlen(s), off = rnd((uint32_t)len);
+                const char *s = pool[rand_below(NPOOL)];
+                size_t len = strlen(s), off = rand_below((uint32_t)len);
                 words[w] = s + off;
-                lens[w] = 1 + rnd((uint32_t)(len - off));
+                lens[w] = 1 + rand_below((uint32_t)(len - off));
             }
             CHECK(sx_search(t, words, lens, nw, &rows, &n) == SX_OK);
             for (r = 0; r < nrows; r++) {
@@ -427,11 +415,11 @@ test_edit_distance(void)
     CHECK(sx_edit_distance(a, 1000, b, 300, 1000) == 700);
 
     for (k = 0; k < 3000; k++) {
-        size_t al = rnd(12), bl = rnd(12), i, limit = rnd(14), want, got;
+        size_t al = rand_below(12), bl = rand_below(12), i, limit = rand_below(14), want, got;
         for (i = 0; i < al; i++)
-            a[i] = "abAB_["[rnd(6)];
+            a[i] = "abAB_["[rand_below(6)];
         for (i = 0; i < bl; i++)
-            b[i] = "abAB_{"[rnd(6)];
+            b[i] = "abAB_{"[rand_below(6)];
         want = naive_ed(a, al, b, bl);
         got = sx_edit_distance(a, al, b, bl, limit);
         CHECK(got == (want <= limit ? want : limit + 1));

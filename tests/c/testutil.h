@@ -128,4 +128,16 @@ days(int y, unsigned m, unsigned d)
     return sx_days_from_civil(y, m, d);
 }
 
+/* A reproducible random number below n (xorshift64*, no libc state): one
+ * sequence per test program, the same on every run. */
+static inline uint32_t
+rand_below(uint32_t n)
+{
+    static uint64_t rng = 0x9E3779B97F4A7C15u;
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (uint32_t)(((rng * 0x2545F4914F6CDD1Du) >> 33) % n);
+}
+
 #endif

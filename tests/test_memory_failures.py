@@ -25,7 +25,7 @@ DATA_CSV = pathlib.Path(__file__).resolve().parent.parent / "data" / "shanxi_202
 STEPS = 200
 
 SCRIPT = r"""
-import datetime, json, os, pickle, sys, tempfile
+import atexit, datetime, json, os, pickle, shutil, sys, tempfile
 import _testcapi
 import shanxi
 import shanxi._render  # imported here: an import failing half-way is not ours to test
@@ -43,6 +43,7 @@ PANEL = (b"project,project_title,metric,value,unit,as_of,part_of,region,period_s
          b"1,First one,b,2.5,people,2022-02-28,a,r1,\n"
          b"2,Second,a,3,CNY,2022-03-31,,r2,2022-03-01\n")
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)
 PATH = os.path.join(tmp, "data.csv")
 with open(PATH, "wb") as f:
     f.write(DATA)

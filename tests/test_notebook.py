@@ -40,9 +40,13 @@ def executed(tmp_path_factory):
     (spec_dir / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "shanxi tests", "language": "python",
+        # the tour's tempfile.mkdtemp() folders go under tmp, which pytest removes
+        "env": {"TMPDIR": str(tmp)},
     }))
     specs = KernelSpecManager(kernel_dirs=[str(tmp / "kernels")])
-    km = KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
+    # The connection file in tmp too: by default it is left in /tmp.
+    km = KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs,
+                       connection_file=str(tmp / "connection.json"))
     nb = nbformat.read(str(NOTEBOOK), as_version=4)
     client = nbclient.NotebookClient(nb, km=km, timeout=180, allow_errors=False,
                                      resources={"metadata": {"path": str(tmp)}})

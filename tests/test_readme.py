@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -59,8 +60,11 @@ def test_the_readme_has_doctested_examples():
     assert sum(len(parser.get_examples(block)) for _, block in BLOCKS) >= 3
 
 
-def test_readme_examples():
+def test_readme_examples(tmp_path, monkeypatch):
     """The blocks run in order in one namespace, as a reader would type them."""
+    # The examples' tempfile.mkdtemp() folders go under pytest's tmp_path,
+    # which pytest removes, instead of piling up in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     parser = doctest.DocTestParser()
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     globs = {"__name__": "README"}

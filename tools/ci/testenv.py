@@ -27,7 +27,7 @@ CI runs at once take turns):
 
 The last line printed is the summary the lane scripts collect:
     RESULT <PASS|FAIL> <python version> | <pytest counts or the failure> |
-        unavailable here: <peers> | install <s>s, tests <s>s
+        unavailable here: <peers> | install <s>s, tests <s>s [| failed: <test ids>]
 Exit status: 0 if every step passed.  SHANXI_CI_FRESH=1 makes the
 environment anew even when the stamp matches.  Standard library only, and
 Python 3.9 syntax: it runs on every supported Python.
@@ -123,6 +123,12 @@ def counts_of(output):
     return re.sub(r"^=+ | =+$", "", lines[-1]) if lines else ""
 
 
+def failures_of(output):
+    """The test ids of pytest's short summary (-ra): FAILED and ERROR lines."""
+    ids = re.findall(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
+    return " ".join(dict.fromkeys(ids))
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
@@ -133,7 +139,7 @@ def main(argv):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     log = path + ".log"
     t0 = time.monotonic()
-    missing, result, counts = [], "", ""
+    missing, result, counts, failed = [], "", "", ""
     lock = open(path + ".lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
@@ -176,6 +182,7 @@ def main(argv):
                                   stderr=subprocess.STDOUT)
             output = proc.stdout.decode(errors="replace")
             counts = counts_of(output)
+            failed = failures_of(output)
             if proc.returncode == 0:
                 result = "PASS"
             else:
@@ -189,9 +196,9 @@ def main(argv):
     if result != "PASS" and os.path.exists(log):
         with open(log, errors="replace") as f:
             print("--- the environment's log (last lines):\n" + "".join(f.readlines()[-40:]))
-    print("RESULT %-4s %-8s %s | unavailable here: %s | install %ds, tests %ds" % (
+    print("RESULT %-4s %-8s %s | unavailable here: %s | install %ds, tests %ds%s" % (
         result.split()[0], platform.python_version(), counts or result.partition(" ")[2],
-        " ".join(missing) or "none", t1 - t0, t2 - t1))
+        " ".join(missing) or "none", t1 - t0, t2 - t1, " | failed: " + failed if failed else ""))
     return 0 if result == "PASS" else 1
 
 

@@ -421,10 +421,11 @@ def most_threads_during(call):
 
 @pytest.fixture(scope="module")
 def big_panel(tmp_path_factory):
-    """A panel file over 32 MiB, which load() splits into parts on its threads."""
+    """A panel file over 48 MiB, which load() splits into as many as three
+    parts (of 16 MiB at least) on its threads."""
     path = tmp_path_factory.mktemp("big") / "panel.csv"
-    info = panelgen.write_panel(path, 620_000, columns=panelgen.COLUMNS)
-    assert info["bytes"] >= 32 << 20
+    info = panelgen.write_panel(path, 950_000, columns=panelgen.COLUMNS)
+    assert info["bytes"] >= 48 << 20
     return str(path)
 
 
@@ -441,9 +442,9 @@ def same_frame(a, b):
 @pytest.mark.slow
 def test_threads_one_loads_a_large_file_as_the_default_does(big_panel):
     default = shanxi.load(big_panel)
-    for threads in (1, 2, 3, 10**30):
+    for threads in (1, 2, 3, 4, 10**30):
         same_frame(shanxi.load(big_panel, threads=threads), default)
-    assert len(default) == 620_000
+    assert len(default) == 950_000
 
 
 @pytest.mark.slow
@@ -455,6 +456,10 @@ def test_threads_one_makes_no_thread_and_the_default_splits(big_panel, tmp_path)
     assert extra >= 1
     _, extra = most_threads_during(lambda: shanxi.load(big_panel, threads=1))
     assert extra == 0
+    # three parts, whatever the machine's cores: the merge takes them all
+    three, extra = most_threads_during(lambda: shanxi.load(big_panel, threads=3))
+    assert extra >= 2
+    same_frame(three, shanxi.load(big_panel, threads=1))
     small = write_files(tmp_path, [panelgen.panel_text(50_000), panelgen.panel_text(50_000)])
     for paths in ([big_panel, big_panel], small):
         many, extra = most_threads_during(lambda: shanxi.load(paths, threads=1))

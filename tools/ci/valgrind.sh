@@ -85,11 +85,11 @@ export tmp coresupp
 # (Never the ThreadSanitizer build: TSan maps terabytes of shadow memory,
 # which memcheck cannot run under; it runs in the C lane.)
 printf '%s\0' "${programs[@]/#/$tmp/src/tests/c/}" | xargs -0 -P "$jobs" -I{} sh -c '
-    name=$(basename "$1"); log=$tmp/c-logs/$name.log
+    name=$(basename "$1"); log=$tmp/c-logs/$name.log; t=$(date +%s)
     if (cd "$tmp/src/tests/c" && valgrind -q --error-exitcode=1 --leak-check=full \
             --suppressions="$coresupp" \
             --errors-for-leak-kinds=all --show-leak-kinds=all "$1") >"$log" 2>&1; then
-        echo "-- $name: $(tail -n 1 "$log")"
+        echo "-- $name ($(($(date +%s) - t))s): $(tail -n 1 "$log")"
     else
         echo "-- $name FAILED under memcheck:"; cat "$log"; exit 1
     fi' sh {} || { echo "valgrind.sh: a C test failed under memcheck" >&2; exit 1; }

@@ -276,10 +276,14 @@ sxd_small_by_project(const sx_table *t, const sxf_compiled *q, sx_func func, sx_
     size_t n = q->none ? 0 : sxf_select_block(q, 0, (size_t)t->nrows, sel, &identity);
     const void *units = t->codes[SX_COL_UNIT];
     int uw = t->code_width[SX_COL_UNIT];
-    int64_t count[DENSE_SMALL] = {0}, ilo[DENSE_SMALL] = {0};
+    /* Only span entries are set: zeroing all DENSE_SMALL of them was a
+     * sixth of a small call's time. */
+    int64_t count[DENSE_SMALL], ilo[DENSE_SMALL];
     int32_t unit[DENSE_SMALL];
-    for (uint32_t o = 0; o < span; o++)
+    for (uint32_t o = 0; o < span; o++) {
+        count[o] = ilo[o] = 0;
         unit[o] = UNIT_UNSET;
+    }
     for (size_t k = 0; k < n; k++) {
         uint32_t o = (uint32_t)t->project[sel[k]] - (uint32_t)base;
         if (o >= span) /* never: the projects list every number */

@@ -95,6 +95,16 @@ copy_of(const void *src, size_t n)
     return dst;
 }
 
+/* The same for a column array (bigalloc.c). */
+static void *
+column_copy_of(const void *src, size_t n)
+{
+    void *dst = sx_big_alloc(n);
+    if (dst && n)
+        memcpy(dst, src, n);
+    return dst;
+}
+
 /* Project `number` noted late, once. */
 static sx_status
 note_late(sx_chunker *c, int32_t number)
@@ -133,7 +143,7 @@ add_empty_category(sx_table *t)
     sx_dict *d = &t->dicts[SX_COL_CATEGORY];
     if (t->codes[SX_COL_CATEGORY])
         return SX_OK;
-    if (!(t->codes[SX_COL_CATEGORY] = malloc((size_t)(t->nrows ? t->nrows : 1))))
+    if (!(t->codes[SX_COL_CATEGORY] = sx_big_alloc((size_t)(t->nrows ? t->nrows : 1))))
         return SX_ERR_NOMEM;
     t->code_width[SX_COL_CATEGORY] = 1;
     for (int64_t r = 0; r < t->nrows; r++)
@@ -169,7 +179,8 @@ apply_seed(const sx_table *seed, sx_table *t, project_state *projects, size_t n)
     /* interning may have widened what the codes need */
     int width = sxp_code_width_for(t->dicts[SX_COL_CATEGORY].count);
     if (width > t->code_width[SX_COL_CATEGORY]) {
-        void *codes = realloc(t->codes[SX_COL_CATEGORY], (size_t)(t->nrows ? t->nrows : 1) * width);
+        void *codes =
+            sx_big_realloc(t->codes[SX_COL_CATEGORY], (size_t)(t->nrows ? t->nrows : 1) * width);
         if (!codes)
             return SX_ERR_NOMEM;
         sxp_widen_in_place(codes, t->code_width[SX_COL_CATEGORY], width, t->nrows);
@@ -185,19 +196,19 @@ copy_rows(const sx_table *src, sx_table *t)
 {
     size_t n = (size_t)src->nrows;
     t->nrows = src->nrows;
-    if (!(t->project = copy_of(src->project, n * sizeof *t->project)) ||
-        !(t->value = copy_of(src->value, n * sizeof *t->value)) ||
-        !(t->is_int = copy_of(src->is_int, n * sizeof *t->is_int)) ||
-        !(t->as_of = copy_of(src->as_of, n * sizeof *t->as_of)))
+    if (!(t->project = column_copy_of(src->project, n * sizeof *t->project)) ||
+        !(t->value = column_copy_of(src->value, n * sizeof *t->value)) ||
+        !(t->is_int = column_copy_of(src->is_int, n * sizeof *t->is_int)) ||
+        !(t->as_of = column_copy_of(src->as_of, n * sizeof *t->as_of)))
         return SX_ERR_NOMEM;
     if (src->period_start &&
-        !(t->period_start = copy_of(src->period_start, n * sizeof *t->period_start)))
+        !(t->period_start = column_copy_of(src->period_start, n * sizeof *t->period_start)))
         return SX_ERR_NOMEM;
     t->period_start_nulls = src->period_start_nulls;
     for (int c = 0; c < SX_NSTRCOLS; c++) {
         if (!src->codes[c])
             continue;
-        if (!(t->codes[c] = copy_of(src->codes[c], n * src->code_width[c])))
+        if (!(t->codes[c] = column_copy_of(src->codes[c], n * src->code_width[c])))
             return SX_ERR_NOMEM;
         t->code_width[c] = src->code_width[c];
         t->null_count[c] = src->null_count[c];

@@ -70,6 +70,20 @@ sx_alloc_array(size_t n, size_t size)
     return malloc(n * size);
 }
 
+/* bigalloc.c: the large arrays of a load.  A table's column arrays
+ * (project, value, is_int, as_of, period_start and the codes) are
+ * allocated, grown and freed only through these; large ones are mappings
+ * of their own.  sx_big_alloc's bytes are not zeroed; sx_big_realloc keeps
+ * the first bytes, as realloc does (on failure it returns NULL and p stays
+ * valid); sx_big_release says the bytes [from, to) of p are done with (a
+ * merge has copied them) and may be dropped before p is freed: they read as
+ * zeros, or anything, after. */
+#define SX_BIG_HEADER 64
+void *sx_big_alloc(size_t size);
+void *sx_big_realloc(void *p, size_t size);
+void sx_big_free(void *p);
+void sx_big_release(void *p, size_t from, size_t to);
+
 /* Project numbers are looked up through a direct table, one entry per
  * number from the lowest to the highest, when that range holds at most 8
  * numbers per project plus 4096 (so the table costs little more than the

@@ -41,26 +41,40 @@ typedef struct column_copy {
 #endif
 } column_copy;
 
+/* Rows a slice of copy_part: the source's pages behind each slice are
+ * dropped as it goes, so the merged column's pages and the part's are
+ * never both resident for more than a slice. */
+#define COPY_SLICE ((int64_t)1 << 17)
+
 static void
 copy_part(column_copy *job, size_t k)
 {
     int64_t rows = job->parts[k]->t->nrows, row = job->first[k];
     const void *src = job->src[k];
-    if (job->width) {
-        const int32_t *map = job->maps[k];
-        for (int64_t i = 0; i < rows; i++) {
-            int32_t code = src ? sx_code_in(src, job->from[k], i) : SX_NULL_CODE;
-            sxp_put_code(job->dst, job->width, row + i, code < 0 ? code : map[code]);
+    int src_width = job->width ? job->from[k] : (int)job->size;
+    for (int64_t lo = 0; lo < rows; lo += COPY_SLICE) {
+        int64_t hi = rows - lo < COPY_SLICE ? rows : lo + COPY_SLICE;
+        if (job->width) {
+            const int32_t *map = job->maps[k];
+            for (int64_t i = lo; i < hi; i++) {
+                int32_t code = src ? sx_code_in(src, job->from[k], i) : SX_NULL_CODE;
+                sxp_put_code(job->dst, job->width, row + i, code < 0 ? code : map[code]);
+            }
+        } else if (src) {
+            memcpy((char *)job->dst + (size_t)(row + lo) * job->size,
+                   (const char *)src + (size_t)lo * job->size, (size_t)(hi - lo) * job->size);
+        } else if (job->no_date) {
+            for (int64_t i = lo; i < hi; i++)
+                ((int32_t *)job->dst)[row + i] = SX_NO_DATE;
+        } else {
+            memset((char *)job->dst + (size_t)(row + lo) * job->size, 0,
+                   (size_t)(hi - lo) * job->size);
         }
-    } else if (src) {
-        memcpy((char *)job->dst + (size_t)row * job->size, src, (size_t)rows * job->size);
-    } else if (job->no_date) {
-        for (int64_t i = 0; i < rows; i++)
-            ((int32_t *)job->dst)[row + i] = SX_NO_DATE;
-    } else {
-        memset((char *)job->dst + (size_t)row * job->size, 0, (size_t)rows * job->size);
+        if (src)
+            sx_big_release(job->src[k], (size_t)lo * (size_t)src_width,
+                           (size_t)hi * (size_t)src_width);
     }
-    free(job->src[k]);
+    sx_big_free(job->src[k]);
     job->src[k] = NULL;
 }
 
@@ -127,7 +141,8 @@ run_copy(column_copy *job, int nthreads)
         if (!any_)                                                                                 \
             break;                                                                                 \
         int had_ = ta->field != NULL;                                                              \
-        void *grown_ = realloc(ta->field, (size_t)(total > 0 ? total : 1) * sizeof *ta->field);    \
+        void *grown_ =                                                                             \
+            sx_big_realloc(ta->field, (size_t)(total > 0 ? total : 1) * sizeof *ta->field);        \
         if (!grown_) {                                                                             \
             st = sxp_fail_nomem(a);                                                                \
             goto error;                                                                            \
@@ -194,7 +209,7 @@ merge_codes(parser **parts, size_t n, int64_t total, const int64_t *first, sx_st
     int wide = sxp_code_width_for(ta->dicts[c].count);
     if (wide < from)
         wide = from;
-    void *codes = realloc(ta->codes[c], (size_t)(total > 0 ? total : 1) * (size_t)wide);
+    void *codes = sx_big_realloc(ta->codes[c], (size_t)(total > 0 ? total : 1) * (size_t)wide);
     if (!codes)
         return sxp_fail_nomem(parts[0]);
     ta->codes[c] = codes;

@@ -6,9 +6,10 @@
  * files of the parser.
  *
  * Design:
- * - The number of line breaks bounds the number of records, so the column
- *   arrays are allocated once (malloc, so untouched pages cost nothing) and
- *   trimmed at the end, never grown by doubling.
+ * - The column arrays are sized by a guess from the first bytes' line
+ *   length, grown by half when it falls short and trimmed at the end; large
+ *   ones are mappings of their own (bigalloc.c), so spare room costs address
+ *   space only and growing moves pages, not bytes.
  * - Plain fields are found from a bitmap of the special bytes (comma, line
  *   break, quote, non-ASCII) of each 64-byte block, so a field costs a few
  *   bit operations; quoted and non-ASCII fields take a byte-exact scanner
@@ -119,7 +120,7 @@ widen_codes(parser *ps, sx_strcol c, int64_t rows)
 {
     sx_table *t = ps->t;
     int width = t->code_width[c], wider = width == 1 ? 2 : 4;
-    void *codes = realloc(t->codes[c], (size_t)ps->cap_rows * (size_t)wider);
+    void *codes = sx_big_realloc(t->codes[c], (size_t)ps->cap_rows * (size_t)wider);
     if (!codes)
         return sxp_fail_nomem(ps);
     sxp_widen_in_place(codes, width, wider, rows);
@@ -476,8 +477,8 @@ done:
 
 /* ------------------------------------------------------------------ table */
 
-/* Give every column array room for rows rows.  realloc of a large block
- * moves page mappings rather than copying (glibc uses mremap), so growing
+/* Give every column array room for rows rows.  A large array is a mapping
+ * of its own (bigalloc.c), which grows by moving pages, not bytes, so growing
  * does not double the peak.  On failure the arrays that did move stay
  * owned by the table, which frees them. */
 static int
@@ -487,7 +488,7 @@ resize_columns(sx_table *t, size_t rows)
 #define RESIZE(field)                                                                              \
     do {                                                                                           \
         if (t->field) {                                                                            \
-            if (!(p = realloc(t->field, rows * sizeof *t->field)))                                 \
+            if (!(p = sx_big_realloc(t->field, rows * sizeof *t->field)))                          \
                 return 0;                                                                          \
             t->field = p;                                                                          \
         }                                                                                          \
@@ -500,7 +501,7 @@ resize_columns(sx_table *t, size_t rows)
 #undef RESIZE
     for (int c = 0; c < SX_NSTRCOLS; c++) {
         if (t->codes[c]) {
-            if (!(p = realloc(t->codes[c], rows * t->code_width[c])))
+            if (!(p = sx_big_realloc(t->codes[c], rows * t->code_width[c])))
                 return 0;
             t->codes[c] = p;
         }
@@ -543,19 +544,19 @@ sxp_allocate_columns(parser *ps)
     if (rows > SIZE_MAX / sizeof(double)) /* only on 32-bit platforms */
         rows = SIZE_MAX / sizeof(double);
     ps->cap_rows = (int64_t)rows;
-    t->project = malloc(rows * sizeof *t->project);
-    t->value = malloc(rows * sizeof *t->value);
-    t->is_int = malloc(rows * sizeof *t->is_int);
-    t->as_of = malloc(rows * sizeof *t->as_of);
+    t->project = sx_big_alloc(rows * sizeof *t->project);
+    t->value = sx_big_alloc(rows * sizeof *t->value);
+    t->is_int = sx_big_alloc(rows * sizeof *t->is_int);
+    t->as_of = sx_big_alloc(rows * sizeof *t->as_of);
     if (!t->project || !t->value || !t->is_int || !t->as_of)
         return sxp_fail_nomem(ps);
     if (ps->column_of[ROLE_PERIOD_START] >= 0 &&
-        !(t->period_start = malloc(rows * sizeof *t->period_start)))
+        !(t->period_start = sx_big_alloc(rows * sizeof *t->period_start)))
         return sxp_fail_nomem(ps);
     for (int c = 0; c < SX_NSTRCOLS; c++) {
         if (ps->column_of[c] < 0)
             continue;
-        if (!(t->codes[c] = malloc(rows))) /* int8 until the dictionary outgrows it */
+        if (!(t->codes[c] = sx_big_alloc(rows))) /* int8 until the dictionary outgrows it */
             return sxp_fail_nomem(ps);
         t->code_width[c] = 1;
         /* A present column's dictionary always has its offsets[0], even

@@ -20,13 +20,13 @@ const char *const sx_strcol_names[SX_NSTRCOLS] = {
 static void
 table_free(sx_table *t)
 {
-    free(t->project);
-    free(t->value);
-    free(t->is_int);
-    free(t->as_of);
-    free(t->period_start);
+    sx_big_free(t->project);
+    sx_big_free(t->value);
+    sx_big_free(t->is_int);
+    sx_big_free(t->as_of);
+    sx_big_free(t->period_start);
     for (int c = 0; c < SX_NSTRCOLS; c++) {
-        free(t->codes[c]);
+        sx_big_free(t->codes[c]);
         sx_dict_free(&t->dicts[c]);
     }
     free(t->projects);

@@ -219,6 +219,8 @@ configure_root
 
 # ------------------------------------------------------------------ each Python
 
+# (a kept root whose /tmp was cleaned away gets it back, sticky as it was)
+install -d -m 1777 "$root/tmp"
 work=$(mktemp -d "$root/tmp/shanxi-ci.XXXXXX")
 inner=${work#"$root"}
 mkdir -p "$work/src"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs.h" /* sxp_thread_count */
 #include "parser.h"
 #include "platform.h" /* SX_THREADS */
 

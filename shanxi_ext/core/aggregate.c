@@ -27,6 +27,7 @@
 
 #include "agg.h"
 #include "internal.h"
+#include "jobs.h"
 #include "platform.h" /* SX_THREADS: large tables are aggregated as two halves */
 #include "rowfilter.h"
 
@@ -470,19 +471,18 @@ merge_group(agg *s, agg *s2, const acc *b)
 }
 
 #ifdef SX_THREADS
-typedef struct half_job {
-    agg *s;
+/* The two halves of a large table, each fed into a state of its own. */
+typedef struct halves {
+    agg *s[2];
     const sxf_compiled *q;
-    int64_t from, to;
-    int ok;
-} half_job;
+    int64_t from[3]; /* half i: rows [from[i], from[i + 1]) */
+} halves;
 
-static void *
-run_half(void *arg)
+static int
+feed_half(void *arg, size_t i)
 {
-    half_job *job = arg;
-    job->ok = feed_range(job->s, job->q, job->from, job->to);
-    return NULL;
+    halves *h = arg;
+    return !feed_range(h->s[i], h->q, h->from[i], h->from[i + 1]);
 }
 #endif
 
@@ -494,23 +494,16 @@ feed_all(agg *s, const sxf_compiled *q)
 #ifdef SX_THREADS
     if (t->nrows >= SX_AGG_PARALLEL_ROWS && t->nrows >= 2 && !q->none) {
         agg s2;
-        pthread_t thread;
-        int ok;
-        /* the later half to a second thread */
-        half_job job = {&s2, q, t->nrows / 2, t->nrows, 0};
+        /* the later half into a second state, merged into s */
         sxa_init(&s2, t, s->func, s->keyby, s->nkeys);
         s2.fixed_unit = s->fixed_unit;
         if (!sxa_setup(&s2)) {
             sxa_free(&s2);
             return 0;
         }
-        int started = pthread_create(&thread, NULL, run_half, &job) == 0;
-        ok = feed_range(s, q, 0, job.from);
-        if (started)
-            pthread_join(thread, NULL);
-        else
-            run_half(&job); /* no thread to be had: this one does it */
-        ok = ok && job.ok;
+        halves h = {{s, &s2}, q, {0, t->nrows / 2, t->nrows}};
+        sxp_jobs jobs = {.n = 2, .run = feed_half, .ctx = &h, .threads = 2};
+        int ok = sxp_run_jobs(&jobs) == 2;
         for (int32_t g = 0; ok && g < s2.nacc; g++)
             ok = merge_group(s, &s2, &s2.accs[g]);
         sxa_free(&s2);

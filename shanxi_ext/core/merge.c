@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs.h"
 #include "parser.h"
-#include "platform.h" /* SX_THREADS */
 
 /* Merged tables from this many rows copy the other parts' rows on several
  * threads (the tests use tiny ones). */
@@ -35,10 +35,6 @@ typedef struct column_copy {
     int width;            /* codes: the merged width, else 0 */
     const uint8_t *from;  /* codes: each part's width */
     int32_t *const *maps; /* codes: each part's map into the merged codes */
-    size_t next;          /* the next part no thread has taken */
-#ifdef SX_THREADS
-    pthread_mutex_t lock;
-#endif
 } column_copy;
 
 /* Rows a slice of copy_part: the source's pages behind each slice are
@@ -78,56 +74,25 @@ copy_part(column_copy *job, size_t k)
     job->src[k] = NULL;
 }
 
-static void *
-copy_parts(void *arg)
+/* Job k of run_copy: part k + 1. */
+static int
+copy_next(void *arg, size_t k)
 {
-    column_copy *job = arg;
-    for (;;) {
-#ifdef SX_THREADS
-        pthread_mutex_lock(&job->lock);
-#endif
-        size_t k = job->next < job->n ? job->next++ : job->n;
-#ifdef SX_THREADS
-        pthread_mutex_unlock(&job->lock);
-#endif
-        if (k >= job->n)
-            return NULL;
-        copy_part(job, k);
-    }
+    copy_part(arg, k + 1);
+    return 0;
 }
 
-/* Every part's rows copied, on up to nthreads threads (this one among
- * them) when the table is large: copying never fails, and a thread that
- * cannot be started leaves its share to the others. */
+/* Every part's rows copied, on up to nthreads threads when the table is
+ * large (copying never fails). */
 static void
 run_copy(column_copy *job, int nthreads)
 {
-    job->next = 1;
-#ifdef SX_THREADS
-    enum { MAX_COPIERS = 64 };
-    pthread_t threads[MAX_COPIERS];
-    int started = 0;
     int64_t total = job->first[job->n - 1] + job->parts[job->n - 1]->t->nrows;
-    if (nthreads > MAX_COPIERS)
-        nthreads = MAX_COPIERS;
-    if ((size_t)nthreads > job->n - 1)
-        nthreads = (int)(job->n - 1);
-    if (nthreads > 1 && total >= SX_MERGE_PARALLEL_ROWS &&
-        pthread_mutex_init(&job->lock, NULL) == 0) {
-        while (started < nthreads - 1 &&
-               pthread_create(&threads[started], NULL, copy_parts, job) == 0)
-            started++;
-        copy_parts(job);
-        for (int i = 0; i < started; i++)
-            pthread_join(threads[i], NULL);
-        pthread_mutex_destroy(&job->lock);
-        return;
-    }
-#else
-    (void)nthreads;
-#endif
-    for (size_t k = 1; k < job->n; k++)
-        copy_part(job, k);
+    sxp_jobs jobs = {.n = job->n - 1,
+                     .run = copy_next,
+                     .ctx = job,
+                     .threads = total >= SX_MERGE_PARALLEL_ROWS ? nthreads : 1};
+    sxp_run_jobs(&jobs);
 }
 
 /* A fixed-size column grown to the merged rows, the first part's rows

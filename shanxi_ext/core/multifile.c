@@ -1,7 +1,7 @@
 /*
  * multifile.c -- the files of one dataset parsed on a pool of threads, each
- * thread taking the next file not yet taken, then merged into one table
- * (merge.c) in file order.  Each file is parsed by a builder of its own:
+ * thread taking the next file not yet taken (jobs.c), then merged into one
+ * table (merge.c) in file order.  Each file is parsed by a builder of its own:
  * read in chunks by an sx_reader (sx_table_read_many) or fed whole
  * (sx_table_parse_many), so a dataset of many files keeps every core busy
  * and never holds more than a chunk of a file it reads.
@@ -9,31 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs.h"
 #include "parser.h"
-#include "platform.h" /* SX_THREADS */
-
-#ifdef SX_THREADS
-#include <time.h>
-#include <unistd.h> /* sysconf */
-#endif
-
-/* More threads than this buy nothing for the files of one dataset. */
-#define MAX_THREADS 64
-/* How often the calling thread of sx_table_read_many calls its poll. */
-#define POLL_NS     20000000L
-
-int
-sxp_thread_count(void)
-{
-#if defined(SX_PARSE_THREADS)
-    return SX_PARSE_THREADS;
-#elif defined(SX_THREADS) && defined(_SC_NPROCESSORS_ONLN)
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
-#else
-    return 1;
-#endif
-}
+#include "platform.h" /* sx_refcount_inc */
 
 typedef struct pool {
     const sx_input *inputs;   /* buffers, or NULL when ... */
@@ -45,20 +23,24 @@ typedef struct pool {
     int *os_errors;
     sx_status *status;
     size_t n;
-    size_t next;            /* the next input no thread has taken */
-    size_t first_bad;       /* the lowest input known to fail (n: none) */
     int (*poll)(void *ctx); /* the caller's (sx_table_read_many), or NULL */
     void *poll_ctx;
-    int poll_here;         /* the calling thread reads, and polls between steps */
-    int alone;             /* the caller asked for one thread: no helper at all */
     sx_refcount cancel;    /* set when poll asked to stop */
     sx_parse_options opts; /* each reader's: the cancel flag when polled */
-#ifdef SX_THREADS
-    pthread_mutex_t lock;
-    pthread_cond_t idle; /* signalled as each helper finishes */
-    int finished;        /* helpers finished (under lock) */
-#endif
+    sxp_jobs jobs;         /* one an input; poll_here: this thread reads them all */
 } pool;
+
+/* The caller's poll: nonzero, and the cancel flag set, when it asks to
+ * stop (the readers then see the flag within a step). */
+static int
+poll_caller(void *arg)
+{
+    pool *pl = arg;
+    if (!pl->poll(pl->poll_ctx))
+        return 0;
+    sx_refcount_inc(&pl->cancel);
+    return 1;
+}
 
 /* Input i fed whole to a builder of its own. */
 static sx_status
@@ -85,8 +67,8 @@ read_file(pool *pl, size_t i)
     while (!done) { /* an interrupted read is a step that is not done */
         if ((st = sx_reader_step(pl->readers[i], &done, &pl->errs[i], &pl->os_errors[i])) != SX_OK)
             return st; /* SX_ERR_CANCELLED once the flag is set */
-        if (pl->poll_here && pl->poll(pl->poll_ctx))
-            sx_refcount_inc(&pl->cancel);
+        if (pl->jobs.poll_here)
+            poll_caller(pl);
     }
     pl->builders[i] = sxp_reader_builder(pl->readers[i]);
     return SX_OK;
@@ -99,108 +81,18 @@ read_file(pool *pl, size_t i)
 }
 #endif
 
-/* Take inputs until none is left; inputs after one known to fail are not
- * worth parsing, since only the first failure is reported. */
-static void *
-work(void *arg)
+/* Input i parsed (job i of the pool): nonzero when it failed. */
+static int
+take_input(void *arg, size_t i)
 {
     pool *pl = arg;
-    for (;;) {
-#ifdef SX_THREADS
-        pthread_mutex_lock(&pl->lock);
-#endif
-        size_t i = pl->next < pl->first_bad ? pl->next++ : pl->n;
-#ifdef SX_THREADS
-        pthread_mutex_unlock(&pl->lock);
-#endif
-        if (i >= pl->n)
-            return NULL;
-        pl->status[i] = pl->builders[i] ? SX_OK /* fed */
-                        : pl->paths     ? read_file(pl, i)
-                                        : parse_buffer(pl, i);
-        if (pl->status[i] != SX_OK) {
-            pl->errs[i].status = pl->status[i];
-#ifdef SX_THREADS
-            pthread_mutex_lock(&pl->lock);
-#endif
-            if (i < pl->first_bad)
-                pl->first_bad = i;
-#ifdef SX_THREADS
-            pthread_mutex_unlock(&pl->lock);
-#endif
-        }
-    }
-}
-
-#ifdef SX_THREADS
-/* work() on a thread of its own, saying when it is finished. */
-static void *
-helper(void *arg)
-{
-    pool *pl = arg;
-    work(pl);
-    pthread_mutex_lock(&pl->lock);
-    pl->finished++;
-    pthread_cond_signal(&pl->idle);
-    pthread_mutex_unlock(&pl->lock);
-    return NULL;
-}
-
-/* Wait for the started helpers, calling poll every POLL_NS until it asks to
- * stop; the readers then see the flag within a step. */
-static void
-wait_polling(pool *pl, int started)
-{
-    pthread_mutex_lock(&pl->lock);
-    while (pl->finished < started) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += POLL_NS;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&pl->idle, &pl->lock, &until);
-        if (pl->finished < started && !sx_refcount_get(&pl->cancel)) {
-            pthread_mutex_unlock(&pl->lock);
-            if (pl->poll(pl->poll_ctx))
-                sx_refcount_inc(&pl->cancel);
-            pthread_mutex_lock(&pl->lock);
-        }
-    }
-    pthread_mutex_unlock(&pl->lock);
-}
-#endif
-
-/* Run work() on nthreads threads, this one among them; or, with a poll, on
- * nthreads others while this one waits and polls. */
-static void
-run_pool(pool *pl, int nthreads)
-{
-#ifdef SX_THREADS
-    pthread_t threads[MAX_THREADS];
-    int started = 0;
-    if (nthreads > MAX_THREADS)
-        nthreads = MAX_THREADS;
-    int helpers = pl->poll && !pl->alone ? nthreads : nthreads - 1;
-    while (started < helpers && pthread_create(&threads[started], NULL, helper, pl) == 0)
-        started++; /* fewer threads than asked is slower, not wrong */
-    if (pl->poll && started > 0) {
-        wait_polling(pl, started);
-    } else {
-        /* with a poll, no helper started: this thread reads alone (a store
-         * when helpers run would race with their reads of the field) */
-        if (pl->poll)
-            pl->poll_here = 1;
-        work(pl);
-    }
-    for (int k = 0; k < started; k++)
-        pthread_join(threads[k], NULL);
-#else
-    (void)nthreads;
-    pl->poll_here = pl->poll != NULL;
-    work(pl);
-#endif
+    pl->status[i] = pl->builders[i] ? SX_OK /* fed */
+                    : pl->paths     ? read_file(pl, i)
+                                    : parse_buffer(pl, i);
+    if (pl->status[i] == SX_OK)
+        return 0;
+    pl->errs[i].status = pl->status[i];
+    return 1;
 }
 
 /* Parse or read every input on the pool, then merge them in order. */
@@ -211,7 +103,6 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
     size_t n = pl->n;
     sx_status st = SX_ERR_NOMEM;
     parser **parts = NULL;
-    pl->first_bad = n;
     /* arrays of pointers to structs: sizeof *p is meant */
     /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
     pl->builders = calloc(n, sizeof *pl->builders);
@@ -242,32 +133,23 @@ run_many(pool *pl, const char *const *names, int nthreads, sx_table **out, sx_er
         pl->opts.threads = asked / nthreads;
     else if (nthreads > 1)
         pl->opts.threads = sxp_thread_count() / nthreads;
-    pl->alone = asked == 1;
-#ifdef SX_THREADS
-    if (pthread_mutex_init(&pl->lock, NULL) != 0) {
-        sx_error_set(e, SX_ERR_NOMEM, "out of threads while parsing");
-        goto done;
-    }
-    if (pthread_cond_init(&pl->idle, NULL) != 0) {
-        pthread_mutex_destroy(&pl->lock);
-        sx_error_set(e, SX_ERR_NOMEM, "out of threads while parsing");
-        goto done;
-    }
-#endif
-    run_pool(pl, nthreads);
-#ifdef SX_THREADS
-    pthread_cond_destroy(&pl->idle);
-    pthread_mutex_destroy(&pl->lock);
-#endif
+    /* with a poll, this thread polls while nthreads others read, unless
+     * one thread was asked for: then it reads them all itself */
+    pl->jobs = (sxp_jobs){.n = n,
+                          .run = take_input,
+                          .ctx = pl,
+                          .threads = asked == 1 ? 0 : nthreads,
+                          .poll = pl->poll ? poll_caller : NULL};
+    size_t first_bad = sxp_run_jobs(&pl->jobs);
     if (sx_refcount_get(&pl->cancel)) { /* even when every file was read by then */
         st = sx_error_set(e, SX_ERR_CANCELLED, "cancelled");
         goto done;
     }
-    if (pl->first_bad < n) {
-        *failed = pl->first_bad;
-        *e = pl->errs[pl->first_bad];
-        *os_error = pl->os_errors[pl->first_bad];
-        st = pl->status[pl->first_bad];
+    if (first_bad < n) {
+        *failed = first_bad;
+        *e = pl->errs[first_bad];
+        *os_error = pl->os_errors[first_bad];
+        st = pl->status[first_bad];
         goto done;
     }
     for (size_t i = 0; i < n; i++) {

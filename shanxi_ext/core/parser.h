@@ -349,11 +349,6 @@ sx_status sxp_reader_open_serial(const char *path, const sx_parse_options *opts,
 /* The reader's builder, which the caller now owns; the reader keeps none. */
 sx_builder *sxp_reader_detach(sx_reader *r);
 
-/* ------------------------------------------------------------------ multifile.c */
-
-/* The threads a pool may use: the machine's cores, at least 1. */
-int sxp_thread_count(void);
-
 /* ------------------------------------------------------------------ merge.c */
 
 /* Merge the rows of parts[1..n) into parts[0], in part order, as one pass

@@ -1,16 +1,18 @@
 /*
  * split.c -- a large input parsed in parts on several threads: split at
  * line breaks into up to `threads` parts of at least half
- * SX_PARSE_PARALLEL_BYTES each, every part parsed on a thread of its own,
- * then the later parts' rows, strings and projects merged into the first's
- * (merge.c) as if one pass had read them.  Where a split cannot be trusted
- * (it fell in a quoted field, a part found an error, memory or a thread was
- * short) the caller parses in one piece instead.  reader.c splits a file
+ * SX_PARSE_PARALLEL_BYTES each, the parts parsed on as many threads
+ * (jobs.c; a thread short leaves its part to the others), then the later
+ * parts' rows, strings and projects merged into the first's (merge.c) as if
+ * one pass had read them.  Where a split cannot be trusted (it fell in a
+ * quoted field, a part found an error, memory was short) the caller parses
+ * in one piece instead.  reader.c splits a file
  * the same way, with sxp_part_count.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs.h"
 #include "parser.h"
 #include "platform.h" /* SX_THREADS */
 
@@ -33,19 +35,17 @@ sxp_part_count(uint64_t bytes, int threads)
 typedef struct part_job {
     parser ps;
     sx_error err;
-    sx_status st;
-    pthread_t thread;
-    int started;
 } part_job;
 
-static void *
-parse_part(void *arg)
+/* Part i parsed (job i): nonzero when it failed. */
+static int
+parse_part(void *arg, size_t i)
 {
-    part_job *job = arg;
-    job->st = sxp_allocate_columns(&job->ps);
-    if (job->st == SX_OK)
-        job->st = sxp_parse_records(&job->ps);
-    return NULL;
+    parser *ps = &((part_job *)arg)[i].ps;
+    sx_status st = sxp_allocate_columns(ps);
+    if (st == SX_OK)
+        st = sxp_parse_records(ps);
+    return st != SX_OK;
 }
 
 /* The parts after the first, each from the first record that starts at or
@@ -78,15 +78,15 @@ plan_parts(part_job *jobs, int want)
     return k;
 }
 
-/* Parse a large input in parts: the first on this thread, up to the first
- * record that starts at or after a line break near its share's end, each
- * other on a thread of its own, then merge.  Returns 1 with *out set when
- * that worked; 0 when the input is better parsed in one piece: it is too
- * small to split, a split fell inside a quoted field (a part's last record
- * does not end where the next part began), a part found an error (so that
- * errors are reported exactly as one pass finds them, with their line), or
- * memory or a thread was short.  Nothing is left allocated and err is not
- * touched then. */
+/* Parse a large input in parts, each up to the first record that starts
+ * at or after a line break near its share's end, a thread a part (this one
+ * among them), then merge.  Returns 1 with *out set when that worked; 0
+ * when the input is better parsed in one piece: it is too small to split,
+ * a split fell inside a quoted field (a part's last record does not end
+ * where the next part began), a part found an error (so that errors are
+ * reported exactly as one pass finds them, with their line; the parts
+ * after it are not started), or memory was short.  Nothing is left
+ * allocated and err is not touched then. */
 int
 sxp_parse_in_parts(const char *buf, size_t len, const sx_parse_options *opts, sx_table **out)
 {
@@ -104,19 +104,11 @@ sxp_parse_in_parts(const char *buf, size_t len, const sx_parse_options *opts, sx
     if (sxp_header_nul(a->start, a->end) || !(a->t = sxp_new_table()) ||
         sxp_parse_header(a) != SX_OK || (k = plan_parts(jobs, want)) < 2)
         goto error;
-    int all_started = 1;
-    for (int i = 1; i < k && all_started; i++)
-        all_started = jobs[i].started =
-            pthread_create(&jobs[i].thread, NULL, parse_part, &jobs[i]) == 0;
-    if (all_started)
-        parse_part(&jobs[0]);
-    for (int i = 1; i < k; i++)
-        if (jobs[i].started)
-            pthread_join(jobs[i].thread, NULL);
-    if (!all_started)
+    sxp_jobs parts = {.n = (size_t)k, .run = parse_part, .ctx = jobs, .threads = k};
+    if (sxp_run_jobs(&parts) < (size_t)k)
         goto error;
     for (int i = 0; i < k; i++) {
-        if (jobs[i].st != SX_OK || (i < k - 1 && jobs[i].ps.p != jobs[i].ps.stop))
+        if (i < k - 1 && jobs[i].ps.p != jobs[i].ps.stop)
             goto error;
         ps[i] = &jobs[i].ps;
     }

@@ -118,8 +118,81 @@ test_values(void)
     sx_table_decref(t);
 }
 
-/* The parser must agree bit for bit with strtod (this program runs in the
- * "C" locale), on hard cases and on many random ones. */
+/* One step of the xorshift64 the random texts come from. */
+static void
+xorshift(uint64_t *state)
+{
+    *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17;
+}
+
+enum { NRANDOM = 20000, TEXT_MAX = 48 };
+
+/* Writes the i-th random text into s (TEXT_MAX bytes), drawing from *state. */
+typedef void random_text(char *s, int i, uint64_t *state);
+
+/* The hard cases, then NRANDOM texts from gen (its state starting at seed),
+ * as the value column of one CSV: the parser must agree with strtod (this
+ * program runs in the "C" locale) bit for bit on every one of them. */
+static void
+check_values_parse_as_strtod(const char *const *hard, size_t nhard, random_text *gen, uint64_t seed)
+{
+    char(*texts)[TEXT_MAX] = malloc(NRANDOM * sizeof *texts);
+    CHECK(texts != NULL);
+    if (!texts)
+        return;
+    textbuf csv = {NULL, 0, 0};
+    put(&csv, "value,project,metric,unit,as_of\n");
+    for (size_t i = 0; i < nhard; i++)
+        putf(&csv, "%s,1,m,u,2022-01-01\n", hard[i]);
+    uint64_t state = seed;
+    for (int i = 0; i < NRANDOM; i++) {
+        gen(texts[i], i, &state);
+        putf(&csv, "%s,1,m,u,2022-01-01\n", texts[i]);
+    }
+    sx_table *t = parse_len(csv.p, csv.len);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK(t->nrows == (int64_t)(nhard + NRANDOM));
+        int bad = 0;
+        for (size_t i = 0; i < nhard + NRANDOM; i++) {
+            const char *text = i < nhard ? hard[i] : texts[i - nhard];
+            double want = strtod(text, NULL);
+            if (!same_double(t->value[i], want)) {
+                if (bad < 10)
+                    fprintf(stderr, "value %s: got %.17g, want %.17g\n", text, t->value[i], want);
+                bad++;
+            }
+        }
+        CHECK(bad == 0);
+        sx_table_decref(t);
+    }
+    free(csv.p);
+    free(texts);
+}
+
+/* Random digit strings (1-19 digits), the point anywhere, an exponent of
+ * -340..288 (so every one stays below DBL_MAX), half of them -30..30. */
+static void
+any_decimal(char *s, int i, uint64_t *state)
+{
+    (void)i;
+    size_t k = 0;
+    xorshift(state);
+    int ndig = 1 + (int)(*state % 19), point = (int)((*state >> 8) % (uint64_t)(ndig + 1));
+    int exp = (int)((*state >> 20) % 629) - 340;
+    if ((*state >> 40) & 1)
+        exp = (int)((*state >> 20) % 61) - 30; /* mostly near the fast path */
+    for (int j = 0; j < ndig; j++) {
+        if (j == point && j > 0)
+            s[k++] = '.';
+        xorshift(state);
+        s[k++] = (char)('0' + *state % 10);
+    }
+    sprintf(s + k, "e%d", exp);
+}
+
+/* The parser must agree bit for bit with strtod, on hard cases and on many
+ * random ones. */
 static void
 test_rounding(void)
 {
@@ -163,66 +236,42 @@ test_rounding(void)
         "342711559699508093042880177904174497791."
         "9999999999999999999999999999999999999999999999999999999999999999999999",
     };
-    size_t nhard = sizeof hard / sizeof *hard;
-    enum { NRANDOM = 20000 };
-    size_t cap = 64 + (nhard + NRANDOM) * 64 + 4096;
-    char *csv = malloc(cap);
-    char(*texts)[40] = malloc(NRANDOM * sizeof *texts);
-    CHECK(csv != NULL && texts != NULL);
-    if (!csv || !texts) {
-        free(csv);
-        free(texts);
-        return;
-    }
-    size_t o = (size_t)sprintf(csv, "value,project,metric,unit,as_of\n");
-    for (size_t i = 0; i < nhard; i++)
-        o += (size_t)sprintf(csv + o, "%s,1,m,u,2022-01-01\n", hard[i]);
-    uint64_t state = 0x2545F4914F6CDD1Dull;
-    for (int i = 0; i < NRANDOM; i++) {
-        /* random digit strings (1-19 digits), point anywhere, exponent -340..288 */
-        char *s = texts[i];
+    check_values_parse_as_strtod(hard, sizeof hard / sizeof *hard, any_decimal,
+                                 0x2545F4914F6CDD1Dull);
+}
+
+/* Even texts: 16-19 random digits, the point anywhere, an exponent of
+ * -21..21.  Odd ones: halfway between two doubles of 2^53..2^57 (or 0.1
+ * either side): an integer of up to 17 digits, as it is or with a decimal
+ * (exactly, or over 10). */
+static void
+long_decimal(char *s, int i, uint64_t *state)
+{
+    xorshift(state);
+    if (i % 2 == 0) {
+        int ndig = 16 + (int)(*state % 4), point = (int)((*state >> 8) % (uint64_t)(ndig + 1));
+        int exp = (int)((*state >> 20) % 43) - 21;
         size_t k = 0;
-        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-        int ndig = 1 + (int)(state % 19), point = (int)((state >> 8) % (uint64_t)(ndig + 1));
-        int exp = (int)((state >> 20) % 629) - 340; /* stays below DBL_MAX */
-        if ((state >> 40) & 1)
-            exp = (int)((state >> 20) % 61) - 30; /* mostly near the fast path */
         for (int j = 0; j < ndig; j++) {
             if (j == point && j > 0)
                 s[k++] = '.';
-            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-            s[k++] = (char)('0' + state % 10);
+            xorshift(state);
+            s[k++] = (char)('0' + (j == 0 ? 1 + *state % 9 : *state % 10));
         }
-        k += (size_t)sprintf(s + k, "e%d", exp);
-        s[k] = '\0';
-        o += (size_t)sprintf(csv + o, "%s,1,m,u,2022-01-01\n", s);
+        sprintf(s + k, "e%d", exp);
+    } else {
+        int64_t mid = (int64_t)(*state >> 11) | ((int64_t)1 << 52); /* 53 bits */
+        int up = (int)((*state >> 3) % 4);
+        int64_t tie = (mid << (up + 1)) + ((int64_t)1 << up); /* an odd half unit */
+        int nudge = (int)(*state % 3) - 1;
+        if ((*state >> 7) & 1)
+            sprintf(s, "%lld", (long long)tie);
+        else
+            sprintf(s, "%lld.%d", (long long)(nudge < 0 ? tie - 1 : tie),
+                    nudge < 0   ? 9
+                    : nudge > 0 ? 1
+                                : 0);
     }
-    sx_table *t = parse_len(csv, o);
-    CHECK(t != NULL);
-    if (t) {
-        CHECK(t->nrows == (int64_t)(nhard + NRANDOM));
-        int bad = 0;
-        for (size_t i = 0; i < nhard; i++) {
-            double want = strtod(hard[i], NULL);
-            if (!same_double(t->value[i], want)) {
-                fprintf(stderr, "value %s: got %.17g, want %.17g\n", hard[i], t->value[i], want);
-                bad++;
-            }
-        }
-        for (int i = 0; i < NRANDOM; i++) {
-            double want = strtod(texts[i], NULL);
-            if (isfinite(want) && !same_double(t->value[nhard + (size_t)i], want)) {
-                if (bad < 10)
-                    fprintf(stderr, "value %s: got %.17g, want %.17g\n", texts[i],
-                            t->value[nhard + (size_t)i], want);
-                bad++;
-            }
-        }
-        CHECK(bad == 0);
-        sx_table_decref(t);
-    }
-    free(csv);
-    free(texts);
 }
 
 /* Decimals of 16 to 19 significant digits scaled by at most 10^19 (the
@@ -249,73 +298,8 @@ test_rounding_long_digits(void)
         "1.7976931348623157",      "4503599627370497.5", /* 2^52 + 1.5: a tie at the point */
         "36028797018963971e-1",
     };
-    size_t nhard = sizeof hard / sizeof *hard;
-    enum { NRANDOM = 20000 };
-    size_t cap = 64 + (nhard + NRANDOM) * 64;
-    char *csv = malloc(cap);
-    char(*texts)[48] = malloc(NRANDOM * sizeof *texts);
-    CHECK(csv != NULL && texts != NULL);
-    if (!csv || !texts) {
-        free(csv);
-        free(texts);
-        return;
-    }
-    size_t o = (size_t)sprintf(csv, "value,project,metric,unit,as_of\n");
-    for (size_t i = 0; i < nhard; i++)
-        o += (size_t)sprintf(csv + o, "%s,1,m,u,2022-01-01\n", hard[i]);
-    uint64_t state = 0x9E3779B97F4A7C15ull;
-    for (int i = 0; i < NRANDOM; i++) {
-        char *s = texts[i];
-        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-        if (i % 2 == 0) {
-            /* 16-19 random digits, the point anywhere, an exponent of -21..21 */
-            int ndig = 16 + (int)(state % 4), point = (int)((state >> 8) % (uint64_t)(ndig + 1));
-            int exp = (int)((state >> 20) % 43) - 21;
-            size_t k = 0;
-            for (int j = 0; j < ndig; j++) {
-                if (j == point && j > 0)
-                    s[k++] = '.';
-                state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-                s[k++] = (char)('0' + (j == 0 ? 1 + state % 9 : state % 10));
-            }
-            sprintf(s + k, "e%d", exp);
-        } else {
-            /* halfway between two doubles of 2^53..2^57 (or 0.1 either
-             * side): an integer of up to 17 digits, as it is or with a
-             * decimal (exactly, or over 10) */
-            int64_t mid = (int64_t)(state >> 11) | ((int64_t)1 << 52); /* 53 bits */
-            int up = (int)((state >> 3) % 4);
-            int64_t tie = (mid << (up + 1)) + ((int64_t)1 << up); /* an odd half unit */
-            int nudge = (int)(state % 3) - 1;
-            if ((state >> 7) & 1)
-                sprintf(s, "%lld", (long long)tie);
-            else
-                sprintf(s, "%lld.%d", (long long)(nudge < 0 ? tie - 1 : tie),
-                        nudge < 0   ? 9
-                        : nudge > 0 ? 1
-                                    : 0);
-        }
-        o += (size_t)sprintf(csv + o, "%s,1,m,u,2022-01-01\n", s);
-    }
-    sx_table *t = parse_len(csv, o);
-    CHECK(t != NULL);
-    if (t) {
-        CHECK(t->nrows == (int64_t)(nhard + NRANDOM));
-        int bad = 0;
-        for (size_t i = 0; i < nhard + NRANDOM; i++) {
-            const char *text = i < nhard ? hard[i] : texts[i - nhard];
-            double want = strtod(text, NULL);
-            if (!same_double(t->value[i], want)) {
-                if (bad < 10)
-                    fprintf(stderr, "value %s: got %.17g, want %.17g\n", text, t->value[i], want);
-                bad++;
-            }
-        }
-        CHECK(bad == 0);
-        sx_table_decref(t);
-    }
-    free(csv);
-    free(texts);
+    check_values_parse_as_strtod(hard, sizeof hard / sizeof *hard, long_decimal,
+                                 0x9E3779B97F4A7C15ull);
 }
 
 /* Decimal points stay '.' even when the process uses a locale with ','. */

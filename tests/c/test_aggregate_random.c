@@ -483,10 +483,11 @@ test_random(void)
     CHECK(rows != NULL);
     if (rows == NULL)
         return;
-    for (round = 0; round < 3000; round++)
+    int stride = CHECK_STRIDE();
+    for (round = 0; round < 3000 / stride; round++)
         random_round(round, rows, &mixed);
     CHECK(mixed); /* the unit error path was exercised */
-    for (round = 0; round < 2000; round++)
+    for (round = 0; round < 2000 / stride; round++)
         wide_round();
     free(rows);
 }

@@ -25,7 +25,7 @@ static int check_passed, check_failed;
  * valgrind's memcheck, which runs them some fifty times slower and every
  * thread in turn, tools/ci/valgrind.sh sets 8: the plain, ASan and TSan
  * builds still run every input. */
-static int
+static inline int
 check_stride(void)
 {
     const char *s = getenv("SHANXI_TEST_STRIDE");

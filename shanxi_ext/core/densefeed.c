@@ -215,6 +215,24 @@ sxd_finish(agg *s, sxd_state *d)
     return 1;
 }
 
+/* A group of the small paths: a count, or an integer sum below 2^62, with
+ * the fields the general way would give it (key 0 for BY_NONE). */
+static void
+small_group(sx_group *g, int32_t key, int64_t count, int32_t unit, sx_func func, int64_t ilo)
+{
+    g->key = key;
+    g->keys[0] = key;
+    for (int i = 1; i < SX_MAX_KEYS; i++)
+        g->keys[i] = 0;
+    g->count = count;
+    g->unit = unit;
+    g->all_int = 1;
+    g->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo) : (sx_bigint){0, 0};
+    g->fsum = func == SX_SUM ? (double)ilo : 0.0; /* as finish_sums rounds it */
+    g->min = g->max = 0.0;
+    g->min_is_int = g->max_is_int = 0;
+}
+
 /* One number (BY_NONE), a count or a sum of integers, of a table of at most
  * one block (the embedded data's total()): the group made straight from
  * the block's selected rows, without the group machinery, whose setup is
@@ -245,16 +263,7 @@ sxd_small_total(const sx_table *t, const sxf_compiled *q, sx_func func, sx_group
     }
     if (ihi != 0 || (func == SX_SUM && unit == SX_MIXED_UNITS))
         return 0;
-    o->key = 0;
-    for (int i = 0; i < SX_MAX_KEYS; i++)
-        o->keys[i] = 0;
-    o->count = (int64_t)n;
-    o->unit = unit == UNIT_UNSET ? SX_NULL_CODE : unit;
-    o->all_int = 1;
-    o->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo) : (sx_bigint){0, 0};
-    o->fsum = func == SX_SUM ? (double)ilo : 0.0; /* as finish_sums rounds it */
-    o->min = o->max = 0.0;
-    o->min_is_int = o->max_is_int = 0;
+    small_group(o, 0, (int64_t)n, unit == UNIT_UNSET ? SX_NULL_CODE : unit, func, ilo);
     return 1;
 }
 
@@ -314,18 +323,7 @@ sxd_small_by_project(const sx_table *t, const sxf_compiled *q, sx_func func, sx_
     for (uint32_t o = 0; o < span; o++) {
         if (count[o] == 0)
             continue;
-        g->key = (int64_t)base + o;
-        g->keys[0] = base + (int32_t)o;
-        for (int i = 1; i < SX_MAX_KEYS; i++)
-            g->keys[i] = 0;
-        g->count = count[o];
-        g->unit = unit[o];
-        g->all_int = 1;
-        g->isum = func == SX_SUM ? sxs_bigint_canon(0, ilo[o]) : (sx_bigint){0, 0};
-        g->fsum = func == SX_SUM ? (double)ilo[o] : 0.0;
-        g->min = g->max = 0.0;
-        g->min_is_int = g->max_is_int = 0;
-        g++;
+        small_group(g++, base + (int32_t)o, count[o], unit[o], func, ilo[o]);
     }
     out->nkeys = 1;
     out->groups = ngroups > 0 ? out->inline_groups : NULL;
